@@ -1,0 +1,37 @@
+# Two commands on a fresh machine (Python >= 3.10 and Java 17): `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+DELTA_VERSION = $(shell $(BIN)/python -c 'from importlib.metadata import version; print(version("delta-spark"))')
+
+.PHONY: install run test lint validate-bundle delta-jars clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "speedrun needs Python >= 3.10"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+run: install  ## the whole training pipeline on the built-in default data; prints the test metrics
+	$(BIN)/speedrun run $(ARGS)
+
+test: install  ## the whole test suite (slow end-to-end tests included)
+	$(BIN)/pytest $(ARGS)
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+validate-bundle: install  ## offline checks of databricks.yml and resources/*.yml
+	$(BIN)/python tests/bundle_validation.py
+
+delta-jars: install  ## only where Spark's resolver cannot reach Maven Central: fetch the Delta jars with mvn
+	mvn -q dependency:copy -Dartifact=io.delta:delta-spark_2.13:$(DELTA_VERSION) -DoutputDirectory=.cache/delta-jars
+	mvn -q dependency:copy -Dartifact=io.delta:delta-storage:$(DELTA_VERSION) -DoutputDirectory=.cache/delta-jars
+	@echo "then: export SPEEDRUN_DELTA_JARS=$(CURDIR)/.cache/delta-jars"
+
+clean:
+	rm -rf work .pytest_cache dist build

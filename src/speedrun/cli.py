@@ -1,0 +1,109 @@
+"""`speedrun <step>`: thin entry points. Each parses its arguments, builds the config and calls one step.
+
+The same `main` serves the `speedrun` command, the `speedrun-<step>` entry points that the bundle's
+`python_wheel_task`s call, and the `jobs/<step>.py` scripts that `spark-submit` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+
+from speedrun.errors import SpeedrunError
+
+STEPS = ("generate", "ingest", "prepare", "split", "train", "evaluate", "run")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="speedrun", description="Machine learning on Spark, fast.")
+    parser.add_argument("--debug", action="store_true", help="show the full stack trace of an error")
+    steps = parser.add_subparsers(dest="step", required=True, metavar="STEP")
+    for name, help_text in [
+        ("ingest", "raw files -> bronze Delta table"),
+        ("prepare", "bronze -> silver (clean) and quarantine tables"),
+        ("split", "silver -> seeded train / validation / test tables"),
+        ("train", "fit the ML pipeline on the train table; record the run"),
+        ("evaluate", "score the test table; write the metrics table and JSON"),
+        ("run", "ingest, prepare, split, train and evaluate in one Spark session"),
+    ]:
+        sub = steps.add_parser(name, help=help_text)
+        sub.add_argument("--config", default="default", help="YAML file, or a packaged config name (default)")
+        sub.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                         help="override a config key, e.g. --set model.max_iter=50 (repeatable)")
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        if name in ("evaluate", "run"):
+            sub.add_argument("--metrics-out", help="where to write the metrics JSON (default: in the run's folder)")
+        if name == "evaluate":
+            sub.add_argument("--run-id", help="the training run to evaluate (default: the latest)")
+    gen = steps.add_parser("generate", help="write a deterministic synthetic dataset as CSV files")
+    gen.add_argument("--rows", type=int, default=20_000)
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--output", required=True, help="output folder")
+    gen.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+def dispatch(args: argparse.Namespace) -> None:
+    from speedrun.session import get_spark
+
+    if args.step == "generate":
+        from speedrun.generate import generate
+        from speedrun.progress import step
+
+        with step("generate") as progress:
+            generate(get_spark("speedrun-generate"), args.rows, args.seed, args.output)
+            progress.done(f"{args.rows:,} rows -> {args.output}")
+        return
+
+    from speedrun.config import load_config
+
+    cfg = load_config(args.config, args.overrides)
+    spark = get_spark(f"speedrun-{args.step}")
+    if args.step == "run":
+        from speedrun.pipeline import print_summary, run_pipeline
+
+        print_summary(run_pipeline(spark, cfg, args.metrics_out))
+    elif args.step == "evaluate":
+        from speedrun.evaluate import evaluate
+        from speedrun.pipeline import print_summary
+
+        print_summary(evaluate(spark, cfg, args.run_id, args.metrics_out))
+    else:
+        import importlib
+
+        module = importlib.import_module(f"speedrun.{args.step}")
+        getattr(module, args.step)(spark, cfg)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    started = time.perf_counter()
+    try:
+        dispatch(args)
+    except SpeedrunError as exc:
+        if args.debug:
+            raise
+        print(f"speedrun {args.step}: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"[speedrun] {args.step} finished in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    return 0
+
+
+def _entry_point(step: str) -> Callable[[], int]:
+    def entry() -> int:
+        return main([step, *sys.argv[1:]])
+
+    entry.__name__ = f"{step}_main"
+    entry.__doc__ = f"The `speedrun-{step}` entry point: `speedrun {step}` with the command line's arguments."
+    return entry
+
+
+generate_main = _entry_point("generate")
+ingest_main = _entry_point("ingest")
+prepare_main = _entry_point("prepare")
+split_main = _entry_point("split")
+train_main = _entry_point("train")
+evaluate_main = _entry_point("evaluate")
+run_main = _entry_point("run")

@@ -1,0 +1,37 @@
+"""`speedrun run`: ingest -> prepare -> split -> train -> evaluate, in one Spark session."""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+
+from speedrun.config import Config
+from speedrun.evaluate import Evaluation, evaluate
+from speedrun.ingest import ingest
+from speedrun.prepare import prepare
+from speedrun.split import split
+from speedrun.train import train
+
+
+def run_pipeline(spark: SparkSession, cfg: Config, metrics_out: str | None = None) -> Evaluation:
+    ingest(spark, cfg)
+    prepare(spark, cfg)
+    split(spark, cfg)
+    run = train(spark, cfg)
+    return evaluate(spark, cfg, run.run_id, metrics_out)
+
+
+def print_summary(evaluation: Evaluation) -> None:
+    """The test metrics and where everything is, on stdout."""
+    report = evaluation.report
+    rows = report["rows"]
+    print(f"\nrun {report['run_id']}: {report['model']['type']} on {rows['train']:,} training rows, "
+          f"evaluated on {rows['test']:,} test rows")
+    for name, value in report["metrics"].items():
+        print(f"  {name:<13} {value:.4f}")
+    labels = report["confusion_matrix"]["labels"]
+    print("  confusion (rows: actual, columns: predicted) " + " ".join(f"{label:>8}" for label in labels))
+    for label, counts in zip(labels, report["confusion_matrix"]["rows_actual_columns_predicted"]):
+        print(f"  {label:>44} " + " ".join(f"{n:>8}" for n in counts))
+    print(f"tables:  {', '.join(report['tables'].values())}")
+    print(f"model:   {report['model']['path']}")
+    print(f"metrics: {evaluation.metrics_path}")

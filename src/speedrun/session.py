@@ -1,0 +1,123 @@
+"""The Spark session factory: a local session with Delta Lake, or the cluster's own session on Databricks.
+
+Delta's jars come from Maven Central through Spark's resolver (`spark.jars.packages`, delta-spark's
+documented way). Where that resolver cannot reach it, `make delta-jars` fetches the same two artifacts with
+`mvn` into a folder, and `SPEEDRUN_DELTA_JARS=<folder>` makes the session load them as `spark.jars`.
+There is no fallback to Parquet: a session without Delta is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from importlib import resources
+from importlib.metadata import version
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from speedrun.errors import SpeedrunError
+
+SCALA_BINARY = "2.13"
+DELTA_ARTIFACTS = ("delta-spark_" + SCALA_BINARY, "delta-storage")
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+# Tuned for one machine: few shuffle partitions, no UI, no console progress bar, a small Delta log state.
+LOCAL_CONF = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "4",
+    "spark.databricks.delta.snapshotPartitions": "2",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.driver.memory": "4g",
+}
+
+
+def delta_version() -> str:
+    return version("delta-spark")
+
+
+def delta_packages() -> str:
+    """Maven coordinates of the Delta jars matching the installed delta-spark, both loaded the same way."""
+    return ",".join(f"io.delta:{artifact}:{delta_version()}" for artifact in DELTA_ARTIFACTS)
+
+
+def delta_jars(folder: str) -> list[str]:
+    """The Delta jars in `folder` (from `make delta-jars`), or an error naming what is missing."""
+    found = []
+    for artifact in DELTA_ARTIFACTS:
+        jar = Path(folder) / f"{artifact}-{delta_version()}.jar"
+        if not jar.is_file():
+            raise SpeedrunError(
+                f"SPEEDRUN_DELTA_JARS={folder} has no {jar.name}: run `make delta-jars` or unset the variable"
+            )
+        found.append(str(jar.resolve()))
+    return found
+
+
+def local_conf(master: str = "local[2]", extra: dict[str, str] | None = None) -> dict[str, str]:
+    """All settings of a local session with Delta; pure, so it is tested without starting Spark."""
+    log4j = resources.files("speedrun.conf").joinpath("log4j2.properties")
+    conf = {
+        "spark.master": master,
+        **DELTA_CONF,
+        **LOCAL_CONF,
+        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{log4j}",
+        "spark.pyspark.python": sys.executable,
+    }
+    jars_folder = os.environ.get("SPEEDRUN_DELTA_JARS")
+    if jars_folder:
+        conf["spark.jars"] = ",".join(delta_jars(jars_folder))
+    else:
+        conf["spark.jars.packages"] = delta_packages()
+    conf.update(extra or {})
+    return conf
+
+
+def on_databricks() -> bool:
+    return "DATABRICKS_RUNTIME_VERSION" in os.environ
+
+
+def get_spark(app_name: str = "speedrun", master: str | None = None, extra: dict[str, str] | None = None):
+    """The session to run speedrun in.
+
+    On Databricks, or under `spark-submit`, or in a test that already started one, the existing
+    session is used; otherwise a local session with Delta is started.
+    """
+    if on_databricks():
+        return SparkSession.builder.getOrCreate()
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return require_delta(active)
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        raise SpeedrunError("Java was not found: install Java 17 and put `java` on PATH (or set JAVA_HOME)")
+    builder = SparkSession.builder.appName(app_name)
+    launched_by_spark_submit = "SPARK_SUBMIT" in os.environ or os.environ.get("PYSPARK_GATEWAY_PORT")
+    conf = local_conf(master or os.environ.get("SPEEDRUN_MASTER", "local[2]"), extra)
+    if launched_by_spark_submit:
+        # The JVM is already running: master and jars were chosen on the spark-submit command line.
+        for key in ("spark.master", "spark.jars", "spark.jars.packages", "spark.driver.extraJavaOptions"):
+            conf.pop(key, None)
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return require_delta(spark)
+
+
+def require_delta(spark: SparkSession) -> SparkSession:
+    """Fail with a clear message when Delta Lake is not on the session's classpath."""
+    try:
+        loader = spark._jvm.java.lang.Thread.currentThread().getContextClassLoader()
+        spark._jvm.java.lang.Class.forName("io.delta.tables.DeltaTable", False, loader)
+    except Exception:
+        raise SpeedrunError(
+            "Delta Lake is not available in this Spark session: start it with "
+            f"`--packages {delta_packages()}` (spark-submit) or through speedrun's session factory; "
+            "speedrun never falls back to Parquet"
+        ) from None
+    return spark
