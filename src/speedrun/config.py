@@ -216,18 +216,20 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
 
 def _describe(error: dict[str, Any]) -> str:
     loc = [str(p) for p in error["loc"]]
+    model_type = ""
     if len(loc) > 1 and loc[0] == "model" and loc[1] in MODEL_TYPES:
-        loc.pop(1)  # pydantic names the union member; the user wrote model.<key>
+        model_type = loc.pop(1)  # pydantic names the union member; the user wrote model.<key>
     key = ".".join(loc) or "(top level)"
     if error["type"] == "extra_forbidden":
-        return f"{key}: unknown key"
+        return f"{key}: unknown key" + (f" for model type {model_type}" if model_type else "")
     if error["type"] == "missing":
         return f"{key}: required key is missing"
     if error["type"] == "union_tag_invalid":
         return f"{key}: unknown model type {error['input'].get('type')!r}; choose one of {', '.join(MODEL_TYPES)}"
+    message = error["msg"].removeprefix("Value error, ")
     if "input" in error and not isinstance(error["input"], dict):
-        return f"{key}: {error['msg']} (got {repr(error['input'])[:60]})"
-    return f"{key}: {error['msg']}"
+        return f"{key}: {message} (got {repr(error['input'])[:60]})"
+    return f"{key}: {message}"
 
 
 def load_config(source: str = "default", overrides: list[str] | None = None) -> Config:

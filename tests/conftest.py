@@ -1,0 +1,35 @@
+"""One session-scoped local Spark session with Delta, tuned for small test data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from speedrun.config import Config, load_config
+from speedrun.session import get_spark
+
+TEST_SPARK_CONF = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}
+
+
+@pytest.fixture(scope="session")
+def spark() -> SparkSession:
+    session = get_spark("speedrun-tests", master="local[2]", extra=TEST_SPARK_CONF)
+    yield session
+    session.stop()
+
+
+def small_config(work_dir: Path, *overrides: str) -> Config:
+    """The default config on a small generated dataset under `work_dir`, with a quick classifier."""
+    return load_config("default", [
+        f"storage.work_dir={work_dir}",
+        "source.generate_if_missing.rows=3000",
+        "model={type: logistic_regression, max_iter: 30}",
+        *overrides,
+    ])
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Config:
+    return small_config(tmp_path)

@@ -1,0 +1,90 @@
+"""Config: one typed object from YAML; every mistake is an error that names the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from speedrun.config import load_config
+from speedrun.errors import SpeedrunError
+
+
+def write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "conf.yml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_packaged_default_config_loads() -> None:
+    # WHEN the packaged default config is loaded by name
+    cfg = load_config("default")
+    # THEN it is the built-in churn dataset with a seeded split
+    assert cfg.name == "churn"
+    assert cfg.columns.label.classes == ["no", "yes"]
+    assert cfg.split.seed == 42
+    assert cfg.storage.catalog is None
+
+
+def test_override_sets_any_nested_key_with_its_type() -> None:
+    # WHEN keys are overridden on the command line
+    cfg = load_config("default", ["model.max_iter=7", "split.seed=3", "storage.catalog=main", "features.scale=true"])
+    # THEN each value is parsed to the key's type
+    assert cfg.model.max_iter == 7
+    assert cfg.split.seed == 3
+    assert cfg.storage.catalog == "main"
+    assert cfg.features.scale is True
+
+
+def test_misspelt_key_in_file_is_named(tmp_path: Path) -> None:
+    # GIVEN a config with a typo in a nested key
+    path = write(tmp_path, "columns:\n  label: {column: y, classes: [a, b]}\n  numeric: [x]\n"
+                           "model: {type: gbt, max_itr: 5}\n")
+    # WHEN it is loaded THEN the error names the file and the misspelt key
+    with pytest.raises(SpeedrunError, match=r"conf\.yml.*model\.max_itr: unknown key"):
+        load_config(path)
+
+
+def test_misspelt_override_is_named() -> None:
+    with pytest.raises(SpeedrunError, match=r"split\.sed: unknown key"):
+        load_config("default", ["split.sed=1"])
+
+
+def test_wrong_type_is_named_with_the_value() -> None:
+    with pytest.raises(SpeedrunError, match=r"model\.max_iter: .*integer.*'many'"):
+        load_config("default", ["model.max_iter=many"])
+
+
+def test_unknown_model_type_lists_the_choices() -> None:
+    with pytest.raises(SpeedrunError, match=r"model: unknown model type 'svm'; choose one of logistic_regression"):
+        load_config("default", ["model={type: svm}"])
+
+
+def test_fractions_must_sum_to_one() -> None:
+    with pytest.raises(SpeedrunError, match=r"split: .*must be 1, got 1.1"):
+        load_config("default", ["split.train=0.8"])
+
+
+def test_table_names_cannot_carry_sql() -> None:
+    with pytest.raises(SpeedrunError, match=r"storage\.schema: .*not a plain identifier"):
+        load_config("default", ["storage.schema=x; DROP TABLE y"])
+
+
+def test_missing_config_file_is_named() -> None:
+    with pytest.raises(SpeedrunError, match=r"config file not found: nope\.yml"):
+        load_config("nope.yml")
+
+
+def test_malformed_override_is_explained() -> None:
+    with pytest.raises(SpeedrunError, match=r"--set expects key=value, got 'model.max_iter'"):
+        load_config("default", ["model.max_iter"])
+
+
+def test_digest_changes_with_any_value() -> None:
+    assert load_config("default").digest() == load_config("default").digest()
+    assert load_config("default").digest() != load_config("default", ["split.seed=1"]).digest()
+
+
+def test_key_of_another_model_type_says_which_type() -> None:
+    with pytest.raises(SpeedrunError, match=r"model\.step_size: unknown key for model type random_forest"):
+        load_config("default", ["model.type=random_forest"])
