@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,14 +23,18 @@ def spark() -> SparkSession:
 
 def small_config(work_dir: Path, *overrides: str) -> Config:
     """The default config on a small generated dataset under `work_dir`, with a quick classifier."""
-    return load_config("default", [
-        f"storage.work_dir={work_dir}",
-        "source.generate_if_missing.rows=3000",
-        "model={type: logistic_regression, max_iter: 30}",
-        *overrides,
-    ])
+    return load_config(
+        "default",
+        [
+            f"storage.work_dir={work_dir}",
+            "source.generate_if_missing.rows=3000",
+            "model={type: logistic_regression, max_iter: 30}",
+            *overrides,
+        ],
+    )
 
 
 @pytest.fixture
-def cfg(tmp_path: Path) -> Config:
-    return small_config(tmp_path)
+def make_config(tmp_path: Path) -> Callable[..., Config]:
+    """`make_config(*overrides)`: `small_config` in this test's own folder."""
+    return lambda *overrides: small_config(tmp_path, *overrides)

@@ -38,8 +38,10 @@ def test_override_sets_any_nested_key_with_its_type() -> None:
 
 def test_misspelt_key_in_file_is_named(tmp_path: Path) -> None:
     # GIVEN a config with a typo in a nested key
-    path = write(tmp_path, "columns:\n  label: {column: y, classes: [a, b]}\n  numeric: [x]\n"
-                           "model: {type: gbt, max_itr: 5}\n")
+    path = write(
+        tmp_path,
+        "columns:\n  label: {column: y, classes: [a, b]}\n  numeric: [x]\nmodel: {type: gbt, max_itr: 5}\n",
+    )
     # WHEN it is loaded THEN the error names the file and the misspelt key
     with pytest.raises(SpeedrunError, match=r"conf\.yml.*model\.max_itr: unknown key"):
         load_config(path)

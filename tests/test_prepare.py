@@ -33,7 +33,11 @@ def test_clean_gives_each_bad_row_its_reasons(spark) -> None:
     result = clean(df, COLUMNS).select("x", REASON)
     # THEN every bad row says why, and a good row has no reason
     expected = spark.createDataFrame(
-        [("1.5", None), ("abc", "x: not a number; y: label is not one of no, yes"), ("2", "y: label is missing")],
+        [
+            ("1.5", None),
+            ("abc", "x: not a number; y: label is not one of no, yes"),
+            ("2", "y: label is missing"),
+        ],
         StructType([StructField("x", StringType()), StructField(REASON, StringType())]),
     )
     assert_df_equality(result, expected, ignore_nullable=True)
@@ -41,8 +45,9 @@ def test_clean_gives_each_bad_row_its_reasons(spark) -> None:
 
 def test_row_key_depends_on_content_only(spark) -> None:
     # GIVEN the same row twice and a different row
-    df = spark.createDataFrame([("1", "a", "no", "f1.csv"), ("1", "a", "no", "f2.csv"), ("2", "a", "no", "f1.csv")],
-                               RAW)
+    df = spark.createDataFrame(
+        [("1", "a", "no", "f1.csv"), ("1", "a", "no", "f2.csv"), ("2", "a", "no", "f1.csv")], RAW
+    )
     # WHEN keyed
     keys = [r[ROW_KEY] for r in clean(df, COLUMNS).collect()]
     # THEN identical content gives the same key (whichever file it came from), other content another key
@@ -54,8 +59,14 @@ def test_to_silver_casts_numbers_and_indexes_the_label(spark) -> None:
     result = to_silver(clean(df, COLUMNS), COLUMNS).drop(ROW_KEY)
     expected = spark.createDataFrame(
         [(1.5, "a", 1.0, "f.csv"), (None, "b", 0.0, "f.csv")],
-        StructType([StructField("x", DoubleType()), StructField("c", StringType()),
-                    StructField("label", DoubleType()), StructField("_source_file", StringType())]),
+        StructType(
+            [
+                StructField("x", DoubleType()),
+                StructField("c", StringType()),
+                StructField("label", DoubleType()),
+                StructField("_source_file", StringType()),
+            ]
+        ),
     )
     assert_df_equality(result, expected, ignore_nullable=True)
 

@@ -30,8 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
     ]:
         sub = steps.add_parser(name, help=help_text)
         sub.add_argument("--config", default="default", help="YAML file, or a packaged config name (default)")
-        sub.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                         help="override a config key, e.g. --set model.max_iter=50 (repeatable)")
+        sub.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override a config key, e.g. --set model.max_iter=50 (repeatable)",
+        )
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         if name in ("evaluate", "run"):
             sub.add_argument("--metrics-out", help="where to write the metrics JSON (default: in the run's folder)")

@@ -146,9 +146,7 @@ class GBTConfig(Strict):
     seed: int = 42
 
 
-ModelConfig = Annotated[
-    LogisticRegressionConfig | RandomForestConfig | GBTConfig, Field(discriminator="type")
-]
+ModelConfig = Annotated[LogisticRegressionConfig | RandomForestConfig | GBTConfig, Field(discriminator="type")]
 MODEL_TYPES = ("logistic_regression", "random_forest", "gbt")
 
 
@@ -187,8 +185,7 @@ def read_yaml(source: str) -> tuple[str, dict[str, Any]]:
         where = f"packaged config '{source}'"
     else:
         raise SpeedrunError(
-            f"config file not found: {source} (give a YAML file, or a packaged config: "
-            f"{', '.join(PACKAGED_CONFIGS)})"
+            f"config file not found: {source} (give a YAML file, or a packaged config: {', '.join(PACKAGED_CONFIGS)})"
         )
     try:
         data = yaml.safe_load(text) or {}

@@ -18,7 +18,6 @@ from speedrun.metrics import classification_metrics
 from speedrun.progress import step
 from speedrun.tables import Tables
 
-
 HEADLINE = ("areaUnderROC", "areaUnderPR", "accuracy", "precision", "recall", "f1")
 METRICS_SCHEMA = (
     "run_id string, model_type string, evaluated_at timestamp, test_rows long, "
@@ -51,8 +50,7 @@ def default_metrics_path(cfg: Config, run_id: str) -> str:
     return cfg.storage.resolve(f"runs/{cfg.name}/{run_id}/metrics.json")
 
 
-def evaluate(spark: SparkSession, cfg: Config, run_id: str | None = None,
-             metrics_out: str | None = None) -> Evaluation:
+def evaluate(spark: SparkSession, cfg: Config, run_id: str | None = None, metrics_out: str | None = None) -> Evaluation:
     tables = Tables(cfg)
     with step("evaluate") as progress:
         run = find_run(spark, cfg, run_id)
@@ -66,12 +64,22 @@ def evaluate(spark: SparkSession, cfg: Config, run_id: str | None = None,
         report = {
             "run_id": run["run_id"],
             "name": cfg.name,
-            "model": {"type": run["model_type"], "params": json.loads(run["model_params"]),
-                      "path": run["model_path"]},
+            "model": {
+                "type": run["model_type"],
+                "params": json.loads(run["model_params"]),
+                "path": run["model_path"],
+            },
             "metrics": metrics,
             "validation_metrics": json.loads(run["validation_metrics"]),
-            "confusion_matrix": {"labels": cfg.columns.label.classes, "rows_actual_columns_predicted": matrix},
-            "rows": {"train": run["train_rows"], "validation": run["validation_rows"], "test": run["test_rows"]},
+            "confusion_matrix": {
+                "labels": cfg.columns.label.classes,
+                "rows_actual_columns_predicted": matrix,
+            },
+            "rows": {
+                "train": run["train_rows"],
+                "validation": run["validation_rows"],
+                "test": run["test_rows"],
+            },
             "tables": {name: tables.location(name) for name in ("bronze", "silver", "train", "validation", "test")},
             "test_table_version": run["test_version"],
             "evaluated_at": evaluated_at.isoformat(),
@@ -79,8 +87,15 @@ def evaluate(spark: SparkSession, cfg: Config, run_id: str | None = None,
         path = metrics_out or default_metrics_path(cfg, run["run_id"])
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(report, indent=2) + "\n")
-        record = (run["run_id"], run["model_type"], evaluated_at, run["test_rows"],
-                  *[metrics.get(name) for name in HEADLINE], matrix, json.dumps(metrics, sort_keys=True))
+        record = (
+            run["run_id"],
+            run["model_type"],
+            evaluated_at,
+            run["test_rows"],
+            *[metrics.get(name) for name in HEADLINE],
+            matrix,
+            json.dumps(metrics, sort_keys=True),
+        )
         tables.upsert(spark.createDataFrame([record], METRICS_SCHEMA), "metrics", key="run_id")
         progress.done(f"test {', '.join(f'{k} {v:.4f}' for k, v in metrics.items())}")
     return Evaluation(report, path)

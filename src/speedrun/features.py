@@ -44,8 +44,14 @@ def build_pipeline(cfg: Config) -> Pipeline:
         vector_inputs += imputed
     if categorical:
         indexed = [f"{c}__index" for c in categorical]
-        stages.append(StringIndexer(inputCols=categorical, outputCols=indexed, handleInvalid="keep",
-                                    stringOrderType="frequencyDesc"))
+        stages.append(
+            StringIndexer(
+                inputCols=categorical,
+                outputCols=indexed,
+                handleInvalid="keep",
+                stringOrderType="frequencyDesc",
+            )
+        )
         if cfg.model.type in TREE_MODELS:
             vector_inputs += indexed
         else:

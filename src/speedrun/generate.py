@@ -40,13 +40,22 @@ def with_true_features(df: DataFrame, seed: int) -> DataFrame:
         df.withColumn("customer_id", F.format_string("C%09d", F.col("id")))
         .withColumn("age", F.greatest(F.lit(18), F.least(F.lit(85), F.round(41 + 13 * normal(seed, 1)))).cast("int"))
         .withColumn("tenure_months", F.floor(72 * F.pow(u(2), F.lit(1.4))))
-        .withColumn("contract", pick(u(3) + F.col("tenure_months") / 200,
-                                     [("month-to-month", 0.55), ("one-year", 0.85), ("two-year", 9.0)]))
+        .withColumn(
+            "contract",
+            pick(
+                u(3) + F.col("tenure_months") / 200,
+                [("month-to-month", 0.55), ("one-year", 0.85), ("two-year", 9.0)],
+            ),
+        )
         .withColumn("internet_service", pick(u(4), [("fiber", 0.45), ("dsl", 0.8), ("none", 1.0)]))
-        .withColumn("monthly_charges", F.round(20 + 80 * u(5) + F.when(F.col("internet_service") == "fiber", 20)
-                                               .otherwise(0), 2))
-        .withColumn("total_charges", F.round(F.col("tenure_months") * F.col("monthly_charges")
-                                             * (0.9 + 0.2 * u(6)), 2))
+        .withColumn(
+            "monthly_charges",
+            F.round(20 + 80 * u(5) + F.when(F.col("internet_service") == "fiber", 20).otherwise(0), 2),
+        )
+        .withColumn(
+            "total_charges",
+            F.round(F.col("tenure_months") * F.col("monthly_charges") * (0.9 + 0.2 * u(6)), 2),
+        )
         .withColumn("support_calls", F.least(F.lit(12), F.floor(-F.log(1.0 - u(7)) * 1.6)))
         .withColumn("payment_method", pick(u(8), [("card", 0.35), ("bank", 0.6), ("check", 0.8), ("paypal", 1.0)]))
         .withColumn("region", pick(u(9), [("north", 0.25), ("south", 0.5), ("east", 0.75), ("west", 1.0)]))
@@ -91,14 +100,28 @@ def with_raw_quirks(df: DataFrame, seed: int) -> DataFrame:
         .withColumn("total_charges", blank("total_charges", 0.02, 32))
         .withColumn("payment_method", blank("payment_method", 0.04, 33))
         .withColumn("satisfaction_score", blank("satisfaction_score", 0.08, 34))
-        .withColumn("contract", F.when(u(35) < 0.02, F.concat(F.lit(" "), F.col("contract"), F.lit(" ")))
-                    .otherwise(F.col("contract")))
+        .withColumn(
+            "contract",
+            F.when(u(35) < 0.02, F.concat(F.lit(" "), F.col("contract"), F.lit(" "))).otherwise(F.col("contract")),
+        )
     )
 
 
 COLUMNS = [
-    "customer_id", "age", "tenure_months", "contract", "internet_service", "monthly_charges", "total_charges",
-    "support_calls", "payment_method", "region", "signup_channel", "satisfaction_score", "web_visits", "churned",
+    "customer_id",
+    "age",
+    "tenure_months",
+    "contract",
+    "internet_service",
+    "monthly_charges",
+    "total_charges",
+    "support_calls",
+    "payment_method",
+    "region",
+    "signup_channel",
+    "satisfaction_score",
+    "web_visits",
+    "churned",
 ]
 
 

@@ -56,11 +56,13 @@ def ingest(spark: SparkSession, cfg: Config) -> int:
             progress.done(f"{rows:,} rows -> {path}")
     with step("ingest") as progress:
         bronze = read_source(spark, cfg.source, path).transform(trim_column_names).transform(with_ingest_time)
-        require_columns(bronze, [*cfg.columns.features, cfg.columns.label.column, *filter(None, [cfg.columns.id])],
-                        where=path)
+        require_columns(
+            bronze,
+            [*cfg.columns.features, cfg.columns.label.column, *filter(None, [cfg.columns.id])],
+            where=path,
+        )
         if bronze.isEmpty():
             raise SpeedrunError(f"source {path} has no rows")
         rows = tables.write(bronze, "bronze")
         progress.done(f"{rows:,} rows -> {tables.location('bronze')}")
     return rows
-

@@ -32,8 +32,14 @@ def per_class(matrix: list[list[int]]) -> list[dict[str, float]]:
         predicted = sum(matrix[a][k] for a in range(n))
         actual = sum(matrix[k])
         precision, recall = _ratio(tp, predicted), _ratio(tp, actual)
-        out.append({"precision": precision, "recall": recall,
-                    "f1": _ratio(2 * precision * recall, precision + recall), "support": actual})
+        out.append(
+            {
+                "precision": precision,
+                "recall": recall,
+                "f1": _ratio(2 * precision * recall, precision + recall),
+                "support": actual,
+            }
+        )
     return out
 
 
@@ -53,8 +59,10 @@ def scores_from_confusion(matrix: list[list[int]]) -> dict[str, float]:
 
 def areas_under_curves(predictions: DataFrame) -> dict[str, float]:
     evaluator = BinaryClassificationEvaluator(labelCol=LABEL, rawPredictionCol="rawPrediction", numBins=0)
-    return {metric: evaluator.evaluate(predictions, {evaluator.metricName: metric})
-            for metric in ("areaUnderROC", "areaUnderPR")}
+    return {
+        metric: evaluator.evaluate(predictions, {evaluator.metricName: metric})
+        for metric in ("areaUnderROC", "areaUnderPR")
+    }
 
 
 def classification_metrics(predictions: DataFrame, n_classes: int) -> tuple[dict[str, float], list[list[int]]]:

@@ -24,13 +24,15 @@ def print_summary(evaluation: Evaluation) -> None:
     """The test metrics and where everything is, on stdout."""
     report = evaluation.report
     rows = report["rows"]
-    print(f"\nrun {report['run_id']}: {report['model']['type']} on {rows['train']:,} training rows, "
-          f"evaluated on {rows['test']:,} test rows")
+    print(
+        f"\nrun {report['run_id']}: {report['model']['type']} on {rows['train']:,} training rows, "
+        f"evaluated on {rows['test']:,} test rows"
+    )
     for name, value in report["metrics"].items():
         print(f"  {name:<13} {value:.4f}")
     labels = report["confusion_matrix"]["labels"]
     print("  confusion (rows: actual, columns: predicted) " + " ".join(f"{label:>8}" for label in labels))
-    for label, counts in zip(labels, report["confusion_matrix"]["rows_actual_columns_predicted"]):
+    for label, counts in zip(labels, report["confusion_matrix"]["rows_actual_columns_predicted"], strict=True):
         print(f"  {label:>44} " + " ".join(f"{n:>8}" for n in counts))
     print(f"tables:  {', '.join(report['tables'].values())}")
     print(f"model:   {report['model']['path']}")

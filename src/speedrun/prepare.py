@@ -50,8 +50,10 @@ def with_reject_reason(df: DataFrame, columns: ColumnsConfig) -> DataFrame:
     ]
     checks += [
         F.when(label.isNull(), F.lit(f"{columns.label.column}: label is missing")),
-        F.when(label.isNotNull() & ~label.isin(columns.label.classes),
-               F.lit(f"{columns.label.column}: label is not one of {known}")),
+        F.when(
+            label.isNotNull() & ~label.isin(columns.label.classes),
+            F.lit(f"{columns.label.column}: label is not one of {known}"),
+        ),
     ]
     reason = F.concat_ws("; ", *checks)
     return df.withColumn(REASON, F.when(reason != "", reason))
@@ -73,8 +75,10 @@ def to_silver(df: DataFrame, columns: ColumnsConfig) -> DataFrame:
 
 def clean(df: DataFrame, columns: ColumnsConfig) -> DataFrame:
     """Bronze rows, trimmed, keyed and tagged with their reject reason (null when good)."""
-    return df.transform(trim_strings).transform(partial(with_row_key, columns=columns)).transform(
-        partial(with_reject_reason, columns=columns)
+    return (
+        df.transform(trim_strings)
+        .transform(partial(with_row_key, columns=columns))
+        .transform(partial(with_reject_reason, columns=columns))
     )
 
 
@@ -113,11 +117,12 @@ def prepare(spark: SparkSession, cfg: Config) -> PrepareResult:
         tagged = bronze.transform(partial(clean, columns=cfg.columns)).persist()
         try:
             result = summarize(tagged, cfg.columns)
-            tables.write(tagged.where(F.col(REASON).isNull()).transform(partial(to_silver, columns=cfg.columns)),
-                         "silver")
+            tables.write(
+                tagged.where(F.col(REASON).isNull()).transform(partial(to_silver, columns=cfg.columns)),
+                "silver",
+            )
             tables.write(tagged.where(F.col(REASON).isNotNull()), "quarantine")
         finally:
             tagged.unpersist()
-        progress.done(f"{result.accepted:,} rows -> {tables.location('silver')}, "
-                      f"{result.quarantined:,} quarantined")
+        progress.done(f"{result.accepted:,} rows -> {tables.location('silver')}, {result.quarantined:,} quarantined")
     return result

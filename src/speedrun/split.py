@@ -49,9 +49,11 @@ def split(spark: SparkSession, cfg: Config) -> SplitResult:
     tables = Tables(cfg)
     with step("split") as progress:
         silver_version = tables.version(spark, "silver")
-        tagged = tables.read(spark, "silver", version=silver_version).transform(
-            partial(with_split, split=cfg.split)
-        ).persist()
+        tagged = (
+            tables.read(spark, "silver", version=silver_version)
+            .transform(partial(with_split, split=cfg.split))
+            .persist()
+        )
         try:
             rows = {name: tables.write(tagged.where(F.col(SPLIT) == name).drop(SPLIT), name) for name in SPLITS}
         finally:

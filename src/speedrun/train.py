@@ -74,20 +74,32 @@ def train(spark: SparkSession, cfg: Config, run_id: str | None = None) -> Traini
         model.write().overwrite().save(path)
         validation_metrics = validate(model, tables.read(spark, "validation", versions["validation"]), cfg)
         record = TrainingRun(
-            run_id=run_id, name=cfg.name, model_type=cfg.model.type,
-            model_params=json.dumps(classifier_params(cfg), sort_keys=True), model_path=path,
-            config=json.dumps(cfg.as_dict(), sort_keys=True), config_hash=cfg.digest(), split_seed=cfg.split.seed,
-            train_version=versions["train"], validation_version=versions["validation"],
+            run_id=run_id,
+            name=cfg.name,
+            model_type=cfg.model.type,
+            model_params=json.dumps(classifier_params(cfg), sort_keys=True),
+            model_path=path,
+            config=json.dumps(cfg.as_dict(), sort_keys=True),
+            config_hash=cfg.digest(),
+            split_seed=cfg.split.seed,
+            train_version=versions["train"],
+            validation_version=versions["validation"],
             test_version=versions["test"],
-            train_rows=rows["train"], validation_rows=rows["validation"], test_rows=rows["test"],
+            train_rows=rows["train"],
+            validation_rows=rows["validation"],
+            test_rows=rows["test"],
             validation_metrics=json.dumps(validation_metrics, sort_keys=True),
-            started_at=started, finished_at=datetime.now(timezone.utc),
-            speedrun_version=speedrun.__version__, spark_version=spark.version,
+            started_at=started,
+            finished_at=datetime.now(timezone.utc),
+            speedrun_version=speedrun.__version__,
+            spark_version=spark.version,
         )
         tables.upsert(spark.createDataFrame([asdict(record)]), "training_runs", key="run_id")
         auc = validation_metrics.get("areaUnderROC")
-        progress.done(f"{cfg.model.type} on {record.train_rows:,} rows -> {path}"
-                      + (f" (validation AUC {auc:.4f})" if auc is not None else ""))
+        progress.done(
+            f"{cfg.model.type} on {record.train_rows:,} rows -> {path}"
+            + (f" (validation AUC {auc:.4f})" if auc is not None else "")
+        )
     return record
 
 

@@ -1,0 +1,62 @@
+"""The ML pipeline: every fitted transformer learns from the training rows only."""
+
+from __future__ import annotations
+
+import pytest
+from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+
+from speedrun.config import load_config
+from speedrun.features import build_pipeline, spark_param_name
+
+SCHEMA = StructType(
+    [
+        StructField("age", DoubleType()),
+        StructField("contract", StringType()),
+        StructField("label", DoubleType()),
+    ]
+)
+
+
+QUICK = {"logistic_regression": "max_iter: 10", "random_forest": "num_trees: 3", "gbt": "max_iter: 3"}
+
+
+def small_cfg(model: str):
+    return load_config(
+        "default",
+        [
+            "columns.numeric=[age]",
+            "columns.categorical=[contract]",
+            "columns.id=null",
+            f"model={{type: {model}, {QUICK[model]}}}",
+        ],
+    )
+
+
+def test_transformers_are_fitted_on_training_rows_only(spark) -> None:
+    # GIVEN training rows with ages 10, 20, 30 (and a missing one), and a test row with a very different age
+    train = spark.createDataFrame([(10.0, "a", 0.0), (20.0, "b", 1.0), (30.0, "a", 1.0), (None, "a", 0.0)], SCHEMA)
+    test = spark.createDataFrame([(None, "zzz", 0.0), (1000.0, "a", 1.0)], SCHEMA)
+    # WHEN the pipeline is fitted on the training rows
+    model = build_pipeline(small_cfg("logistic_regression")).fit(train)
+    imputer, indexer = model.stages[0], model.stages[1]
+    # THEN the imputer's median and the indexer's categories come from them alone
+    assert imputer.surrogateDF.first()["age"] == 20.0
+    assert indexer.labelsArray == [["a", "b"]]
+    # AND unseen or missing values at scoring time still score
+    scored = model.transform(test).select("age__imputed", "contract__index").collect()
+    assert scored[0]["age__imputed"] == 20.0
+    assert scored[0]["contract__index"] == 2.0  # the bucket of unseen values
+
+
+@pytest.mark.parametrize("model", ["logistic_regression", "random_forest", "gbt"])
+def test_every_classifier_fits_and_scores(spark, model: str) -> None:
+    train = spark.createDataFrame([(float(i), "ab"[i % 2], float(i > 5)) for i in range(12)], SCHEMA)
+    scored = build_pipeline(small_cfg(model)).fit(train).transform(train)
+    assert {"prediction", "probability", "rawPrediction"} <= set(scored.columns)
+    assert scored.count() == 12
+
+
+def test_config_keys_map_to_spark_params() -> None:
+    assert spark_param_name("max_iter") == "maxIter"
+    assert spark_param_name("feature_subset_strategy") == "featureSubsetStrategy"
+    assert spark_param_name("seed") == "seed"

@@ -1,0 +1,38 @@
+"""Metrics from a confusion matrix, and exact, repeatable areas under the curves."""
+
+from __future__ import annotations
+
+import pytest
+from pyspark.ml.linalg import Vectors
+from pyspark.sql import Row
+
+from speedrun.metrics import classification_metrics, scores_from_confusion
+
+
+def test_binary_scores_are_those_of_the_positive_class() -> None:
+    # GIVEN 50 true negatives, 10 false positives, 5 false negatives, 35 true positives
+    scores = scores_from_confusion([[50, 10], [5, 35]])
+    assert scores["accuracy"] == pytest.approx(0.85)
+    assert scores["precision"] == pytest.approx(35 / 45)
+    assert scores["recall"] == pytest.approx(35 / 40)
+    assert scores["f1"] == pytest.approx(2 * (35 / 45) * (35 / 40) / (35 / 45 + 35 / 40))
+
+
+def test_multiclass_scores_are_weighted_by_support() -> None:
+    scores = scores_from_confusion([[10, 0, 0], [0, 5, 5], [0, 0, 10]])
+    assert scores["accuracy"] == pytest.approx(25 / 30)
+    assert scores["recall"] == pytest.approx((10 * 1 + 10 * 0.5 + 10 * 1) / 30)
+
+
+def test_metrics_of_predictions_are_exact(spark) -> None:
+    # GIVEN four scored rows, perfectly ranked except one pair
+    rows = [(0.0, 0.1), (0.0, 0.7), (1.0, 0.6), (1.0, 0.9)]
+    predictions = spark.createDataFrame(
+        [Row(label=y, rawPrediction=Vectors.dense([-s, s]), prediction=float(s > 0.5)) for y, s in rows]
+    )
+    # WHEN metrics are computed
+    metrics, matrix = classification_metrics(predictions, 2)
+    # THEN AUC is the exact fraction of correctly ranked pairs (3 of 4), the matrix counts every row
+    assert metrics["areaUnderROC"] == pytest.approx(0.75)
+    assert matrix == [[1, 1], [0, 2]]
+    assert metrics["accuracy"] == pytest.approx(0.75)
