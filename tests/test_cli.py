@@ -1,0 +1,48 @@
+"""The command line: one clear line and a non-zero exit for user errors; the stack trace only with --debug."""
+
+from __future__ import annotations
+
+from importlib.metadata import distribution
+from pathlib import Path
+
+import pytest
+
+from speedrun.cli import main
+from speedrun.errors import SpeedrunError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_misspelt_key_ends_in_one_line_and_exit_2(capsys) -> None:
+    # WHEN a step is started with a misspelt key
+    code = main(["train", "--set", "model.max_itr=5"])
+    # THEN it exits 2 with one line naming the key, and no stack trace
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err == [
+        "speedrun train: error: invalid config (packaged config 'default'): model.max_itr: unknown key for model type gbt"
+    ]
+
+
+def test_debug_shows_the_stack_trace() -> None:
+    with pytest.raises(SpeedrunError, match="unknown key"):
+        main(["--debug", "train", "--set", "model.max_itr=5"])
+
+
+def test_missing_config_file_ends_in_one_line(capsys) -> None:
+    assert main(["run", "--config", "nope.yml"]) == 2
+    assert "config file not found: nope.yml" in capsys.readouterr().err
+
+
+def test_every_entry_point_imports_to_a_callable() -> None:
+    # GIVEN the installed package's console scripts, which the bundle's python_wheel_tasks call
+    scripts = [ep for ep in distribution("speedrun").entry_points if ep.group == "console_scripts"]
+    assert len(scripts) == 8
+    for entry_point in scripts:
+        # THEN each loads to a callable
+        assert callable(entry_point.load()), entry_point.name
+
+
+def test_every_step_has_a_job_script() -> None:
+    for step in ("generate", "ingest", "prepare", "split", "train", "evaluate", "run"):
+        assert f'main(["{step}", *sys.argv[1:]])' in (ROOT / "jobs" / f"{step}.py").read_text()
