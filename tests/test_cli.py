@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from importlib.metadata import distribution
-from pathlib import Path
 
 import pytest
+from tests_support import ROOT
 
 from speedrun.cli import main
 from speedrun.errors import SpeedrunError
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_misspelt_key_ends_in_one_line_and_exit_2(capsys) -> None:
@@ -20,7 +18,8 @@ def test_misspelt_key_ends_in_one_line_and_exit_2(capsys) -> None:
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err == [
-        "speedrun train: error: invalid config (packaged config 'default'): model.max_itr: unknown key for model type gbt"
+        "speedrun train: error: invalid config (packaged config 'default'): "
+        "model.max_itr: unknown key for model type gbt"
     ]
 
 

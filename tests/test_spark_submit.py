@@ -8,13 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests_support import ROOT
 
 from speedrun.config import load_config
 from speedrun.session import delta_packages
 from speedrun.tables import Tables
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
+
 SPARK_SUBMIT = str(Path(sys.executable).parent / "spark-submit")
 
 

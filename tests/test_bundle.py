@@ -1,0 +1,119 @@
+"""The Databricks bundle, validated offline, and the wheel it deploys."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+from bundle_validation import bundle_problems, load_bundle
+from tests_support import ROOT
+
+
+def copy_bundle(tmp_path: Path) -> Path:
+    shutil.copy(ROOT / "databricks.yml", tmp_path / "databricks.yml")
+    shutil.copytree(ROOT / "resources", tmp_path / "resources")
+    return tmp_path
+
+
+def edit_training_job(root: Path, edit) -> None:
+    path = root / "resources" / "training.job.yml"
+    data = yaml.safe_load(path.read_text())
+    edit(data["resources"]["jobs"]["training"])
+    path.write_text(yaml.safe_dump(data))
+
+
+def test_the_bundle_validates_offline() -> None:
+    assert bundle_problems(ROOT) == []
+
+
+def test_training_job_is_the_pipeline_as_a_dag_on_runtime_17_3() -> None:
+    bundle, _ = load_bundle(ROOT)
+    job = bundle["resources"]["jobs"]["training"]
+    order = {t["task_key"]: [d["task_key"] for d in t.get("depends_on", [])] for t in job["tasks"]}
+    assert order == {
+        "ingest": [],
+        "prepare": ["ingest"],
+        "split": ["prepare"],
+        "train": ["split"],
+        "evaluate": ["train"],
+    }
+    assert {c["new_cluster"]["spark_version"] for c in job["job_clusters"]} == {"17.3.x-scala2.13"}
+    assert job["max_concurrent_runs"] == 1 and job["timeout_seconds"] > 0
+    assert all(t["max_retries"] >= 1 for t in job["tasks"])
+    assert set(bundle["targets"]) >= {"dev", "prod"}
+    assert bundle["targets"]["dev"]["mode"] == "development" and bundle["targets"]["prod"]["mode"] == "production"
+    assert bundle["variables"]["schedule_pause_status"]["default"] == "PAUSED"
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (
+            lambda job: job["tasks"][1]["depends_on"][0].update(task_key="injest"),
+            "task prepare: depends on unknown task 'injest'",
+        ),
+        (lambda job: job["tasks"][0].update(python_wheel_tsk={}), "Unexpected field 'python_wheel_tsk'"),
+        (
+            lambda job: job["tasks"][0]["python_wheel_task"].update(entry_point="speedrun-ingst"),
+            "entry point 'speedrun-ingst' is not in [project.scripts]",
+        ),
+        (lambda job: job["tasks"][0].update(job_cluster_key="big"), "job_cluster_key 'big' is not defined"),
+        (lambda job: job["tasks"][0].update(task_key="prepare"), "task key 'prepare' is used twice"),
+        (
+            lambda job: job["tasks"][2]["python_wheel_task"]["parameters"].extend(["--set", "split.sed=1"]),
+            "task split: invalid config (packaged config 'default'): split.sed: unknown key",
+        ),
+        (
+            lambda job: job.update(max_concurrent_runs="${var.concurrency}"),
+            "${var.concurrency} is used but not declared",
+        ),
+        (
+            lambda job: job["tasks"][0]["python_wheel_task"]["parameters"].extend(
+                ["--set", "name={{job.parameters.x}}"]
+            ),
+            "{{job.parameters.x}} is not a parameter of the job",
+        ),
+    ],
+)
+def test_a_broken_job_is_caught(tmp_path: Path, edit, problem: str) -> None:
+    # GIVEN a copy of the bundle with one mistake in the training job
+    root = copy_bundle(tmp_path)
+    edit_training_job(root, edit)
+    # WHEN it is validated THEN the mistake is reported
+    problems = bundle_problems(root)
+    assert any(problem in p for p in problems), problems
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_config_and_entry_points_the_tasks_use(tmp_path: Path) -> None:
+    # GIVEN the wheel that the bundle's artifact builds
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+    )
+    wheel = zipfile.ZipFile(next(tmp_path.glob("speedrun-*.whl")))
+    entry_points = next(n for n in wheel.namelist() if n.endswith("entry_points.txt"))
+    scripts = wheel.read(entry_points).decode()
+    bundle, _ = load_bundle(ROOT)
+    for task in bundle["resources"]["jobs"]["training"]["tasks"]:
+        arguments = task["python_wheel_task"]["parameters"]
+        config = arguments[arguments.index("--config") + 1]
+        # THEN every task's entry point and packaged config are inside it
+        assert f"{task['python_wheel_task']['entry_point']} = speedrun.cli:" in scripts
+        assert f"speedrun/conf/{config}.yml" in wheel.namelist()
