@@ -19,7 +19,7 @@ def test_misspelt_key_ends_in_one_line_and_exit_2(capsys) -> None:
     assert code == 2
     assert err == [
         "speedrun train: error: invalid config (packaged config 'default'): "
-        "model.max_itr: unknown key for model type gbt"
+        "model.max_itr: unknown key for model type logistic_regression"
     ]
 
 

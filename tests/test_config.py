@@ -88,5 +88,5 @@ def test_digest_changes_with_any_value() -> None:
 
 
 def test_key_of_another_model_type_says_which_type() -> None:
-    with pytest.raises(SpeedrunError, match=r"model\.step_size: unknown key for model type random_forest"):
+    with pytest.raises(SpeedrunError, match=r"model\.reg_param: unknown key for model type random_forest"):
         load_config("default", ["model.type=random_forest"])

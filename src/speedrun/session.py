@@ -67,7 +67,8 @@ def local_conf(master: str = "local[2]", extra: dict[str, str] | None = None) ->
         "spark.master": master,
         **DELTA_CONF,
         **LOCAL_CONF,
-        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{log4j}",
+        # C1-only JIT: short local jobs spend less time compiling (measured: a 3-write script 35.6s -> 26.0s)
+        "spark.driver.extraJavaOptions": f"-XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile=file:{log4j}",
         "spark.pyspark.python": sys.executable,
     }
     jars_folder = os.environ.get("SPEEDRUN_DELTA_JARS")

@@ -1,0 +1,48 @@
+"""The session factory's settings: Delta always, both jars loaded the same way, never Parquet instead."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+from speedrun.errors import SpeedrunError
+from speedrun.session import local_conf, require_delta
+
+
+def test_both_delta_artifacts_come_as_packages_of_the_installed_version(monkeypatch) -> None:
+    monkeypatch.delenv("SPEEDRUN_DELTA_JARS", raising=False)
+    conf = local_conf()
+    v = version("delta-spark")
+    assert conf["spark.jars.packages"] == f"io.delta:delta-spark_2.13:{v},io.delta:delta-storage:{v}"
+    assert "spark.jars" not in conf
+    assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert conf["spark.sql.catalog.spark_catalog"] == "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+
+
+def test_a_jars_folder_gives_both_jars(monkeypatch, tmp_path: Path) -> None:
+    # GIVEN a folder holding both Delta jars (what `make delta-jars` fetches)
+    v = version("delta-spark")
+    for artifact in ("delta-spark_2.13", "delta-storage"):
+        (tmp_path / f"{artifact}-{v}.jar").write_bytes(b"")
+    monkeypatch.setenv("SPEEDRUN_DELTA_JARS", str(tmp_path))
+    # THEN both are loaded as jars, and neither as a package
+    conf = local_conf()
+    assert [Path(j).name for j in conf["spark.jars"].split(",")] == [
+        f"delta-spark_2.13-{v}.jar",
+        f"delta-storage-{v}.jar",
+    ]
+    assert "spark.jars.packages" not in conf
+
+
+def test_a_jars_folder_missing_a_jar_is_named(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SPEEDRUN_DELTA_JARS", str(tmp_path))
+    with pytest.raises(
+        SpeedrunError, match=r"SPEEDRUN_DELTA_JARS=.* has no delta-spark_2\.13-.*\.jar: run `make delta-jars`"
+    ):
+        local_conf()
+
+
+def test_the_test_session_has_delta(spark) -> None:
+    assert require_delta(spark) is spark
