@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 from chispa import assert_df_equality
 
+from speedrun.cli import main
 from speedrun.errors import SpeedrunError
+from speedrun.generate import synthetic_churn
 from speedrun.ingest import ingest
 from speedrun.pipeline import run_pipeline
+from speedrun.prepare import prepare
 from speedrun.tables import Tables
 
 pytestmark = pytest.mark.slow
@@ -95,3 +98,21 @@ def test_a_failed_ingest_leaves_the_table_at_its_last_good_version(spark, tmp_pa
     # THEN bronze is untouched
     assert tables.version(spark, "bronze") == version
     assert tables.read(spark, "bronze").count() == 100
+
+
+def test_generate_command_writes_the_rows_asked_for(spark, tmp_path: Path) -> None:
+    # WHEN `speedrun generate` writes 500 rows
+    assert main(["generate", "--rows", "500", "--seed", "3", "--output", str(tmp_path / "raw")]) == 0
+    # THEN CSV files with a header hold exactly those rows
+    assert spark.read.option("header", True).csv(str(tmp_path / "raw")).count() == 500
+
+
+def test_parquet_source_is_ingested_and_prepared(spark, tmp_path: Path, make_config) -> None:
+    # GIVEN the dataset as typed Parquet files
+    synthetic_churn(spark, 400, seed=5).write.parquet(str(tmp_path / "pq"))
+    cfg = make_config(f"source.path={tmp_path}/pq", "source.format=parquet", "source.generate_if_missing=null")
+    # WHEN it is ingested and prepared
+    assert ingest(spark, cfg) == 400
+    result = prepare(spark, cfg)
+    # THEN every row is accounted for
+    assert result.accepted + result.quarantined == 400
