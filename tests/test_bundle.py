@@ -48,6 +48,10 @@ def test_training_job_is_the_pipeline_as_a_dag_on_runtime_17_3() -> None:
     assert set(bundle["targets"]) >= {"dev", "prod"}
     assert bundle["targets"]["dev"]["mode"] == "development" and bundle["targets"]["prod"]["mode"] == "production"
     assert bundle["variables"]["schedule_pause_status"]["default"] == "PAUSED"
+    # evaluate scores the very run that train fitted in the same job run
+    run_ids = {t["task_key"]: t["python_wheel_task"]["parameters"] for t in job["tasks"]}
+    assert run_ids["train"][run_ids["train"].index("--run-id") + 1] == "job-{{job.run_id}}"
+    assert run_ids["evaluate"][run_ids["evaluate"].index("--run-id") + 1] == "job-{{job.run_id}}"
 
 
 @pytest.mark.parametrize(

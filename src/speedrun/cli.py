@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--metrics-out", help="where to write the metrics JSON (default: in the run's folder)")
         if name == "evaluate":
             sub.add_argument("--run-id", help="the training run to evaluate (default: the latest)")
+        if name == "train":
+            sub.add_argument("--run-id", help="name the run (default: time + random suffix); a rerun replaces it")
     gen = steps.add_parser("generate", help="write a deterministic synthetic dataset as CSV files")
     gen.add_argument("--rows", type=int, default=20_000)
     gen.add_argument("--seed", type=int, default=7)
@@ -76,6 +78,10 @@ def dispatch(args: argparse.Namespace) -> None:
         from speedrun.pipeline import print_summary
 
         print_summary(evaluate(spark, cfg, args.run_id, args.metrics_out))
+    elif args.step == "train":
+        from speedrun.train import train
+
+        train(spark, cfg, args.run_id)
     else:
         import importlib
 
