@@ -112,7 +112,7 @@ def test_parquet_source_is_ingested_and_prepared(spark, tmp_path: Path, make_con
     synthetic_churn(spark, 400, seed=5).write.parquet(str(tmp_path / "pq"))
     cfg = make_config(f"source.path={tmp_path}/pq", "source.format=parquet", "source.generate_if_missing=null")
     # WHEN it is ingested and prepared
-    assert ingest(spark, cfg) == 400
+    assert ingest(spark, cfg).rows == 400
     result = prepare(spark, cfg)
     # THEN every row is accounted for
     assert result.accepted + result.quarantined == 400

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import functions as F
 
 from speedrun.config import SplitConfig
-from speedrun.split import SPLIT, with_split
+from speedrun.split import SPLIT, assign_splits
 
 SPLIT_CFG = SplitConfig(train=0.6, validation=0.2, test=0.2, seed=11)
 
@@ -22,14 +22,14 @@ def test_split_is_the_same_whatever_the_partitioning(spark) -> None:
     # GIVEN the same rows in 1 and in 8 partitions
     rows = keyed_rows(spark, 2000)
     # WHEN each is split with the same seed
-    one = membership(with_split(rows.repartition(1), SPLIT_CFG))
-    eight = membership(with_split(rows.repartition(8), SPLIT_CFG))
+    one = membership(assign_splits(rows.repartition(1), SPLIT_CFG))
+    eight = membership(assign_splits(rows.repartition(8), SPLIT_CFG))
     # THEN every row lands in the same split
     assert one == eight
 
 
 def test_split_fractions_are_met_and_splits_are_disjoint(spark) -> None:
-    result = membership(with_split(keyed_rows(spark, 10_000), SPLIT_CFG))
+    result = membership(assign_splits(keyed_rows(spark, 10_000), SPLIT_CFG))
     counts = {name: sum(1 for s in result.values() if s == name) for name in ("train", "validation", "test")}
     assert sum(counts.values()) == 10_000
     assert abs(counts["train"] / 10_000 - 0.6) < 0.02
@@ -40,4 +40,4 @@ def test_split_fractions_are_met_and_splits_are_disjoint(spark) -> None:
 def test_another_seed_gives_another_split(spark) -> None:
     rows = keyed_rows(spark, 1000)
     other = SplitConfig(train=0.6, validation=0.2, test=0.2, seed=12)
-    assert membership(with_split(rows, SPLIT_CFG)) != membership(with_split(rows, other))
+    assert membership(assign_splits(rows, SPLIT_CFG)) != membership(assign_splits(rows, other))

@@ -14,9 +14,9 @@ from pyspark.sql import functions as F
 
 from speedrun.config import Config
 from speedrun.errors import SpeedrunError
-from speedrun.metrics import classification_metrics
 from speedrun.progress import step
 from speedrun.tables import Tables
+from speedrun.train import score
 
 HEADLINE = ("areaUnderROC", "areaUnderPR", "accuracy", "precision", "recall", "f1")
 METRICS_SCHEMA = (
@@ -55,11 +55,7 @@ def evaluate(spark: SparkSession, cfg: Config, run_id: str | None = None, metric
     with step("evaluate") as progress:
         run = find_run(spark, cfg, run_id)
         model = PipelineModel.load(run["model_path"])
-        predictions = model.transform(tables.read(spark, "test", run["test_version"])).persist()
-        try:
-            metrics, matrix = classification_metrics(predictions, len(cfg.columns.label.classes))
-        finally:
-            predictions.unpersist()
+        metrics, matrix = score(cfg, model, tables.read(spark, "test", run["test_version"]))
         evaluated_at = datetime.now(timezone.utc)
         report = {
             "run_id": run["run_id"],
@@ -81,7 +77,11 @@ def evaluate(spark: SparkSession, cfg: Config, run_id: str | None = None, metric
                 "test": run["test_rows"],
             },
             "tables": {name: tables.location(name) for name in ("bronze", "silver", "train", "validation", "test")},
-            "test_table_version": run["test_version"],
+            "inputs": {role: run[f"{role}_version"] for role in ("bronze", "silver", "train", "validation", "test")},
+            "config_hash": run["config_hash"],
+            "spark_version": run["spark_version"],
+            "speedrun_version": run["speedrun_version"],
+            "git_commit": run["git_commit"],
             "evaluated_at": evaluated_at.isoformat(),
         }
         path = metrics_out or default_metrics_path(cfg, run["run_id"])

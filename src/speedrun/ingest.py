@@ -10,7 +10,7 @@ from speedrun.config import Config, SourceConfig
 from speedrun.errors import SpeedrunError
 from speedrun.generate import generate
 from speedrun.progress import step
-from speedrun.tables import Tables
+from speedrun.tables import Commit, Tables
 from speedrun.validate import require_columns
 
 METADATA_COLUMNS = ("_source_file", "_ingested_at")
@@ -46,8 +46,8 @@ def trim_column_names(df: DataFrame) -> DataFrame:
     return df.toDF(*[name.strip() for name in df.columns])
 
 
-def ingest(spark: SparkSession, cfg: Config) -> int:
-    """Ingest the configured source into `<name>_bronze`; returns the rows written."""
+def ingest(spark: SparkSession, cfg: Config) -> Commit:
+    """Ingest the configured source into `<name>_bronze`; returns its commit (version, rows)."""
     tables = Tables(cfg)
     path = cfg.storage.resolve(cfg.source.path)
     if cfg.source.generate_if_missing and not path_has_files(spark, path):
@@ -63,6 +63,6 @@ def ingest(spark: SparkSession, cfg: Config) -> int:
         )
         if bronze.isEmpty():
             raise SpeedrunError(f"source {path} has no rows")
-        rows = tables.write(bronze, "bronze")
-        progress.done(f"{rows:,} rows -> {tables.location('bronze')}")
-    return rows
+        written = tables.write(bronze, "bronze")
+        progress.done(f"{written.rows:,} rows -> {tables.location('bronze')} v{written.version}")
+    return written

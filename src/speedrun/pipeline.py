@@ -13,10 +13,12 @@ from speedrun.train import train
 
 
 def run_pipeline(spark: SparkSession, cfg: Config, metrics_out: str | None = None) -> Evaluation:
-    ingest(spark, cfg)
-    prepare(spark, cfg)
-    split(spark, cfg)
-    run = train(spark, cfg)
+    """Each step reads exactly the version the step before it wrote (Delta time travel), so a concurrent
+    write to any table cannot change this run halfway."""
+    bronze = ingest(spark, cfg)
+    prepared = prepare(spark, cfg, bronze.version)
+    splits = split(spark, cfg, prepared.silver_version)
+    run = train(spark, cfg, split_versions=splits.versions)
     return evaluate(spark, cfg, run.run_id, metrics_out)
 
 

@@ -7,7 +7,7 @@ goes to the `<name>_quarantine` table with its reason, and bronze rows = silver 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from pyspark.sql import DataFrame, SparkSession
@@ -87,6 +87,7 @@ class PrepareResult:
     accepted: int
     quarantined: int
     reasons: dict[str, int]
+    silver_version: int | None = None
 
 
 def summarize(tagged: DataFrame, columns: ColumnsConfig) -> PrepareResult:
@@ -109,20 +110,24 @@ def summarize(tagged: DataFrame, columns: ColumnsConfig) -> PrepareResult:
     return PrepareResult(sum(accepted.values()), sum(reasons.values()), dict(reasons.most_common()))
 
 
-def prepare(spark: SparkSession, cfg: Config) -> PrepareResult:
+def prepare(spark: SparkSession, cfg: Config, bronze_version: int | None = None) -> PrepareResult:
+    """Clean bronze (at `bronze_version`, default the latest) into silver and quarantine."""
     tables = Tables(cfg)
     with step("prepare") as progress:
-        bronze = tables.read(spark, "bronze")
+        bronze_version = tables.version(spark, "bronze") if bronze_version is None else bronze_version
+        bronze = tables.read(spark, "bronze", bronze_version)
         require_columns(bronze, [*cfg.columns.features, cfg.columns.label.column], where=tables.location("bronze"))
         tagged = bronze.transform(partial(clean, columns=cfg.columns)).persist()
         try:
             result = summarize(tagged, cfg.columns)
-            tables.write(
+            silver = tables.write(
                 tagged.where(F.col(REASON).isNull()).transform(partial(to_silver, columns=cfg.columns)),
                 "silver",
+                lineage={"bronze": bronze_version},
             )
-            tables.write(tagged.where(F.col(REASON).isNotNull()), "quarantine")
+            tables.write(tagged.where(F.col(REASON).isNotNull()), "quarantine", lineage={"bronze": bronze_version})
         finally:
             tagged.unpersist()
+        result = replace(result, silver_version=silver.version)
         progress.done(f"{result.accepted:,} rows -> {tables.location('silver')}, {result.quarantined:,} quarantined")
     return result

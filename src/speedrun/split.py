@@ -10,7 +10,6 @@ per-row draws. Identical rows share a key, so a duplicated row cannot leak from 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -18,7 +17,7 @@ from pyspark.sql import functions as F
 from speedrun.config import Config, SplitConfig
 from speedrun.prepare import ROW_KEY
 from speedrun.progress import step
-from speedrun.tables import Tables
+from speedrun.tables import Commit, Tables
 
 SPLITS = ("train", "validation", "test")
 SPLIT = "_split"
@@ -29,7 +28,7 @@ def split_draw(seed: int) -> Column:
     return F.pmod(F.xxhash64(F.col(ROW_KEY), F.lit(seed)), F.lit(2**53)).cast("double") / float(2**53)
 
 
-def with_split(df: DataFrame, split: SplitConfig) -> DataFrame:
+def assign_splits(df: DataFrame, split: SplitConfig) -> DataFrame:
     draw = split_draw(split.seed)
     return df.withColumn(
         SPLIT,
@@ -41,22 +40,28 @@ def with_split(df: DataFrame, split: SplitConfig) -> DataFrame:
 
 @dataclass(frozen=True)
 class SplitResult:
-    rows: dict[str, int]
+    commits: dict[str, Commit]
     silver_version: int
 
+    @property
+    def versions(self) -> dict[str, int]:
+        return {name: commit.version for name, commit in self.commits.items()}
 
-def split(spark: SparkSession, cfg: Config) -> SplitResult:
+
+def split(spark: SparkSession, cfg: Config, silver_version: int | None = None) -> SplitResult:
+    """Split silver (at `silver_version`, default the latest) into the train, validation and test tables."""
     tables = Tables(cfg)
     with step("split") as progress:
-        silver_version = tables.version(spark, "silver")
-        tagged = (
-            tables.read(spark, "silver", version=silver_version)
-            .transform(partial(with_split, split=cfg.split))
-            .persist()
-        )
+        silver_version = tables.version(spark, "silver") if silver_version is None else silver_version
+        tagged = assign_splits(tables.read(spark, "silver", silver_version), cfg.split).persist()
         try:
-            rows = {name: tables.write(tagged.where(F.col(SPLIT) == name).drop(SPLIT), name) for name in SPLITS}
+            commits = {
+                name: tables.write(
+                    tagged.where(F.col(SPLIT) == name).drop(SPLIT), name, lineage={"silver": silver_version}
+                )
+                for name in SPLITS
+            }
         finally:
             tagged.unpersist()
-        progress.done(", ".join(f"{name} {n:,}" for name, n in rows.items()))
-    return SplitResult(rows, silver_version)
+        progress.done(", ".join(f"{name} {c.rows:,}" for name, c in commits.items()))
+    return SplitResult(commits, silver_version)

@@ -6,13 +6,22 @@ at its last good version and a rerun of the same input leaves the same contents.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from speedrun.config import Config
 from speedrun.errors import SpeedrunError
+
+
+@dataclass(frozen=True)
+class Commit:
+    version: int
+    rows: int
+    lineage: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -52,24 +61,32 @@ class Tables:
             reader = reader.option("versionAsOf", version)
         return reader.table(self.location(role)) if self.in_catalog else reader.load(self.location(role))
 
-    def last_write(self, spark: SparkSession, role: str) -> tuple[int, int]:
-        """(version, rows written) of the table's latest commit, read from the Delta log, not the data."""
-        last = self.delta(spark, role).history(1).first()
-        return last["version"], int(last["operationMetrics"].get("numOutputRows", 0))
+    def commit(self, spark: SparkSession, role: str, version: int | None = None) -> Commit:
+        """The table's latest commit, or the one that made `version`, read from the Delta log, not the data."""
+        history = self.delta(spark, role).history(1 if version is None else None)
+        found = history.first() if version is None else history.where(F.col("version") == version).first()
+        if found is None:
+            raise SpeedrunError(f"table {self.location(role)} has no version {version} (was it vacuumed?)")
+        return Commit(
+            version=found["version"],
+            rows=int((found["operationMetrics"] or {}).get("numOutputRows", 0)),
+            lineage=json.loads(found["userMetadata"]) if found["userMetadata"] else {},
+        )
 
     def version(self, spark: SparkSession, role: str) -> int:
-        return self.last_write(spark, role)[0]
+        return self.commit(spark, role).version
 
-    def write(self, df: DataFrame, role: str, mode: str = "overwrite") -> int:
-        """Overwrite (atomically, schema included) or append; returns the rows written, from the commit's metrics."""
-        writer = df.write.format("delta").mode(mode)
+    def write(self, df: DataFrame, role: str, mode: str = "overwrite", lineage: dict[str, int] | None = None) -> Commit:
+        """Overwrite (atomically, schema included) or append, as one commit that records the versions of
+        the inputs it was made from (`lineage`, in the commit's userMetadata)."""
+        writer = df.write.format("delta").mode(mode).option("userMetadata", json.dumps(lineage or {}, sort_keys=True))
         if mode == "overwrite":
             writer = writer.option("overwriteSchema", "true")
         if self.in_catalog:
             writer.saveAsTable(self.location(role))
         else:
             writer.save(self.location(role))
-        return self.last_write(df.sparkSession, role)[1]
+        return self.commit(df.sparkSession, role)
 
     def upsert(self, df: DataFrame, role: str, key: str) -> None:
         """Insert the rows of `df`, replacing those whose `key` is already there (idempotent reruns)."""

@@ -1,11 +1,19 @@
-"""train: the train table -> a fitted PipelineModel (saved) and a run record in `<name>_training_runs`."""
+"""train: the train table -> a fitted PipelineModel (saved) and a run record in `<name>_training_runs`.
+
+A run records its lineage: the Delta version of every table its model was made from (the splits it read,
+and through their commits the silver and bronze versions behind them), the resolved config and its hash,
+the seed, row counts, versions of speedrun and Spark, the git commit, start and end times.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
@@ -24,10 +32,43 @@ def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
 
 
+def git_commit() -> str | None:
+    """`SPEEDRUN_GIT_COMMIT` (the bundle passes `${bundle.git.commit}`), else the checkout's HEAD, if any."""
+    if os.environ.get("SPEEDRUN_GIT_COMMIT"):
+        return os.environ["SPEEDRUN_GIT_COMMIT"]
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
 def fixed_layout(df: DataFrame, partitions: int) -> DataFrame:
-    """The same rows in the same partitions in the same order, whatever the input's layout: iterative
-    fits sum per partition, so this is what makes a refit reproduce its model bit for bit."""
-    return df.repartition(partitions, ROW_KEY).sortWithinPartitions(ROW_KEY)
+    """The same rows in the same partitions in the same order, whatever the input's layout or the cores:
+    fits and metrics sum per partition, so this is what makes a refit reproduce its model bit for bit."""
+    return df.repartition(partitions, ROW_KEY).sortWithinPartitions(ROW_KEY, *[c for c in df.columns if c != ROW_KEY])
+
+
+def fit(cfg: Config, training: DataFrame) -> PipelineModel:
+    """Fit the configured pipeline on the training rows, laid out the reproducible way."""
+    rows = fixed_layout(training, cfg.train.partitions).persist()
+    try:
+        return build_pipeline(cfg).fit(rows)
+    finally:
+        rows.unpersist()
+
+
+def score(cfg: Config, model: PipelineModel, rows: DataFrame) -> tuple[dict[str, float], list[list[int]]]:
+    """Metrics and confusion matrix of `model` on `rows` (empty when there are no rows)."""
+    predictions = model.transform(fixed_layout(rows, cfg.train.partitions)).persist()
+    try:
+        if predictions.isEmpty():
+            return {}, []
+        return classification_metrics(predictions, len(cfg.columns.label.classes))
+    finally:
+        predictions.unpersist()
 
 
 @dataclass(frozen=True)
@@ -40,6 +81,8 @@ class TrainingRun:
     config: str
     config_hash: str
     split_seed: int
+    bronze_version: int | None
+    silver_version: int | None
     train_version: int
     validation_version: int
     test_version: int
@@ -51,28 +94,40 @@ class TrainingRun:
     finished_at: datetime
     speedrun_version: str
     spark_version: str
+    git_commit: str | None
+
+
+RUNS_SCHEMA = (
+    "run_id string, name string, model_type string, model_params string, model_path string, config string, "
+    "config_hash string, split_seed long, bronze_version long, silver_version long, train_version long, "
+    "validation_version long, test_version long, train_rows long, validation_rows long, test_rows long, "
+    "validation_metrics string, started_at timestamp, finished_at timestamp, speedrun_version string, "
+    "spark_version string, git_commit string"
+)
 
 
 def model_path(cfg: Config, run_id: str) -> str:
     return cfg.storage.resolve(f"models/{cfg.name}/{run_id}")
 
 
-def train(spark: SparkSession, cfg: Config, run_id: str | None = None) -> TrainingRun:
+def train(
+    spark: SparkSession, cfg: Config, run_id: str | None = None, split_versions: dict[str, int] | None = None
+) -> TrainingRun:
+    """Fit on the train table (at `split_versions`, default the latest) and record the run."""
     tables = Tables(cfg)
     run_id = run_id or new_run_id()
     started = datetime.now(timezone.utc)
     with step("train") as progress:
-        versions, rows = {}, {}
-        for name in SPLITS:
-            versions[name], rows[name] = tables.last_write(spark, name)
-        training = fixed_layout(tables.read(spark, "train", versions["train"]), cfg.train.partitions).persist()
-        try:
-            model = build_pipeline(cfg).fit(training)
-        finally:
-            training.unpersist()
+        versions = split_versions or {name: tables.version(spark, name) for name in SPLITS}
+        commits = {name: tables.commit(spark, name, versions[name]) for name in SPLITS}
+        silver_version = commits["train"].lineage.get("silver")
+        bronze_version = (
+            None if silver_version is None else tables.commit(spark, "silver", silver_version).lineage.get("bronze")
+        )
+        model = fit(cfg, tables.read(spark, "train", versions["train"]))
         path = model_path(cfg, run_id)
         model.write().overwrite().save(path)
-        validation_metrics = validate(model, tables.read(spark, "validation", versions["validation"]), cfg)
+        validation_metrics, _ = score(cfg, model, tables.read(spark, "validation", versions["validation"]))
         record = TrainingRun(
             run_id=run_id,
             name=cfg.name,
@@ -82,34 +137,27 @@ def train(spark: SparkSession, cfg: Config, run_id: str | None = None) -> Traini
             config=json.dumps(cfg.as_dict(), sort_keys=True),
             config_hash=cfg.digest(),
             split_seed=cfg.split.seed,
+            bronze_version=bronze_version,
+            silver_version=silver_version,
             train_version=versions["train"],
             validation_version=versions["validation"],
             test_version=versions["test"],
-            train_rows=rows["train"],
-            validation_rows=rows["validation"],
-            test_rows=rows["test"],
+            train_rows=commits["train"].rows,
+            validation_rows=commits["validation"].rows,
+            test_rows=commits["test"].rows,
             validation_metrics=json.dumps(validation_metrics, sort_keys=True),
             started_at=started,
             finished_at=datetime.now(timezone.utc),
             speedrun_version=speedrun.__version__,
             spark_version=spark.version,
+            git_commit=git_commit(),
         )
-        tables.upsert(spark.createDataFrame([asdict(record)]), "training_runs", key="run_id")
+        tables.upsert(
+            spark.createDataFrame([tuple(asdict(record).values())], RUNS_SCHEMA), "training_runs", key="run_id"
+        )
         auc = validation_metrics.get("areaUnderROC")
         progress.done(
             f"{cfg.model.type} on {record.train_rows:,} rows -> {path}"
             + (f" (validation AUC {auc:.4f})" if auc is not None else "")
         )
     return record
-
-
-def validate(model: PipelineModel, validation: DataFrame, cfg: Config) -> dict[str, float]:
-    """Metrics on the validation rows, recorded with the run (empty when there are none)."""
-    predictions = model.transform(validation).persist()
-    try:
-        if predictions.isEmpty():
-            return {}
-        metrics, _ = classification_metrics(predictions, len(cfg.columns.label.classes))
-        return metrics
-    finally:
-        predictions.unpersist()
