@@ -154,6 +154,12 @@ class TrainConfig(Strict):
     partitions: int = Field(2, ge=1)
 
 
+class TrackingConfig(Strict):
+    enabled: bool = True
+    uri: str | None = None  # default: a SQLite store in work_dir; `databricks` on Databricks
+    experiment: str | None = None  # default: speedrun-<name>; a workspace path on Databricks
+
+
 class Config(Strict):
     name: str = "default"
     storage: StorageConfig = StorageConfig()
@@ -163,6 +169,7 @@ class Config(Strict):
     features: FeaturesConfig = FeaturesConfig()
     model: ModelConfig
     train: TrainConfig = TrainConfig()
+    tracking: TrackingConfig = TrackingConfig()
 
     _check_name = field_validator("name")(_identifier)
 

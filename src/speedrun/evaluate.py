@@ -14,9 +14,12 @@ from pyspark.sql import functions as F
 
 from speedrun.config import Config
 from speedrun.errors import SpeedrunError
+from speedrun.metrics import classification_metrics
 from speedrun.progress import step
+from speedrun.report import feature_weights, score_histogram, write_report
 from speedrun.tables import Tables
-from speedrun.train import score
+from speedrun.tracking import log_evaluation, mlflow_run
+from speedrun.train import predictions_of
 
 HEADLINE = ("areaUnderROC", "areaUnderPR", "accuracy", "precision", "recall", "f1")
 METRICS_SCHEMA = (
@@ -30,6 +33,7 @@ METRICS_SCHEMA = (
 class Evaluation:
     report: dict[str, Any]
     metrics_path: str
+    report_path: str
 
 
 def find_run(spark: SparkSession, cfg: Config, run_id: str | None) -> Row:
@@ -46,56 +50,56 @@ def find_run(spark: SparkSession, cfg: Config, run_id: str | None) -> Row:
     return latest
 
 
-def default_metrics_path(cfg: Config, run_id: str) -> str:
-    return cfg.storage.resolve(f"runs/{cfg.name}/{run_id}/metrics.json")
+def run_report(cfg: Config, run: Row, metrics: dict[str, float], matrix: list[list[int]]) -> dict[str, Any]:
+    """What the metrics JSON holds: the run, its model, test metrics, row counts and lineage."""
+    tables = Tables(cfg)
+    roles = ("bronze", "silver", "train", "validation", "test")
+    return {
+        "run_id": run["run_id"],
+        "name": cfg.name,
+        "model": {"type": run["model_type"], "params": json.loads(run["model_params"]), "path": run["model_path"]},
+        "metrics": metrics,
+        "validation_metrics": json.loads(run["validation_metrics"]),
+        "confusion_matrix": {"labels": cfg.columns.label.classes, "rows_actual_columns_predicted": matrix},
+        "rows": {split: run[f"{split}_rows"] for split in ("train", "validation", "test")},
+        "tables": {role: tables.location(role) for role in roles},
+        "inputs": {role: run[f"{role}_version"] for role in roles},
+        **{key: run[key] for key in ("config_hash", "spark_version", "speedrun_version", "git_commit")},
+        "evaluated_at": datetime.now(timezone.utc).isoformat(),
+    }
 
 
 def evaluate(spark: SparkSession, cfg: Config, run_id: str | None = None, metrics_out: str | None = None) -> Evaluation:
+    """Score the run's test table (at the version the run recorded); write metrics, JSON, report and MLflow."""
     tables = Tables(cfg)
     with step("evaluate") as progress:
         run = find_run(spark, cfg, run_id)
+        if not run["test_rows"]:
+            raise SpeedrunError(f"the test table of run {run['run_id']} is empty: raise split.test")
         model = PipelineModel.load(run["model_path"])
-        metrics, matrix = score(cfg, model, tables.read(spark, "test", run["test_version"]))
-        evaluated_at = datetime.now(timezone.utc)
-        report = {
-            "run_id": run["run_id"],
-            "name": cfg.name,
-            "model": {
-                "type": run["model_type"],
-                "params": json.loads(run["model_params"]),
-                "path": run["model_path"],
-            },
-            "metrics": metrics,
-            "validation_metrics": json.loads(run["validation_metrics"]),
-            "confusion_matrix": {
-                "labels": cfg.columns.label.classes,
-                "rows_actual_columns_predicted": matrix,
-            },
-            "rows": {
-                "train": run["train_rows"],
-                "validation": run["validation_rows"],
-                "test": run["test_rows"],
-            },
-            "tables": {name: tables.location(name) for name in ("bronze", "silver", "train", "validation", "test")},
-            "inputs": {role: run[f"{role}_version"] for role in ("bronze", "silver", "train", "validation", "test")},
-            "config_hash": run["config_hash"],
-            "spark_version": run["spark_version"],
-            "speedrun_version": run["speedrun_version"],
-            "git_commit": run["git_commit"],
-            "evaluated_at": evaluated_at.isoformat(),
-        }
-        path = metrics_out or default_metrics_path(cfg, run["run_id"])
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(report, indent=2) + "\n")
+        binary = len(cfg.columns.label.classes) == 2
+        with predictions_of(cfg, model, tables.read(spark, "test", run["test_version"])) as predictions:
+            metrics, matrix = classification_metrics(predictions, len(cfg.columns.label.classes))
+            histogram = score_histogram(predictions) if binary else None
+            weights = feature_weights(model, predictions)
+        report = run_report(cfg, run, metrics, matrix)
+        folder = Path(cfg.storage.resolve(f"runs/{cfg.name}/{run['run_id']}"))
+        path = Path(metrics_out) if metrics_out else folder / "metrics.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2) + "\n")
+        page = write_report(folder / "report", report, histogram, weights)
         record = (
             run["run_id"],
             run["model_type"],
-            evaluated_at,
+            datetime.fromisoformat(report["evaluated_at"]),
             run["test_rows"],
             *[metrics.get(name) for name in HEADLINE],
             matrix,
             json.dumps(metrics, sort_keys=True),
         )
         tables.upsert(spark.createDataFrame([record], METRICS_SCHEMA), "metrics", key="run_id")
+        with mlflow_run(cfg, run_id=run["mlflow_run_id"]) as tracked:
+            if tracked:
+                log_evaluation(metrics, path, page.parent)
         progress.done(f"test {', '.join(f'{k} {v:.4f}' for k, v in metrics.items())}")
-    return Evaluation(report, path)
+    return Evaluation(report, str(path), str(page))

@@ -39,3 +39,4 @@ def print_summary(evaluation: Evaluation) -> None:
     print(f"tables:  {', '.join(report['tables'].values())}")
     print(f"model:   {report['model']['path']}")
     print(f"metrics: {evaluation.metrics_path}")
+    print(f"report:  {evaluation.report_path}")

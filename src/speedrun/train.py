@@ -11,10 +11,13 @@ import json
 import os
 import subprocess
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import yaml
 from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
 
@@ -26,6 +29,7 @@ from speedrun.prepare import ROW_KEY
 from speedrun.progress import step
 from speedrun.split import SPLITS
 from speedrun.tables import Tables
+from speedrun.tracking import log_training, mlflow_run
 
 
 def new_run_id() -> str:
@@ -60,15 +64,22 @@ def fit(cfg: Config, training: DataFrame) -> PipelineModel:
         rows.unpersist()
 
 
-def score(cfg: Config, model: PipelineModel, rows: DataFrame) -> tuple[dict[str, float], list[list[int]]]:
-    """Metrics and confusion matrix of `model` on `rows` (empty when there are no rows)."""
+@contextmanager
+def predictions_of(cfg: Config, model: PipelineModel, rows: DataFrame) -> Iterator[DataFrame]:
+    """`model`'s predictions for `rows` in the fixed layout (so metrics sum in a fixed order), cached while used."""
     predictions = model.transform(fixed_layout(rows, cfg.train.partitions)).persist()
     try:
+        yield predictions
+    finally:
+        predictions.unpersist()
+
+
+def score(cfg: Config, model: PipelineModel, rows: DataFrame) -> tuple[dict[str, float], list[list[int]]]:
+    """Metrics and confusion matrix of `model` on `rows` (empty when there are no rows)."""
+    with predictions_of(cfg, model, rows) as predictions:
         if predictions.isEmpty():
             return {}, []
         return classification_metrics(predictions, len(cfg.columns.label.classes))
-    finally:
-        predictions.unpersist()
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,7 @@ class TrainingRun:
     speedrun_version: str
     spark_version: str
     git_commit: str | None
+    mlflow_run_id: str | None
 
 
 RUNS_SCHEMA = (
@@ -102,8 +114,44 @@ RUNS_SCHEMA = (
     "config_hash string, split_seed long, bronze_version long, silver_version long, train_version long, "
     "validation_version long, test_version long, train_rows long, validation_rows long, test_rows long, "
     "validation_metrics string, started_at timestamp, finished_at timestamp, speedrun_version string, "
-    "spark_version string, git_commit string"
+    "spark_version string, git_commit string, mlflow_run_id string"
 )
+
+
+def run_params(cfg: Config) -> dict[str, object]:
+    return {
+        "model_type": cfg.model.type,
+        **{f"model.{k}": v for k, v in classifier_params(cfg).items()},
+        "split.train": cfg.split.train,
+        "split.validation": cfg.split.validation,
+        "split.test": cfg.split.test,
+        "split.seed": cfg.split.seed,
+        "features.impute_strategy": cfg.features.impute_strategy,
+        "features.scale": cfg.features.scale,
+        "train.partitions": cfg.train.partitions,
+        "config_hash": cfg.digest(),
+    }
+
+
+def run_tags(record: TrainingRun) -> dict[str, object]:
+    """The run's lineage, as MLflow tags."""
+    keys = (
+        "run_id",
+        "name",
+        "config_hash",
+        "bronze_version",
+        "silver_version",
+        "train_version",
+        "validation_version",
+        "test_version",
+        "train_rows",
+        "validation_rows",
+        "test_rows",
+        "speedrun_version",
+        "spark_version",
+        "git_commit",
+    )
+    return {f"speedrun.{k}": getattr(record, k) for k in keys} | {"mlflow.source.git.commit": record.git_commit}
 
 
 def model_path(cfg: Config, run_id: str) -> str:
@@ -124,34 +172,45 @@ def train(
         bronze_version = (
             None if silver_version is None else tables.commit(spark, "silver", silver_version).lineage.get("bronze")
         )
-        model = fit(cfg, tables.read(spark, "train", versions["train"]))
-        path = model_path(cfg, run_id)
-        model.write().overwrite().save(path)
-        validation_metrics, _ = score(cfg, model, tables.read(spark, "validation", versions["validation"]))
-        record = TrainingRun(
-            run_id=run_id,
-            name=cfg.name,
-            model_type=cfg.model.type,
-            model_params=json.dumps(classifier_params(cfg), sort_keys=True),
-            model_path=path,
-            config=json.dumps(cfg.as_dict(), sort_keys=True),
-            config_hash=cfg.digest(),
-            split_seed=cfg.split.seed,
-            bronze_version=bronze_version,
-            silver_version=silver_version,
-            train_version=versions["train"],
-            validation_version=versions["validation"],
-            test_version=versions["test"],
-            train_rows=commits["train"].rows,
-            validation_rows=commits["validation"].rows,
-            test_rows=commits["test"].rows,
-            validation_metrics=json.dumps(validation_metrics, sort_keys=True),
-            started_at=started,
-            finished_at=datetime.now(timezone.utc),
-            speedrun_version=speedrun.__version__,
-            spark_version=spark.version,
-            git_commit=git_commit(),
-        )
+        with mlflow_run(cfg, run_name=run_id) as tracked:
+            model = fit(cfg, tables.read(spark, "train", versions["train"]))
+            path = model_path(cfg, run_id)
+            model.write().overwrite().save(path)
+            validation_metrics, _ = score(cfg, model, tables.read(spark, "validation", versions["validation"]))
+            record = TrainingRun(
+                run_id=run_id,
+                name=cfg.name,
+                model_type=cfg.model.type,
+                model_params=json.dumps(classifier_params(cfg), sort_keys=True),
+                model_path=path,
+                config=json.dumps(cfg.as_dict(), sort_keys=True),
+                config_hash=cfg.digest(),
+                split_seed=cfg.split.seed,
+                bronze_version=bronze_version,
+                silver_version=silver_version,
+                train_version=versions["train"],
+                validation_version=versions["validation"],
+                test_version=versions["test"],
+                train_rows=commits["train"].rows,
+                validation_rows=commits["validation"].rows,
+                test_rows=commits["test"].rows,
+                validation_metrics=json.dumps(validation_metrics, sort_keys=True),
+                started_at=started,
+                finished_at=datetime.now(timezone.utc),
+                speedrun_version=speedrun.__version__,
+                spark_version=spark.version,
+                git_commit=git_commit(),
+                mlflow_run_id=tracked.info.run_id if tracked else None,
+            )
+            if tracked:
+                log_training(
+                    cfg,
+                    model,
+                    params=run_params(cfg),
+                    tags=run_tags(record),
+                    metrics=validation_metrics,
+                    config_yaml=yaml.safe_dump(cfg.as_dict(), sort_keys=False),
+                )
         tables.upsert(
             spark.createDataFrame([tuple(asdict(record).values())], RUNS_SCHEMA), "training_runs", key="run_id"
         )

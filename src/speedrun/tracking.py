@@ -1,0 +1,96 @@
+"""MLflow tracking: a local SQLite store in the work folder by default; the workspace's tracking on Databricks.
+
+Locally, `mlflow ui --backend-store-uri sqlite:///work/mlflow.db` opens it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from speedrun.config import Config
+from speedrun.session import on_databricks
+
+for noisy in ("mlflow", "alembic", "mlflow.store.db.utils"):
+    logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def tracking_uri(cfg: Config) -> str:
+    if cfg.tracking.uri:
+        return cfg.tracking.uri
+    if on_databricks():
+        return "databricks"
+    return f"sqlite:///{Path(cfg.storage.resolve('mlflow.db')).resolve()}"
+
+
+def experiment_name(cfg: Config) -> str:
+    return cfg.tracking.experiment or f"speedrun-{cfg.name}"
+
+
+def use_experiment(cfg: Config) -> None:
+    """Point MLflow at the configured store and experiment, creating them on first use."""
+    import mlflow
+
+    uri = tracking_uri(cfg)
+    mlflow.set_tracking_uri(uri)
+    name = experiment_name(cfg)
+    if uri.startswith("sqlite:") and mlflow.get_experiment_by_name(name) is None:
+        Path(cfg.storage.resolve("mlartifacts")).mkdir(parents=True, exist_ok=True)
+        mlflow.create_experiment(name, artifact_location=Path(cfg.storage.resolve("mlartifacts")).resolve().as_uri())
+    mlflow.set_experiment(name)
+
+
+@contextmanager
+def mlflow_run(cfg: Config, run_name: str | None = None, run_id: str | None = None) -> Iterator[Any]:
+    """An MLflow run (a new one named `run_name`, or the existing `run_id`); nothing when tracking is off."""
+    if not cfg.tracking.enabled:
+        yield None
+        return
+    import mlflow
+
+    use_experiment(cfg)
+    with mlflow.start_run(run_id=run_id, run_name=run_name) as run:
+        yield run
+
+
+def log_training(
+    cfg: Config, model: Any, params: dict[str, Any], tags: dict[str, Any], metrics: dict[str, float], config_yaml: str
+) -> None:
+    """Params, tags, validation metrics, the resolved config and the fitted pipeline, on the active run."""
+    import mlflow
+    import mlflow.spark
+    import pyspark
+
+    mlflow.log_params(params)
+    mlflow.set_tags({k: v for k, v in tags.items() if v is not None})
+    mlflow.log_metrics({f"validation_{k}": v for k, v in metrics.items()})
+    mlflow.log_text(config_yaml, "config.yml")
+    # Requirements given, not inferred: inferring them is most of log_model's time.
+    mlflow.spark.log_model(
+        model,
+        artifact_path="model",
+        pip_requirements=[f"pyspark=={pyspark.__version__}"],
+        signature=model_signature(cfg),
+    )
+
+
+def model_signature(cfg: Config):
+    from mlflow.models.signature import ModelSignature
+    from mlflow.types.schema import ColSpec, Schema
+
+    inputs = [ColSpec("double", c) for c in cfg.columns.numeric] + [
+        ColSpec("string", c) for c in cfg.columns.categorical
+    ]
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema([ColSpec("double")]))
+
+
+def log_evaluation(metrics: dict[str, float], metrics_json: Path, report_folder: Path) -> None:
+    """Test metrics, the metrics JSON and the report, on the active run."""
+    import mlflow
+
+    mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
+    mlflow.log_artifact(str(metrics_json))
+    mlflow.log_artifacts(str(report_folder), "report")
