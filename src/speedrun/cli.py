@@ -13,7 +13,11 @@ from collections.abc import Callable
 
 from speedrun.errors import SpeedrunError
 
-STEPS = ("generate", "ingest", "prepare", "split", "train", "evaluate", "run")
+STEPS = ("generate", "ingest", "prepare", "split", "train", "evaluate", "run", "replay")
+
+
+class ReplayMismatch(SpeedrunError):
+    """A replay whose outcome differs from the recorded one (exit code 1)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--run-id", help="the training run to evaluate (default: the latest)")
         if name == "train":
             sub.add_argument("--run-id", help="name the run (default: time + random suffix); a rerun replaces it")
+    rep = steps.add_parser("replay", help="re-run split, train and evaluate of a run from its recorded versions")
+    rep.add_argument("run_id", help="the training run to replay")
+    rep.add_argument("--config", default="default", help="YAML file, or a packaged config name (default)")
+    rep.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    rep.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     gen = steps.add_parser("generate", help="write a deterministic synthetic dataset as CSV files")
     gen.add_argument("--rows", type=int, default=20_000)
     gen.add_argument("--seed", type=int, default=7)
@@ -78,6 +87,13 @@ def dispatch(args: argparse.Namespace) -> None:
         from speedrun.pipeline import print_summary
 
         print_summary(evaluate(spark, cfg, args.run_id, args.metrics_out))
+    elif args.step == "replay":
+        from speedrun.replay import replay
+
+        result = replay(spark, cfg, args.run_id)
+        if result.differences:
+            raise ReplayMismatch(f"replay of run {args.run_id} differs: " + "; ".join(result.differences))
+        print(f"replay of run {args.run_id}: metrics, confusion matrix and row counts match exactly")
     elif args.step == "train":
         from speedrun.train import train
 
@@ -98,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"speedrun {args.step}: error: {exc}", file=sys.stderr)
-        return 2
+        return 1 if isinstance(exc, ReplayMismatch) else 2
     print(f"[speedrun] {args.step} finished in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     return 0
 
@@ -119,3 +135,4 @@ split_main = _entry_point("split")
 train_main = _entry_point("train")
 evaluate_main = _entry_point("evaluate")
 run_main = _entry_point("run")
+replay_main = _entry_point("replay")

@@ -1,14 +1,16 @@
 """Classification metrics of a predictions DataFrame, exact and deterministic.
 
-Areas under the curves use every distinct score (`numBins=0`): the default down-sampling of the curves
+Areas under the curves use every distinct score: Spark's default down-sampling of the curves (`numBins`)
 gives slightly different numbers for the same predictions.
 """
 
 from __future__ import annotations
 
-from pyspark.ml.evaluation import BinaryClassificationEvaluator
-from pyspark.sql import DataFrame
+from pyspark.ml.functions import vector_to_array
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
 
+from speedrun.errors import SpeedrunError
 from speedrun.features import LABEL
 
 
@@ -58,11 +60,40 @@ def scores_from_confusion(matrix: list[list[int]]) -> dict[str, float]:
 
 
 def areas_under_curves(predictions: DataFrame) -> dict[str, float]:
-    evaluator = BinaryClassificationEvaluator(labelCol=LABEL, rawPredictionCol="rawPrediction", numBins=0)
-    return {
-        metric: evaluator.evaluate(predictions, {evaluator.metricName: metric})
-        for metric in ("areaUnderROC", "areaUnderPR")
-    }
+    """Exact ROC and PR areas over every distinct score, the same numbers as Spark's evaluator with `numBins=0`
+    but bit-identical across runs: Spark's evaluator sums the curve per range partition, and those ranges
+    come from a sample of a shuffle whose order varies from run to run.
+
+    ROC AUC is the Mann-Whitney statistic counted in whole numbers (`2U`), divided once. The PR area sums its
+    trapezoids in score order within one partition: a fixed order, so a fixed result.
+    """
+    score = vector_to_array(F.col("rawPrediction"))[1]
+    by_score = (
+        predictions.groupBy(score.alias("score"))
+        .agg(F.sum(F.col(LABEL).cast("long")).alias("pos"), F.count(F.lit(1)).alias("n"))
+        .withColumn("neg", F.col("n") - F.col("pos"))
+    )
+    totals = by_score.agg(F.sum("pos").alias("P"), F.sum("neg").alias("N")).first()
+    positives, negatives = totals["P"], totals["N"]
+    if not positives or not negatives:
+        raise SpeedrunError("the evaluated rows hold a single class: areas under the curves are undefined")
+    descending = Window.orderBy(F.col("score").desc())
+    so_far = descending.rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    curve = (
+        by_score.withColumn("tp", F.sum("pos").over(so_far))
+        .withColumn("fp", F.sum("neg").over(so_far))
+        .withColumn("recall", F.col("tp") / positives)
+        .withColumn("precision", F.col("tp") / (F.col("tp") + F.col("fp")))
+        .withColumn("prev_recall", F.lag("recall", 1, 0.0).over(descending))
+        .withColumn("prev_precision", F.coalesce(F.lag("precision").over(descending), F.col("precision")))
+    )
+    sums = curve.agg(
+        F.sum(F.col("pos") * (2 * (F.lit(negatives) - F.col("fp")) + F.col("neg"))).alias("two_u"),
+        F.sum((F.col("recall") - F.col("prev_recall")) * (F.col("precision") + F.col("prev_precision")) / 2).alias(
+            "pr"
+        ),
+    ).first()
+    return {"areaUnderROC": sums["two_u"] / (2 * positives * negatives), "areaUnderPR": float(sums["pr"])}
 
 
 def classification_metrics(predictions: DataFrame, n_classes: int) -> tuple[dict[str, float], list[list[int]]]:

@@ -1,0 +1,82 @@
+"""`speedrun replay RUN_ID`: split -> train -> evaluate again, from the silver version the run recorded and
+with the run's own resolved config, and check that the metrics match the recorded ones exactly.
+
+Nothing is written: the replayed split, model and metrics live in memory only, so a replay can never change
+the tables or the runs it checks.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from speedrun.config import Config
+from speedrun.errors import SpeedrunError
+from speedrun.evaluate import find_run
+from speedrun.progress import step
+from speedrun.split import SPLIT, assign_splits
+from speedrun.tables import Tables
+from speedrun.train import fit, score
+
+
+@dataclass(frozen=True)
+class Replay:
+    run_id: str
+    recorded: dict[str, object]
+    replayed: dict[str, object]
+
+    @property
+    def differences(self) -> list[str]:
+        keys = sorted(set(self.recorded) | set(self.replayed))
+        return [
+            f"{k}: recorded {self.recorded.get(k)!r}, replayed {self.replayed.get(k)!r}"
+            for k in keys
+            if self.recorded.get(k) != self.replayed.get(k)
+        ]
+
+
+def recorded_outcome(spark: SparkSession, cfg: Config, run_id: str) -> dict[str, object]:
+    tables = Tables(cfg)
+    evaluated = (
+        tables.read(spark, "metrics").where(F.col("run_id") == run_id).first()
+        if tables.exists(spark, "metrics")
+        else None
+    )
+    if evaluated is None:
+        raise SpeedrunError(f"run {run_id} was never evaluated: run `speedrun evaluate --run-id {run_id}` first")
+    return {**json.loads(evaluated["metrics"]), "confusion_matrix": [list(r) for r in evaluated["confusion_matrix"]]}
+
+
+def replay(spark: SparkSession, cfg: Config, run_id: str) -> Replay:
+    """`cfg` locates the tables; the model, split and features come from the run's recorded config."""
+    tables = Tables(cfg)
+    with step("replay") as progress:
+        run = find_run(spark, cfg, run_id)
+        recorded_cfg = Config.model_validate(json.loads(run["config"]))
+        if run["silver_version"] is None:
+            raise SpeedrunError(f"run {run_id} did not record the silver version it was split from")
+        try:
+            silver = tables.read(spark, "silver", run["silver_version"])
+            tagged = assign_splits(silver, recorded_cfg.split).persist()
+        except Exception as exc:
+            if isinstance(exc, SpeedrunError):
+                raise
+            raise SpeedrunError(
+                f"version {run['silver_version']} of {tables.location('silver')} cannot be read "
+                f"(vacuumed?): {str(exc).splitlines()[0]}"
+            ) from None
+        try:
+            rows = {name: tagged.where(F.col(SPLIT) == name).drop(SPLIT) for name in ("train", "validation", "test")}
+            model = fit(recorded_cfg, rows["train"])
+            metrics, matrix = score(recorded_cfg, model, rows["test"])
+            counts = {f"{name}_rows": df.count() for name, df in rows.items()}
+        finally:
+            tagged.unpersist()
+        replayed = {**metrics, "confusion_matrix": matrix, **counts}
+        recorded = {**recorded_outcome(spark, cfg, run_id), **{k: run[k] for k in counts}}
+        result = Replay(run_id, recorded, replayed)
+        progress.done("metrics match exactly" if not result.differences else f"{len(result.differences)} differences")
+    return result
