@@ -9,6 +9,8 @@ import pytest
 from pyspark.sql import SparkSession
 
 from speedrun.config import Config, load_config
+from speedrun.evaluate import Evaluation
+from speedrun.pipeline import run_pipeline
 from speedrun.session import get_spark
 
 TEST_SPARK_CONF = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}
@@ -21,17 +23,30 @@ def spark() -> SparkSession:
     session.stop()
 
 
-def small_config(work_dir: Path, *overrides: str) -> Config:
+def small_overrides(work_dir: Path) -> list[str]:
     """The default config on a small generated dataset under `work_dir`, with a quick classifier."""
-    return load_config(
-        "default",
-        [
-            f"storage.work_dir={work_dir}",
-            "source.generate_if_missing.rows=3000",
-            "model={type: logistic_regression, max_iter: 30}",
-            *overrides,
-        ],
-    )
+    return [
+        f"storage.work_dir={work_dir}",
+        "source.generate_if_missing.rows=3000",
+        "model={type: logistic_regression, max_iter: 30}",
+    ]
+
+
+def small_config(work_dir: Path, *overrides: str) -> Config:
+    return load_config("default", [*small_overrides(work_dir), *overrides])
+
+
+@pytest.fixture
+def overrides_for() -> Callable[[Path], list[str]]:
+    """`overrides_for(work_dir)`: the `--set` values of `small_config`, for subprocesses and the CLI."""
+    return small_overrides
+
+
+@pytest.fixture(scope="session")
+def trained(spark, tmp_path_factory) -> tuple[Config, Evaluation]:
+    """One whole pipeline run on 3,000 generated rows, shared by the tests that only read what it wrote."""
+    cfg = small_config(tmp_path_factory.mktemp("trained"))
+    return cfg, run_pipeline(spark, cfg)
 
 
 @pytest.fixture

@@ -10,21 +10,18 @@ from chispa import assert_df_equality
 
 from speedrun.cli import main
 from speedrun.errors import SpeedrunError
+from speedrun.evaluate import evaluate
 from speedrun.generate import synthetic_churn
 from speedrun.ingest import ingest
-from speedrun.pipeline import run_pipeline
 from speedrun.prepare import prepare
 from speedrun.tables import Tables
 
 pytestmark = pytest.mark.slow
 
 
-def test_run_writes_every_table_and_sane_metrics(spark, tmp_path: Path, make_config) -> None:
-    # GIVEN the default config on 3,000 generated rows
-    cfg = make_config()
-    metrics_out = tmp_path / "out" / "metrics.json"
-    # WHEN the whole pipeline runs
-    evaluation = run_pipeline(spark, cfg, str(metrics_out))
+def test_run_writes_every_table_and_sane_metrics(spark, trained, tmp_path: Path) -> None:
+    # GIVEN the default config on 3,000 generated rows, run end to end
+    cfg, evaluation = trained
     # THEN bronze holds every raw row; silver + quarantine hold every bronze row
     tables = Tables(cfg)
     count = {
@@ -38,19 +35,22 @@ def test_run_writes_every_table_and_sane_metrics(spark, tmp_path: Path, make_con
     keys = [tables.read(spark, s).select("_row_key") for s in ("train", "validation", "test")]
     assert keys[0].union(keys[1]).union(keys[2]).distinct().count() == count["silver"]
     # AND the metrics file names the run, the model, the metrics and the row counts
-    report = json.loads(metrics_out.read_text())
-    assert report == evaluation.report | {"evaluated_at": report["evaluated_at"]}
+    report = json.loads(Path(evaluation.metrics_path).read_text())
+    assert report == evaluation.report
     assert report["model"]["type"] == "logistic_regression"
-    assert report["rows"] == {
-        "train": count["train"],
-        "validation": count["validation"],
-        "test": count["test"],
-    }
+    assert report["rows"] == {"train": count["train"], "validation": count["validation"], "test": count["test"]}
     assert 0.7 < report["metrics"]["areaUnderROC"] <= 1.0
     assert set(report["metrics"]) >= {"areaUnderROC", "areaUnderPR", "accuracy", "f1", "precision", "recall"}
     assert sum(map(sum, report["confusion_matrix"]["rows_actual_columns_predicted"])) == count["test"]
     # AND the metrics table has the run's row
     assert tables.read(spark, "metrics").where(f"run_id = '{report['run_id']}'").count() == 1
+
+
+def test_metrics_out_writes_the_json_where_asked(spark, trained, tmp_path: Path) -> None:
+    cfg, first = trained
+    out = tmp_path / "elsewhere" / "m.json"
+    again = evaluate(spark, cfg, first.report["run_id"], str(out))
+    assert json.loads(out.read_text())["metrics"] == first.report["metrics"] == again.report["metrics"]
 
 
 def test_ingest_twice_leaves_the_same_table(spark, tmp_path: Path, make_config) -> None:

@@ -1,0 +1,157 @@
+"""Reproducible runs: a split that cannot drift, refits that give the same model, lineage, MLflow, replay."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from functools import partial
+from pathlib import Path
+
+import mlflow
+import pytest
+from pyspark.sql import functions as F
+
+from speedrun.cli import main
+from speedrun.config import load_config
+from speedrun.generate import synthetic_churn
+from speedrun.ingest import ingest
+from speedrun.prepare import ROW_KEY, clean, prepare, to_silver
+from speedrun.replay import replay
+from speedrun.split import SPLIT, assign_splits, split
+from speedrun.tables import Tables
+from speedrun.tracking import tracking_uri
+from speedrun.train import fit, score
+
+pytestmark = pytest.mark.slow
+QUICK = {"logistic_regression": "max_iter: 20", "random_forest": "num_trees: 5", "gbt": "max_iter: 5"}
+
+
+def silver_rows(spark, cfg, rows: int = 1500):
+    """Generated rows, cleaned as prepare cleans them, without touching storage."""
+    bronze = synthetic_churn(spark, rows, seed=9).withColumn("_source_file", F.lit("mem"))
+    return bronze.transform(partial(clean, columns=cfg.columns)).transform(partial(to_silver, columns=cfg.columns))
+
+
+@pytest.mark.parametrize("model", ["logistic_regression", "random_forest", "gbt"])
+def test_a_refit_gives_the_same_model_whatever_the_input_layout(spark, model: str) -> None:
+    # GIVEN the same prepared rows in 1 and in 6 partitions, in another order
+    cfg = load_config("default", [f"model={{type: {model}, {QUICK[model]}}}"])
+    rows = silver_rows(spark, cfg).cache()
+    # WHEN the pipeline is fitted on each
+    a = fit(cfg, rows.repartition(1))
+    b = fit(cfg, rows.repartition(6).orderBy(F.rand(3)))
+    # THEN the models are identical, bit for bit, and so are their metrics
+    if model == "logistic_regression":
+        assert a.stages[-1].coefficients.toArray().tobytes() == b.stages[-1].coefficients.toArray().tobytes()
+        assert a.stages[-1].intercept == b.stages[-1].intercept
+    else:
+        trees = [m.stages[-1].toDebugString.split("\n", 1)[1] for m in (a, b)]  # the first line names the uid
+        assert trees[0] == trees[1]
+    assert score(cfg, a, rows) == score(cfg, b, rows)
+
+
+def test_split_membership_survives_repartitioning_and_file_layout(spark, make_config, tmp_path: Path) -> None:
+    # GIVEN the same raw rows written as 1 CSV file and as 8 CSV files
+    raw = synthetic_churn(spark, 2000, seed=4)
+    raw.coalesce(1).write.option("header", True).csv(str(tmp_path / "one"))
+    raw.repartition(8).write.option("header", True).csv(str(tmp_path / "many"))
+    memberships = []
+    for layout in ("one", "many"):
+        cfg = make_config(
+            f"storage.work_dir={tmp_path}/{layout}-work",
+            f"source.path={tmp_path}/{layout}",
+            "source.generate_if_missing=null",
+        )
+        ingest(spark, cfg)
+        prepare(spark, cfg)
+        split(spark, cfg)
+        tables = Tables(cfg)
+        memberships.append(
+            {
+                name: {r[ROW_KEY] for r in tables.read(spark, name).select(ROW_KEY).collect()}
+                for name in ("train", "validation", "test")
+            }
+        )
+        silver = tables.read(spark, "silver")
+    # THEN every row lands in the same split from either layout
+    assert memberships[0] == memberships[1]
+    # AND splitting silver in 1, 2, 8 or 200 partitions gives that same membership
+    for partitions in (1, 2, 8, 200):
+        tagged = assign_splits(silver.repartition(partitions), cfg.split)
+        found = {
+            name: {r[ROW_KEY] for r in tagged.where(F.col(SPLIT) == name).select(ROW_KEY).collect()}
+            for name in ("train", "validation", "test")
+        }
+        assert found == memberships[0], partitions
+    # AND the splits are disjoint, hold every row, and meet the fractions within sampling noise
+    sizes = {name: len(keys) for name, keys in memberships[0].items()}
+    assert sum(sizes.values()) == len(set().union(*memberships[0].values())) == silver.count()
+    assert abs(sizes["test"] / sum(sizes.values()) - cfg.split.test) < 0.03
+
+
+def test_a_run_records_its_lineage_in_delta_and_mlflow(spark, trained) -> None:
+    cfg, evaluation = trained
+    tables = Tables(cfg)
+    run = tables.read(spark, "training_runs").where(F.col("run_id") == evaluation.report["run_id"]).first()
+    # THEN the run record names the version of every input, the config and its hash, seed, versions, times
+    assert (run["bronze_version"], run["silver_version"]) == (0, 0)
+    assert run["train_version"] == tables.version(spark, "train")
+    assert json.loads(run["config"])["split"]["seed"] == run["split_seed"] == cfg.split.seed
+    assert run["config_hash"] == cfg.digest()
+    assert run["spark_version"] == spark.version and run["speedrun_version"]
+    assert run["started_at"] <= run["finished_at"]
+    # AND MLflow holds the same run: params, lineage tags, validation and test metrics, the model, the report
+    mlflow.set_tracking_uri(tracking_uri(cfg))
+    tracked = mlflow.get_run(run["mlflow_run_id"])
+    assert tracked.data.params["split.seed"] == str(cfg.split.seed)
+    assert tracked.data.tags["speedrun.silver_version"] == "0"
+    assert tracked.data.metrics["test_areaUnderROC"] == evaluation.report["metrics"]["areaUnderROC"]
+    assert "validation_areaUnderROC" in tracked.data.metrics
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run["mlflow_run_id"], "report")}
+    assert {
+        "report/report.html",
+        "report/roc.png",
+        "report/pr.png",
+        "report/confusion.png",
+        "report/scores.png",
+        "report/features.png",
+    } <= artifacts
+    assert mlflow.spark.load_model(f"runs:/{run['mlflow_run_id']}/model") is not None
+
+
+def test_replay_matches_after_the_source_was_appended_and_overwritten(spark, trained, tmp_path, make_config) -> None:
+    # GIVEN a copy of a finished run's tables, whose source then changes: new rows appended and re-ingested,
+    # then the source overwritten with other data and ingested and prepared again
+    cfg, evaluation = trained
+    shutil.copytree(cfg.storage.work_dir, tmp_path / "work")
+    cfg = make_config(f"storage.work_dir={tmp_path / 'work'}")
+    synthetic_churn(spark, 500, seed=99).write.mode("append").option("header", True).csv(
+        cfg.storage.resolve(cfg.source.path)
+    )
+    prepare(spark, cfg, ingest(spark, cfg).version)
+    synthetic_churn(spark, 700, seed=100).write.mode("overwrite").option("header", True).csv(
+        cfg.storage.resolve(cfg.source.path)
+    )
+    prepare(spark, cfg, ingest(spark, cfg).version)
+    split(spark, cfg)
+    assert Tables(cfg).read(spark, "silver").count() == 700
+    # WHEN the run is replayed
+    result = replay(spark, cfg, evaluation.report["run_id"])
+    # THEN it reads silver at the recorded version and every metric matches exactly
+    assert result.differences == []
+    assert result.replayed["areaUnderROC"] == evaluation.report["metrics"]["areaUnderROC"]
+
+
+def test_replay_exits_non_zero_and_names_what_differs(spark, trained, tmp_path, overrides_for, capsys) -> None:
+    # GIVEN a copy of a run whose recorded metrics were changed afterwards
+    cfg, evaluation = trained
+    shutil.copytree(cfg.storage.work_dir, tmp_path / "work")
+    overrides = overrides_for(tmp_path / "work")
+    cfg = load_config("default", overrides)
+    metrics = Tables(cfg).delta(spark, "metrics")
+    metrics.update(set={"metrics": F.regexp_replace("metrics", '"accuracy": [0-9.]+', '"accuracy": 0.5')})
+    # WHEN it is replayed from the command line
+    code = main(["replay", evaluation.report["run_id"], *[arg for o in overrides for arg in ("--set", o)]])
+    # THEN it fails and names the metric, with both values
+    assert code == 1
+    assert "accuracy: recorded 0.5, replayed 0." in capsys.readouterr().err
