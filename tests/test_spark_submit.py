@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -26,17 +27,29 @@ def spark_submit(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_spark_submit_runs_a_job_script(spark, tmp_path: Path) -> None:
-    # GIVEN a job script and overrides for a small dataset in a temporary folder
-    overrides = [f"storage.work_dir={tmp_path}", "source.generate_if_missing.rows=300"]
-    # WHEN spark-submit runs it with the Delta packages
+def test_spark_submit_on_one_core_reproduces_the_two_core_run(spark, trained, overrides_for, tmp_path: Path) -> None:
+    # GIVEN the shared run, made in this process on local[2]
+    cfg, first = trained
+    # WHEN spark-submit runs the whole pipeline's job script on local[1] with the same config elsewhere
+    overrides = overrides_for(tmp_path)
+    out = tmp_path / "metrics.json"
     result = spark_submit(
-        "--packages", delta_packages(), "jobs/ingest.py", *[arg for o in overrides for arg in ("--set", o)]
+        "--packages",
+        delta_packages(),
+        "jobs/run.py",
+        "--metrics-out",
+        str(out),
+        *[arg for o in overrides for arg in ("--set", o)],
     )
-    # THEN it succeeds and the bronze Delta table holds every generated row
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "ingest    done" in result.stdout  # spark-submit pipes Python's stderr to its stdout
-    assert Tables(load_config("default", overrides)).read(spark, "bronze").count() == 300
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "evaluate  done" in result.stdout  # spark-submit pipes Python's stderr to its stdout
+    # THEN the same rows land in the same splits, and the metrics are identical to the last bit
+    second = json.loads(out.read_text())
+    assert second["metrics"] == first.report["metrics"]
+    assert second["confusion_matrix"] == first.report["confusion_matrix"]
+    assert second["rows"] == first.report["rows"]
+    keys = [Tables(c).read(spark, "test").select("_row_key") for c in (cfg, load_config("default", overrides))]
+    assert keys[0].exceptAll(keys[1]).isEmpty() and keys[1].exceptAll(keys[0]).isEmpty()
 
 
 def test_spark_submit_without_delta_is_a_clear_error(tmp_path: Path) -> None:
