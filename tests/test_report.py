@@ -1,0 +1,28 @@
+"""The report's pure parts: curves from a score histogram, feature slots named by their original columns."""
+
+from __future__ import annotations
+
+import pytest
+
+from speedrun.report import BINS, curves, readable
+
+
+def test_slots_are_named_by_their_original_columns() -> None:
+    assert readable("age__imputed") == "age"
+    assert readable("contract__onehot_month-to-month") == "contract = month-to-month"
+    assert readable("contract__onehot___unknown") == "contract = (missing or unseen)"
+    assert readable("contract__index") == "contract"
+
+
+def test_curves_run_from_the_strictest_threshold_to_the_loosest() -> None:
+    # GIVEN 10 negatives scored low (bin 10) and 30 positives scored high (bin 90)
+    histogram = [[0] * BINS, [0] * BINS]
+    histogram[0][10], histogram[1][90] = 10, 30
+    c = curves(histogram)
+    # THEN the ROC curve goes from (0, 0) to (1, 1) through (0, 1): a perfect ranking
+    assert (c["fpr"][0], c["tpr"][0]) == (0.0, 0.0)
+    assert (c["fpr"][-1], c["tpr"][-1]) == (1.0, 1.0)
+    assert (0.0, 1.0) in zip(c["fpr"], c["tpr"], strict=True)
+    # AND precision is 1 until the negatives come in, then the positive rate
+    assert c["precision"][-1] == pytest.approx(30 / 40)
+    assert max(p for p, r in zip(c["precision"], c["recall"], strict=True) if r == 1.0) == 1.0
