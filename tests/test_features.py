@@ -6,6 +6,8 @@ import pytest
 from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
 from speedrun.config import load_config
+from speedrun.contract import Contract
+from speedrun.errors import SpeedrunError
 from speedrun.features import build_pipeline, spark_param_name
 
 SCHEMA = StructType(
@@ -17,6 +19,7 @@ SCHEMA = StructType(
 )
 
 
+CONTRACT = Contract(numeric=["age"], categorical=["contract"], classes=["no", "yes"])
 QUICK = {"logistic_regression": "max_iter: 10", "random_forest": "num_trees: 3", "gbt": "max_iter: 3"}
 
 
@@ -37,7 +40,7 @@ def test_transformers_are_fitted_on_training_rows_only(spark) -> None:
     train = spark.createDataFrame([(10.0, "a", 0.0), (20.0, "b", 1.0), (30.0, "a", 1.0), (None, "a", 0.0)], SCHEMA)
     test = spark.createDataFrame([(None, "zzz", 0.0), (1000.0, "a", 1.0)], SCHEMA)
     # WHEN the pipeline is fitted on the training rows
-    model = build_pipeline(small_cfg("logistic_regression")).fit(train)
+    model = build_pipeline(small_cfg("logistic_regression"), CONTRACT).fit(train)
     imputer, indexer = model.stages[0], model.stages[1]
     # THEN the imputer's median and the indexer's categories come from them alone
     assert imputer.surrogateDF.first()["age"] == 20.0
@@ -51,7 +54,7 @@ def test_transformers_are_fitted_on_training_rows_only(spark) -> None:
 @pytest.mark.parametrize("model", ["logistic_regression", "random_forest", "gbt"])
 def test_every_classifier_fits_and_scores(spark, model: str) -> None:
     train = spark.createDataFrame([(float(i), "ab"[i % 2], float(i > 5)) for i in range(12)], SCHEMA)
-    scored = build_pipeline(small_cfg(model)).fit(train).transform(train)
+    scored = build_pipeline(small_cfg(model), CONTRACT).fit(train).transform(train)
     assert {"prediction", "probability", "rawPrediction"} <= set(scored.columns)
     assert scored.count() == 12
 
@@ -60,3 +63,9 @@ def test_config_keys_map_to_spark_params() -> None:
     assert spark_param_name("max_iter") == "maxIter"
     assert spark_param_name("feature_subset_strategy") == "featureSubsetStrategy"
     assert spark_param_name("seed") == "seed"
+
+
+def test_gbt_with_more_than_two_classes_is_a_clear_error() -> None:
+    three = Contract(numeric=["age"], categorical=[], classes=["a", "b", "c"])
+    with pytest.raises(SpeedrunError, match="model type gbt handles two classes only; the label has 3 classes"):
+        build_pipeline(small_cfg("gbt"), three)

@@ -1,27 +1,38 @@
-"""prepare's pure transforms, on three-row DataFrames with explicit schemas."""
+"""prepare's pure transforms, on small DataFrames with explicit schemas."""
 
 from __future__ import annotations
 
 import pytest
 from chispa import assert_df_equality
-from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
+from pyspark.sql.types import DoubleType, IntegerType, LongType, StringType, StructField, StructType
 
 from speedrun.config import ColumnsConfig, LabelConfig
+from speedrun.contract import Contract, contract_of, infer_contract
 from speedrun.errors import SpeedrunError
-from speedrun.prepare import REASON, ROW_KEY, clean, summarize, to_silver, trim_strings
+from speedrun.prepare import REASON, ROW_KEY, clean, summarize, to_silver, trim_strings, with_reject_reason
 
 COLUMNS = ColumnsConfig(label=LabelConfig(column="y", classes=["no", "yes"]), numeric=["x"], categorical=["c"])
+CONTRACT = Contract(numeric=["x"], categorical=["c"], classes=["no", "yes"])
 RAW = StructType([StructField(n, StringType()) for n in ("x", "c", "y", "_source_file")])
 
 
-def test_trim_strings_trims_and_blanks_become_missing(spark) -> None:
-    # GIVEN raw strings with stray whitespace and a blank value
-    df = spark.createDataFrame([(" 1.5 ", "  a", "yes ", "f.csv"), ("2", "   ", "no", "f.csv")], RAW)
-    # WHEN strings are trimmed
-    result = trim_strings(df)
-    # THEN values are trimmed, blanks are null, metadata columns are left alone
-    expected = spark.createDataFrame([("1.5", "a", "yes", "f.csv"), ("2", None, "no", "f.csv")], RAW)
+def tag(df):
+    return with_reject_reason(clean(df, COLUMNS), CONTRACT, "y")
+
+
+def test_trim_strings_trims_and_null_tokens_become_missing(spark) -> None:
+    # GIVEN raw strings with stray whitespace, a blank value and a `?`
+    df = spark.createDataFrame([(" 1.5 ", "  a", "yes ", "f.csv"), ("?", "   ", "no", "f.csv")], RAW)
+    # WHEN strings are trimmed with `?` and empty as null tokens
+    result = trim_strings(df, ["", "?"])
+    # THEN values are trimmed, null tokens are null, metadata columns are left alone
+    expected = spark.createDataFrame([("1.5", "a", "yes", "f.csv"), (None, None, "no", "f.csv")], RAW)
     assert_df_equality(result, expected)
+
+
+def test_labels_lose_stray_quotes_and_trailing_dots(spark) -> None:
+    df = spark.createDataFrame([("1", "a", "'yes.'", "f"), ("1", "a", ' "no" ', "f"), ("1", "a", "yes", "f")], RAW)
+    assert [r["y"] for r in clean(df, COLUMNS).collect()] == ["yes", "no", "yes"]
 
 
 def test_clean_gives_each_bad_row_its_reasons(spark) -> None:
@@ -29,15 +40,11 @@ def test_clean_gives_each_bad_row_its_reasons(spark) -> None:
     df = spark.createDataFrame(
         [("1.5", "a", "yes", "f.csv"), ("abc", "b", "maybe", "f.csv"), ("2", "a", None, "f.csv")], RAW
     )
-    # WHEN rows are cleaned
-    result = clean(df, COLUMNS).select("x", REASON)
+    # WHEN rows are cleaned and checked
+    result = tag(df).select("x", REASON)
     # THEN every bad row says why, and a good row has no reason
     expected = spark.createDataFrame(
-        [
-            ("1.5", None),
-            ("abc", "x: not a number; y: label is not one of no, yes"),
-            ("2", "y: label is missing"),
-        ],
+        [("1.5", None), ("abc", "x: not a number; y: label is not one of no, yes"), ("2", "y: label is missing")],
         StructType([StructField("x", StringType()), StructField(REASON, StringType())]),
     )
     assert_df_equality(result, expected, ignore_nullable=True)
@@ -52,11 +59,12 @@ def test_row_key_depends_on_content_only(spark) -> None:
     keys = [r[ROW_KEY] for r in clean(df, COLUMNS).collect()]
     # THEN identical content gives the same key (whichever file it came from), other content another key
     assert keys[0] == keys[1] != keys[2]
+    assert clean(df, COLUMNS).schema[ROW_KEY].dataType == LongType()
 
 
-def test_to_silver_casts_numbers_and_indexes_the_label(spark) -> None:
+def test_to_silver_casts_numbers_and_indexes_the_label_carrying_the_contract(spark) -> None:
     df = spark.createDataFrame([("1.5", "a", "yes", "f.csv"), (None, "b", "no", "f.csv")], RAW)
-    result = to_silver(clean(df, COLUMNS), COLUMNS).drop(ROW_KEY)
+    result = to_silver(clean(df, COLUMNS), CONTRACT, "y")
     expected = spark.createDataFrame(
         [(1.5, "a", 1.0, "f.csv"), (None, "b", 0.0, "f.csv")],
         StructType(
@@ -68,30 +76,65 @@ def test_to_silver_casts_numbers_and_indexes_the_label(spark) -> None:
             ]
         ),
     )
-    assert_df_equality(result, expected, ignore_nullable=True)
+    assert_df_equality(result.drop(ROW_KEY), expected, ignore_nullable=True, ignore_metadata=True)
+    assert contract_of(result) == CONTRACT
+
+
+def test_contract_infers_types_and_classes(spark) -> None:
+    # GIVEN a numeric-looking column, a text column, an integer column, an id and numeric labels 1/2
+    schema = StructType(
+        [
+            StructField("n", StringType()),
+            StructField("t", StringType()),
+            StructField("i", IntegerType()),
+            StructField("rid", StringType()),
+            StructField("y", StringType()),
+        ]
+    )
+    df = spark.createDataFrame(
+        [("1.5", "a", 3, "r1", "2"), (None, "7", 4, "r2", "1"), ("-2", "b", None, "r3", "2")], schema
+    )
+    columns = ColumnsConfig(label=LabelConfig(column="y", positive="1"), id="rid")
+    # WHEN the contract is inferred
+    contract = infer_contract(df, columns)
+    # THEN numbers are numeric, text is categorical, the id is no feature, and the positive class comes last
+    assert contract == Contract(numeric=["n", "i"], categorical=["t"], classes=["2", "1"], id="rid")
+
+
+def test_contract_rejects_a_label_with_one_class(spark) -> None:
+    df = spark.createDataFrame([("1", "a", "no", "f"), ("2", "a", "no", "f")], RAW)
+    with pytest.raises(SpeedrunError, match=r"label column y has a single class \('no'\) in the training data"):
+        infer_contract(df, ColumnsConfig(label=LabelConfig(column="y")))
 
 
 def test_summarize_counts_every_row_once(spark) -> None:
     df = spark.createDataFrame(
         [("1", "a", "yes", "f"), ("2", "a", "no", "f"), ("x", "a", "no", "f"), ("3", "a", None, "f")], RAW
     )
-    result = summarize(clean(df, COLUMNS), COLUMNS)
+    result = summarize(tag(df), "y")
     assert (result.accepted, result.quarantined) == (2, 2)
     assert result.reasons == {"x: not a number": 1, "y: label is missing": 1}
+
+
+def test_summarize_rejects_too_many_quarantined_rows(spark) -> None:
+    df = spark.createDataFrame(
+        [("1", "a", "yes", "f"), ("2", "a", "no", "f"), ("x", "a", "no", "f"), ("3", "a", None, "f")], RAW
+    )
+    with pytest.raises(
+        SpeedrunError,
+        match=r"50\.0% of rows failed cleaning, more than "
+        r"prepare\.max_quarantined_fraction = 0\.1: x: not a number \(1 rows\)",
+    ):
+        summarize(tag(df), "y", max_quarantined=0.1)
 
 
 def test_summarize_rejects_a_single_class(spark) -> None:
     df = spark.createDataFrame([("1", "a", "no", "f"), ("2", "a", "no", "f")], RAW)
     with pytest.raises(SpeedrunError, match=r"label column y has a single class \('no'\)"):
-        summarize(clean(df, COLUMNS), COLUMNS)
+        summarize(tag(df), "y")
 
 
 def test_summarize_rejects_when_nothing_is_left(spark) -> None:
     df = spark.createDataFrame([("x", "a", "no", "f"), ("y", "a", "no", "f")], RAW)
     with pytest.raises(SpeedrunError, match=r"no rows left after cleaning: x: not a number \(2 rows\)"):
-        summarize(clean(df, COLUMNS), COLUMNS)
-
-
-def test_key_is_a_long(spark) -> None:
-    df = spark.createDataFrame([("1", "a", "no", "f")], RAW)
-    assert clean(df, COLUMNS).schema[ROW_KEY].dataType == LongType()
+        summarize(tag(df), "y")

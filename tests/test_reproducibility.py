@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from functools import partial
 from pathlib import Path
 
 import mlflow
@@ -13,6 +12,7 @@ from pyspark.sql import functions as F
 
 from speedrun.cli import main
 from speedrun.config import load_config
+from speedrun.contract import infer_contract
 from speedrun.generate import synthetic_churn
 from speedrun.ingest import ingest
 from speedrun.prepare import ROW_KEY, clean, prepare, to_silver
@@ -29,7 +29,9 @@ QUICK = {"logistic_regression": "max_iter: 20", "random_forest": "num_trees: 5",
 def silver_rows(spark, cfg, rows: int = 1500):
     """Generated rows, cleaned as prepare cleans them, without touching storage."""
     bronze = synthetic_churn(spark, rows, seed=9).withColumn("_source_file", F.lit("mem"))
-    return bronze.transform(partial(clean, columns=cfg.columns)).transform(partial(to_silver, columns=cfg.columns))
+    cleaned = clean(bronze, cfg.columns)
+    contract = infer_contract(cleaned, cfg.columns)
+    return to_silver(cleaned, contract, cfg.columns.label.column)
 
 
 @pytest.mark.parametrize("model", ["logistic_regression", "random_forest", "gbt"])

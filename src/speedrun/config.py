@@ -55,36 +55,84 @@ class GenerateConfig(Strict):
     seed: int = 7
 
 
+def _column_name(value: str) -> str:
+    if not value.strip() or any(ch in value for ch in "`.\n"):
+        raise ValueError(f"{value!r} is not a usable column name (empty, or with a dot, backtick or newline)")
+    return value
+
+
 class SourceConfig(Strict):
+    """Raw files: a file, folder or glob, and how to read them."""
+
     path: str = "raw/default"
-    format: Literal["csv", "parquet"] = "csv"
+    format: Literal["csv", "parquet", "json"] = "csv"
     header: bool = True
+    column_names: list[str] | None = None  # the columns of header-less CSV files, in order
     delimiter: str = ","
+    quote: str = '"'
+    escape: str = "\\"
+    encoding: str = "UTF-8"
+    comment: str | None = None  # lines starting with this character are skipped
+    null_values: list[str] = [""]  # values that mean missing, compared after trimming
     generate_if_missing: GenerateConfig | None = None
+
+    _check_names = field_validator("column_names")(lambda v: v and [_column_name(c) for c in v])
+
+    @model_validator(mode="after")
+    def _names_without_header(self) -> SourceConfig:
+        if self.format == "csv" and not self.header and not self.column_names:
+            raise ValueError("a CSV source without a header needs column_names")
+        return self
+
+
+def normalize_label(value: str) -> str:
+    """`' >50K. '` -> `>50K`: labels compared without surrounding spaces, quotes or trailing dots."""
+    return value.strip().strip("'\"").strip().rstrip(".").strip()
 
 
 class LabelConfig(Strict):
     column: str
-    classes: list[str] = Field(min_length=2)
+    classes: list[str] | None = Field(None, min_length=2)  # in class-index order; None: inferred from the data
+    positive: str | None = None  # for inferred binary classes: the positive one (index 1)
 
     @field_validator("classes")
     @classmethod
-    def _distinct(cls, classes: list[str]) -> list[str]:
+    def _distinct(cls, classes: list[str] | None) -> list[str] | None:
+        if classes is None:
+            return None
+        classes = [normalize_label(str(c)) for c in classes]
         if len(set(classes)) != len(classes):
             raise ValueError(f"classes must be distinct, got {classes}")
         return classes
 
+    @model_validator(mode="after")
+    def _positive_is_a_class(self) -> LabelConfig:
+        if (
+            self.positive is not None
+            and self.classes is not None
+            and normalize_label(self.positive) not in self.classes
+        ):
+            raise ValueError(f"positive {self.positive!r} is not one of the classes {self.classes}")
+        return self
+
 
 class ColumnsConfig(Strict):
+    """Which columns are what. Feature columns not declared numeric or categorical are inferred from the
+    training data: numeric when every value reads as a number, categorical otherwise."""
+
     label: LabelConfig
     numeric: list[str] = []
     categorical: list[str] = []
-    id: str | None = None
+    include: list[str] | None = None  # the candidate features (default: every column but label and id)
+    exclude: list[str] = []  # never features
+    id: str | None = None  # a row key, never a feature
+
+    _check_names = field_validator("numeric", "categorical", "include", "exclude")(
+        lambda v: v and [_column_name(c) for c in v]
+    )
 
     @model_validator(mode="after")
     def _disjoint(self) -> ColumnsConfig:
-        if not self.numeric and not self.categorical:
-            raise ValueError("at least one numeric or categorical feature column is needed")
         named = [*self.numeric, *self.categorical, self.label.column, *([self.id] if self.id else [])]
         repeated = sorted({c for c in named if named.count(c) > 1})
         if repeated:
@@ -92,8 +140,9 @@ class ColumnsConfig(Strict):
         return self
 
     @property
-    def features(self) -> list[str]:
-        return [*self.numeric, *self.categorical]
+    def declared(self) -> list[str]:
+        """Every column the config names, which the data must have."""
+        return [*self.numeric, *self.categorical, *(self.include or []), self.label.column, *filter(None, [self.id])]
 
 
 class SplitConfig(Strict):
@@ -154,6 +203,10 @@ class TrainConfig(Strict):
     partitions: int = Field(2, ge=1)
 
 
+class PrepareConfig(Strict):
+    max_quarantined_fraction: float = Field(0.1, ge=0, le=1)  # more rows failing cleaning fail the run
+
+
 class TrackingConfig(Strict):
     enabled: bool = True
     uri: str | None = None  # default: a SQLite store in work_dir; `databricks` on Databricks
@@ -164,7 +217,9 @@ class Config(Strict):
     name: str = "default"
     storage: StorageConfig = StorageConfig()
     source: SourceConfig = SourceConfig()
+    test_source: SourceConfig | None = None  # a given test file: then train and validation split the source
     columns: ColumnsConfig
+    prepare: PrepareConfig = PrepareConfig()
     split: SplitConfig = SplitConfig()
     features: FeaturesConfig = FeaturesConfig()
     model: ModelConfig

@@ -13,8 +13,9 @@ from pyspark.sql import Row, SparkSession
 from pyspark.sql import functions as F
 
 from speedrun.config import Config
+from speedrun.contract import contract_of
 from speedrun.errors import SpeedrunError
-from speedrun.metrics import classification_metrics
+from speedrun.metrics import classification_metrics, per_class
 from speedrun.progress import step
 from speedrun.report import feature_weights, score_histogram, write_report
 from speedrun.tables import Tables
@@ -50,7 +51,9 @@ def find_run(spark: SparkSession, cfg: Config, run_id: str | None) -> Row:
     return latest
 
 
-def run_report(cfg: Config, run: Row, metrics: dict[str, float], matrix: list[list[int]]) -> dict[str, Any]:
+def run_report(
+    cfg: Config, run: Row, metrics: dict[str, float], matrix: list[list[int]], classes: list[str]
+) -> dict[str, Any]:
     """What the metrics JSON holds: the run, its model, test metrics, row counts and lineage."""
     tables = Tables(cfg)
     roles = ("bronze", "silver", "train", "validation", "test")
@@ -60,7 +63,8 @@ def run_report(cfg: Config, run: Row, metrics: dict[str, float], matrix: list[li
         "model": {"type": run["model_type"], "params": json.loads(run["model_params"]), "path": run["model_path"]},
         "metrics": metrics,
         "validation_metrics": json.loads(run["validation_metrics"]),
-        "confusion_matrix": {"labels": cfg.columns.label.classes, "rows_actual_columns_predicted": matrix},
+        "confusion_matrix": {"labels": classes, "rows_actual_columns_predicted": matrix},
+        "per_class": dict(zip(classes, per_class(matrix), strict=True)),
         "rows": {split: run[f"{split}_rows"] for split in ("train", "validation", "test")},
         "tables": {role: tables.location(role) for role in roles},
         "inputs": {role: run[f"{role}_version"] for role in roles},
@@ -77,12 +81,14 @@ def evaluate(spark: SparkSession, cfg: Config, run_id: str | None = None, metric
         if not run["test_rows"]:
             raise SpeedrunError(f"the test table of run {run['run_id']} is empty: raise split.test")
         model = PipelineModel.load(run["model_path"])
-        binary = len(cfg.columns.label.classes) == 2
-        with predictions_of(cfg, model, tables.read(spark, "test", run["test_version"])) as predictions:
-            metrics, matrix = classification_metrics(predictions, len(cfg.columns.label.classes))
+        test = tables.read(spark, "test", run["test_version"])
+        classes = contract_of(test).classes
+        binary = len(classes) == 2
+        with predictions_of(cfg, model, test) as predictions:
+            metrics, matrix = classification_metrics(predictions, len(classes))
             histogram = score_histogram(predictions) if binary else None
             weights = feature_weights(model, predictions)
-        report = run_report(cfg, run, metrics, matrix)
+        report = run_report(cfg, run, metrics, matrix, classes)
         folder = Path(cfg.storage.resolve(f"runs/{cfg.name}/{run['run_id']}"))
         path = Path(metrics_out) if metrics_out else folder / "metrics.json"
         path.parent.mkdir(parents=True, exist_ok=True)

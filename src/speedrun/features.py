@@ -7,6 +7,8 @@ from pyspark.ml.classification import GBTClassifier, LogisticRegression, RandomF
 from pyspark.ml.feature import Imputer, OneHotEncoder, StandardScaler, StringIndexer, VectorAssembler
 
 from speedrun.config import Config
+from speedrun.contract import Contract
+from speedrun.errors import SpeedrunError
 
 LABEL, FEATURES = "label", "features"
 CLASSIFIERS = {
@@ -31,11 +33,16 @@ def build_classifier(cfg: Config):
     return CLASSIFIERS[cfg.model.type](featuresCol=FEATURES, labelCol=LABEL, **classifier_params(cfg))
 
 
-def build_pipeline(cfg: Config) -> Pipeline:
+def build_pipeline(cfg: Config, contract: Contract) -> Pipeline:
     """Imputer for numbers; for categories a string indexer (unseen and missing values kept in their own
     bucket), one-hot encoded for linear models, left as indexed categories for trees; an assembler, an
     optional scaler, the classifier."""
-    numeric, categorical = cfg.columns.numeric, cfg.columns.categorical
+    if cfg.model.type == "gbt" and len(contract.classes) > 2:
+        raise SpeedrunError(
+            f"model type gbt handles two classes only; the label has {len(contract.classes)} "
+            "classes: use random_forest or logistic_regression"
+        )
+    numeric, categorical = contract.numeric, contract.categorical
     stages: list = []
     vector_inputs: list[str] = []
     if numeric:

@@ -1,10 +1,12 @@
-"""ingest: raw files (CSV or Parquet) -> the bronze Delta table, every value kept as read, plus ingest metadata."""
+"""ingest: raw files (CSV, Parquet, JSON lines) -> the bronze Delta table, every value kept as read, plus
+ingest metadata. A separate test source, when configured, goes to `<name>_bronze_test` the same way."""
 
 from __future__ import annotations
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
 
 from speedrun.config import Config, SourceConfig
 from speedrun.errors import SpeedrunError
@@ -13,7 +15,7 @@ from speedrun.progress import step
 from speedrun.tables import Commit, Tables
 from speedrun.validate import require_columns
 
-METADATA_COLUMNS = ("_source_file", "_ingested_at")
+CORRUPT = "_corrupt_record"
 
 
 def path_has_files(spark: SparkSession, path: str) -> bool:
@@ -24,17 +26,33 @@ def path_has_files(spark: SparkSession, path: str) -> bool:
     return matches is not None and len(matches) > 0
 
 
-def read_source(spark: SparkSession, source: SourceConfig, path: str) -> DataFrame:
-    """Read raw files without inferring types: casting is prepare's job, with bad values quarantined."""
-    reader = spark.read.format(source.format)
-    if source.format == "csv":
-        reader = reader.option("header", source.header).option("sep", source.delimiter)
+def csv_reader(spark: SparkSession, source: SourceConfig):
+    return (
+        spark.read.format("csv")
+        .option("header", source.header)
+        .option("sep", source.delimiter)
+        .option("quote", source.quote)
+        .option("escape", source.escape)
+        .option("encoding", source.encoding)
+        .option("comment", source.comment or "\u0000")
+        .option("mode", "PERMISSIVE")
+    )
+
+
+def read_source(spark: SparkSession, source: SourceConfig, path: str, key: str = "source.path") -> DataFrame:
+    """Read raw files without inferring types: casting is prepare's job, with bad values quarantined.
+    A CSV line with the wrong number of fields is kept, whole, in `_corrupt_record`."""
+    if not path_has_files(spark, path):
+        raise SpeedrunError(f"source not found: {path} ({key}): no file matches")
     try:
-        df = reader.load(path)
+        if source.format == "csv":
+            names = source.column_names or [c.strip() for c in csv_reader(spark, source).load(path).columns]
+            schema = StructType([StructField(n, StringType()) for n in names] + [StructField(CORRUPT, StringType())])
+            df = csv_reader(spark, source).schema(schema).option("columnNameOfCorruptRecord", CORRUPT).load(path)
+        else:
+            df = spark.read.format(source.format).load(path)
     except AnalysisException as exc:
-        if "PATH_NOT_FOUND" in str(exc) or "Path does not exist" in str(exc):
-            raise SpeedrunError(f"source not found: {path} (source.path)") from None
-        raise
+        raise SpeedrunError(f"cannot read {path} ({key}) as {source.format}: {str(exc).splitlines()[0]}") from None
     return df.select("*", F.col("_metadata.file_path").alias("_source_file"))
 
 
@@ -46,23 +64,42 @@ def trim_column_names(df: DataFrame) -> DataFrame:
     return df.toDF(*[name.strip() for name in df.columns])
 
 
-def ingest(spark: SparkSession, cfg: Config) -> Commit:
-    """Ingest the configured source into `<name>_bronze`; returns its commit (version, rows)."""
+def ingest_source(spark: SparkSession, cfg: Config, source: SourceConfig, role: str, key: str) -> Commit:
     tables = Tables(cfg)
-    path = cfg.storage.resolve(cfg.source.path)
-    if cfg.source.generate_if_missing and not path_has_files(spark, path):
+    path = cfg.storage.resolve(source.path)
+    if source.generate_if_missing and not path_has_files(spark, path):
         with step("generate") as progress:
-            rows = generate(spark, cfg.source.generate_if_missing.rows, cfg.source.generate_if_missing.seed, path)
-            progress.done(f"{rows:,} rows -> {path}")
+            generate(spark, source.generate_if_missing.rows, source.generate_if_missing.seed, path)
+            progress.done(f"{source.generate_if_missing.rows:,} rows -> {path}")
+    bronze = read_source(spark, source, path, key).transform(trim_column_names).transform(with_ingest_time)
+    require_columns(bronze, cfg.columns.declared, where=path)
+    if bronze.isEmpty():
+        raise SpeedrunError(f"source {path} ({key}) has no rows")
+    return tables.write(bronze, role)
+
+
+def data_columns(df: DataFrame) -> list[str]:
+    return [c for c in df.columns if not c.startswith("_")]
+
+
+def ingest(spark: SparkSession, cfg: Config) -> Commit:
+    """Ingest the configured source into `<name>_bronze` (and a test source into `<name>_bronze_test`);
+    returns bronze's commit (version, rows)."""
+    tables = Tables(cfg)
     with step("ingest") as progress:
-        bronze = read_source(spark, cfg.source, path).transform(trim_column_names).transform(with_ingest_time)
-        require_columns(
-            bronze,
-            [*cfg.columns.features, cfg.columns.label.column, *filter(None, [cfg.columns.id])],
-            where=path,
-        )
-        if bronze.isEmpty():
-            raise SpeedrunError(f"source {path} has no rows")
-        written = tables.write(bronze, "bronze")
-        progress.done(f"{written.rows:,} rows -> {tables.location('bronze')} v{written.version}")
+        if cfg.test_source:
+            test_path = cfg.storage.resolve(cfg.test_source.path)
+            train_columns = data_columns(read_source(spark, cfg.source, cfg.storage.resolve(cfg.source.path)))
+            test_columns = data_columns(read_source(spark, cfg.test_source, test_path, "test_source.path"))
+            if train_columns != test_columns:
+                raise SpeedrunError(
+                    f"the test file's columns differ from the training file's: {test_path} has "
+                    f"{', '.join(test_columns)}; expected {', '.join(train_columns)}"
+                )
+        written = ingest_source(spark, cfg, cfg.source, "bronze", "source.path")
+        outcome = f"{written.rows:,} rows -> {tables.location('bronze')} v{written.version}"
+        if cfg.test_source:
+            test = ingest_source(spark, cfg, cfg.test_source, "bronze_test", "test_source.path")
+            outcome += f"; test {test.rows:,} rows -> {tables.location('bronze_test')} v{test.version}"
+        progress.done(outcome)
     return written

@@ -17,7 +17,7 @@ def run_pipeline(spark: SparkSession, cfg: Config, metrics_out: str | None = Non
     write to any table cannot change this run halfway."""
     bronze = ingest(spark, cfg)
     prepared = prepare(spark, cfg, bronze.version)
-    splits = split(spark, cfg, prepared.silver_version)
+    splits = split(spark, cfg, prepared.silver_version, prepared.silver_test_version)
     run = train(spark, cfg, split_versions=splits.versions)
     return evaluate(spark, cfg, run.run_id, metrics_out)
 

@@ -1,84 +1,96 @@
-"""prepare: bronze -> silver, stateless cleaning: strings trimmed, numbers cast, label made numeric.
+"""prepare: bronze -> silver, stateless cleaning: strings trimmed, null tokens made missing, numbers cast,
+the label normalized and made a class index.
 
-A row that cannot be cleaned (a number that is not one, a missing or unknown label) is never dropped: it
-goes to the `<name>_quarantine` table with its reason, and bronze rows = silver rows + quarantined rows.
+A row that cannot be cleaned (a malformed line, a number that is not one, a missing or unknown label) is never
+dropped: it goes to the `<name>_quarantine` table with its reason, its file and its row key, and
+bronze rows = silver rows + quarantined rows. Too many quarantined rows fail the run before anything is written.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from speedrun.config import ColumnsConfig, Config
+from speedrun.contract import Contract, infer_contract
 from speedrun.errors import SpeedrunError
+from speedrun.ingest import CORRUPT
 from speedrun.progress import step
-from speedrun.tables import Tables
-from speedrun.validate import require_columns
+from speedrun.tables import Commit, Tables
 
 REASON = "_reject_reason"
 ROW_KEY = "_row_key"
 LABEL = "label"
 
 
-def trim_strings(df: DataFrame) -> DataFrame:
-    """Trim every string column; a value that is empty after trimming is missing."""
-    trimmed = {
-        field.name: F.nullif(F.trim(F.col(field.name)), F.lit(""))
-        for field in df.schema.fields
-        if field.dataType.typeName() == "string" and not field.name.startswith("_")
-    }
+def trim_strings(df: DataFrame, null_values: list[str] | tuple[str, ...] = ("",)) -> DataFrame:
+    """Trim every string column; a value that is a null token after trimming (by default: empty) is missing."""
+    trimmed = {}
+    for field in df.schema.fields:
+        if field.dataType.typeName() == "string" and not field.name.startswith("_"):
+            value = F.trim(F.col(field.name))
+            trimmed[field.name] = F.when(~value.isin(*null_values), value)
     return df.withColumns(trimmed)
 
 
-def with_row_key(df: DataFrame, columns: ColumnsConfig) -> DataFrame:
+def normalize_label(df: DataFrame, label: str) -> DataFrame:
+    """`'>50K.'` -> `>50K`: the label without surrounding quotes or trailing dots (as `config.normalize_label`)."""
+    value = F.trim(F.col(label).cast("string"))
+    value = F.trim(F.regexp_replace(value, r"^['\"]+|['\"]+$", ""))
+    return df.withColumn(label, F.nullif(F.trim(F.regexp_replace(value, r"\.+$", "")), F.lit("")))
+
+
+def with_row_key(df: DataFrame, id_column: str | None) -> DataFrame:
     """A stable key of the row's content (or of its id column): the same row gets the same key in every run."""
-    keyed = [columns.id] if columns.id else sorted(c for c in df.columns if not c.startswith("_"))
+    keyed = [id_column] if id_column else sorted(c for c in df.columns if not c.startswith("_"))
     return df.withColumn(ROW_KEY, F.xxhash64(*[F.col(c).cast("string") for c in keyed]))
 
 
-def with_reject_reason(df: DataFrame, columns: ColumnsConfig) -> DataFrame:
+def with_reject_reason(df: DataFrame, contract: Contract, label: str) -> DataFrame:
     """`_reject_reason`: why a row cannot be cleaned, or null for a good row."""
-    label = F.col(columns.label.column).cast("string")
-    known = ", ".join(columns.label.classes)
-    checks = [
+    value = F.col(label)
+    checks = []
+    if CORRUPT in df.columns:
+        checks.append(F.when(F.col(CORRUPT).isNotNull(), F.lit("malformed line (wrong number of fields)")))
+    checks += [
         F.when(F.col(name).isNotNull() & F.col(name).try_cast("double").isNull(), F.lit(f"{name}: not a number"))
-        for name in columns.numeric
+        for name in contract.numeric
     ]
     checks += [
-        F.when(label.isNull(), F.lit(f"{columns.label.column}: label is missing")),
+        F.when(value.isNull(), F.lit(f"{label}: label is missing")),
         F.when(
-            label.isNotNull() & ~label.isin(columns.label.classes),
-            F.lit(f"{columns.label.column}: label is not one of {known}"),
+            value.isNotNull() & ~value.isin(contract.classes),
+            F.lit(f"{label}: label is not one of {', '.join(contract.classes)}"),
         ),
     ]
     reason = F.concat_ws("; ", *checks)
     return df.withColumn(REASON, F.when(reason != "", reason))
 
 
-def to_silver(df: DataFrame, columns: ColumnsConfig) -> DataFrame:
-    """The typed, model-ready columns of good rows: numbers as double, label as its class index."""
-    classes = F.array(*[F.lit(c) for c in columns.label.classes])
-    label_index = (F.array_position(classes, F.col(columns.label.column).cast("string")) - 1).cast("double")
+def to_silver(df: DataFrame, contract: Contract, label: str) -> DataFrame:
+    """The typed, model-ready columns of good rows: numbers as double, the label as its class index."""
+    classes = F.array(*[F.lit(c) for c in contract.classes])
+    label_index = (F.array_position(classes, F.col(label)) - 1).cast("double")
     return df.select(
-        *([F.col(columns.id).cast("string")] if columns.id else []),
-        *[F.col(name).try_cast("double").alias(name) for name in columns.numeric],
-        *[F.col(name).cast("string").alias(name) for name in columns.categorical],
-        label_index.alias(LABEL),
+        *([F.col(contract.id).cast("string")] if contract.id else []),
+        *[F.col(name).try_cast("double").alias(name) for name in contract.numeric],
+        *[F.col(name).cast("string").alias(name) for name in contract.categorical],
+        contract.label_column(label_index),
         ROW_KEY,
         "_source_file",
     )
 
 
-def clean(df: DataFrame, columns: ColumnsConfig) -> DataFrame:
-    """Bronze rows, trimmed, keyed and tagged with their reject reason (null when good)."""
+def clean(df: DataFrame, columns: ColumnsConfig, null_values: list[str] | tuple[str, ...] = ("",)) -> DataFrame:
+    """Bronze rows, trimmed, with null tokens missing, the label normalized, and a row key."""
     return (
-        df.transform(trim_strings)
-        .transform(partial(with_row_key, columns=columns))
-        .transform(partial(with_reject_reason, columns=columns))
+        df.transform(partial(trim_strings, null_values=null_values))
+        .transform(partial(normalize_label, label=columns.label.column))
+        .transform(partial(with_row_key, id_column=columns.id))
     )
 
 
@@ -88,46 +100,89 @@ class PrepareResult:
     quarantined: int
     reasons: dict[str, int]
     silver_version: int | None = None
+    silver_test_version: int | None = None
 
 
-def summarize(tagged: DataFrame, columns: ColumnsConfig) -> PrepareResult:
-    """One pass: rows accepted, rows quarantined by reason; errors when too little is left to learn from."""
-    label = columns.label.column
-    groups = tagged.groupBy(REASON, F.col(label).cast("string").alias(label)).count().collect()
+def summarize(tagged: DataFrame, label: str, max_quarantined: float = 1.0, min_classes: int = 2) -> PrepareResult:
+    """One pass: rows accepted (by class), rows quarantined (by reason); errors when too little is left to learn."""
+    groups = tagged.groupBy(REASON, F.col(label)).count().collect()
     accepted = Counter({row[label]: row["count"] for row in groups if row[REASON] is None})
     reasons = Counter()
     for row in groups:
         if row[REASON] is not None:
             reasons[row[REASON]] += row["count"]
+    total, quarantined = sum(accepted.values()) + sum(reasons.values()), sum(reasons.values())
+    top = "; ".join(f"{reason} ({n:,} rows)" for reason, n in reasons.most_common(3))
     if not accepted:
-        top = "; ".join(f"{reason} ({n:,} rows)" for reason, n in reasons.most_common(3))
         raise SpeedrunError(f"no rows left after cleaning: {top or 'the input is empty'}")
-    if len(accepted) < 2:
+    if len(accepted) < min_classes:
         raise SpeedrunError(
             f"label column {label} has a single class ({next(iter(accepted))!r}) after cleaning; "
             "a classifier needs at least two"
         )
-    return PrepareResult(sum(accepted.values()), sum(reasons.values()), dict(reasons.most_common()))
+    if quarantined > max_quarantined * total:
+        raise SpeedrunError(
+            f"{quarantined / total:.1%} of rows failed cleaning, more than "
+            f"prepare.max_quarantined_fraction = {max_quarantined:g}: {top}"
+        )
+    return PrepareResult(sum(accepted.values()), quarantined, dict(reasons.most_common()))
 
 
-def prepare(spark: SparkSession, cfg: Config, bronze_version: int | None = None) -> PrepareResult:
-    """Clean bronze (at `bronze_version`, default the latest) into silver and quarantine."""
+def prepare_source(
+    spark: SparkSession,
+    cfg: Config,
+    bronze_role: str,
+    silver_role: str,
+    bronze_version: int | None,
+    contract: Contract | None,
+) -> tuple[PrepareResult, Commit, Contract]:
+    """Clean one bronze table into its silver and quarantine tables, inferring the contract if none is given."""
+    tables, label = Tables(cfg), cfg.columns.label.column
+    bronze_version = tables.version(spark, bronze_role) if bronze_version is None else bronze_version
+    source = cfg.source if bronze_role == "bronze" else cfg.test_source
+    cleaned = (
+        tables.read(spark, bronze_role, bronze_version)
+        .transform(partial(clean, columns=cfg.columns, null_values=source.null_values))
+        .persist()
+    )
+    try:
+        contract = contract or infer_contract(
+            cleaned.where(F.col(CORRUPT).isNull()) if CORRUPT in cleaned.columns else cleaned, cfg.columns
+        )
+        tagged = with_reject_reason(cleaned, contract, label)
+        result = summarize(tagged, label, cfg.prepare.max_quarantined_fraction, 2 if bronze_role == "bronze" else 1)
+        lineage = {bronze_role: bronze_version}
+        silver = tables.write(
+            tagged.where(F.col(REASON).isNull()).transform(partial(to_silver, contract=contract, label=label)),
+            silver_role,
+            lineage=lineage,
+        )
+        tables.write(
+            tagged.where(F.col(REASON).isNotNull()), f"quarantine{silver_role.removeprefix('silver')}", lineage=lineage
+        )
+    finally:
+        cleaned.unpersist()
+    return result, silver, contract
+
+
+def prepare(
+    spark: SparkSession, cfg: Config, bronze_version: int | None = None, bronze_test_version: int | None = None
+) -> PrepareResult:
+    """Clean bronze (at `bronze_version`, default the latest) into silver and quarantine; a given test source
+    likewise into silver_test, under the contract inferred from the training source."""
     tables = Tables(cfg)
     with step("prepare") as progress:
-        bronze_version = tables.version(spark, "bronze") if bronze_version is None else bronze_version
-        bronze = tables.read(spark, "bronze", bronze_version)
-        require_columns(bronze, [*cfg.columns.features, cfg.columns.label.column], where=tables.location("bronze"))
-        tagged = bronze.transform(partial(clean, columns=cfg.columns)).persist()
-        try:
-            result = summarize(tagged, cfg.columns)
-            silver = tables.write(
-                tagged.where(F.col(REASON).isNull()).transform(partial(to_silver, columns=cfg.columns)),
-                "silver",
-                lineage={"bronze": bronze_version},
+        result, silver, contract = prepare_source(spark, cfg, "bronze", "silver", bronze_version, None)
+        outcome = f"{result.accepted:,} rows -> {tables.location('silver')}, {result.quarantined:,} quarantined"
+        silver_test_version = None
+        if cfg.test_source:
+            test, silver_test, _ = prepare_source(
+                spark, cfg, "bronze_test", "silver_test", bronze_test_version, contract
             )
-            tables.write(tagged.where(F.col(REASON).isNotNull()), "quarantine", lineage={"bronze": bronze_version})
-        finally:
-            tagged.unpersist()
-        result = replace(result, silver_version=silver.version)
-        progress.done(f"{result.accepted:,} rows -> {tables.location('silver')}, {result.quarantined:,} quarantined")
-    return result
+            silver_test_version = silver_test.version
+            outcome += f"; test {test.accepted:,} rows, {test.quarantined:,} quarantined"
+        progress.done(
+            f"{outcome}; {len(contract.numeric)} numeric, {len(contract.categorical)} categorical "
+            f"features, classes {', '.join(contract.classes)}"
+        )
+    return PrepareResult(result.accepted, result.quarantined, result.reasons, silver.version, silver_test_version)

@@ -17,7 +17,7 @@ from speedrun.config import Config
 from speedrun.errors import SpeedrunError
 from speedrun.evaluate import find_run
 from speedrun.progress import step
-from speedrun.split import SPLIT, assign_splits
+from speedrun.split import split_rows
 from speedrun.tables import Tables
 from speedrun.train import fit, score
 
@@ -58,9 +58,12 @@ def replay(spark: SparkSession, cfg: Config, run_id: str) -> Replay:
         recorded_cfg = Config.model_validate(json.loads(run["config"]))
         if run["silver_version"] is None:
             raise SpeedrunError(f"run {run_id} did not record the silver version it was split from")
+        test_lineage = tables.commit(spark, "test", run["test_version"]).lineage
         try:
-            silver = tables.read(spark, "silver", run["silver_version"])
-            tagged = assign_splits(silver, recorded_cfg.split).persist()
+            rows, _, tagged = split_rows(
+                spark, tables, recorded_cfg, run["silver_version"], test_lineage.get("silver_test")
+            )
+            tagged.persist()
         except Exception as exc:
             if isinstance(exc, SpeedrunError):
                 raise
@@ -69,7 +72,6 @@ def replay(spark: SparkSession, cfg: Config, run_id: str) -> Replay:
                 f"(vacuumed?): {str(exc).splitlines()[0]}"
             ) from None
         try:
-            rows = {name: tagged.where(F.col(SPLIT) == name).drop(SPLIT) for name in ("train", "validation", "test")}
             model = fit(recorded_cfg, rows["train"])
             metrics, matrix = score(recorded_cfg, model, rows["test"])
             counts = {f"{name}_rows": df.count() for name, df in rows.items()}

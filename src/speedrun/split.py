@@ -28,14 +28,31 @@ def split_draw(seed: int) -> Column:
     return F.pmod(F.xxhash64(F.col(ROW_KEY), F.lit(seed)), F.lit(2**53)).cast("double") / float(2**53)
 
 
-def assign_splits(df: DataFrame, split: SplitConfig) -> DataFrame:
+def assign_splits(df: DataFrame, split: SplitConfig, given_test: bool = False) -> DataFrame:
+    """Tag each row train, validation or test by its draw. With a given test file, every row is train or
+    validation, in the proportion of their fractions."""
     draw = split_draw(split.seed)
+    train_cut, validation_cut = split.train, split.train + split.validation
+    if given_test:
+        train_cut, validation_cut = split.train / validation_cut, 2.0
     return df.withColumn(
         SPLIT,
-        F.when(draw < split.train, F.lit("train"))
-        .when(draw < split.train + split.validation, F.lit("validation"))
-        .otherwise(F.lit("test")),
+        F.when(draw < train_cut, F.lit("train")).when(draw < validation_cut, F.lit("validation")).otherwise("test"),
     )
+
+
+def split_rows(
+    spark: SparkSession, tables: Tables, cfg: Config, silver_version: int, silver_test_version: int | None
+) -> tuple[dict[str, DataFrame], dict[str, dict[str, int]], DataFrame]:
+    """The rows of each split (`tables` locates silver, `cfg` says how to split), the lineage of each, and the
+    tagged silver rows to cache while they are used."""
+    tagged = assign_splits(tables.read(spark, "silver", silver_version), cfg.split, cfg.test_source is not None)
+    rows = {name: tagged.where(F.col(SPLIT) == name).drop(SPLIT) for name in SPLITS}
+    lineage = {name: {"silver": silver_version} for name in SPLITS}
+    if cfg.test_source is not None:
+        rows["test"] = tables.read(spark, "silver_test", silver_test_version)
+        lineage["test"] = {"silver_test": silver_test_version}
+    return rows, lineage, tagged
 
 
 @dataclass(frozen=True)
@@ -48,20 +65,24 @@ class SplitResult:
         return {name: commit.version for name, commit in self.commits.items()}
 
 
-def split(spark: SparkSession, cfg: Config, silver_version: int | None = None) -> SplitResult:
-    """Split silver (at `silver_version`, default the latest) into the train, validation and test tables."""
+def split(
+    spark: SparkSession, cfg: Config, silver_version: int | None = None, silver_test_version: int | None = None
+) -> SplitResult:
+    """Split silver (at `silver_version`, default the latest) into the train, validation and test tables;
+    with a given test file, test is its silver_test table (at `silver_test_version`)."""
     tables = Tables(cfg)
     with step("split") as progress:
         silver_version = tables.version(spark, "silver") if silver_version is None else silver_version
-        tagged = assign_splits(tables.read(spark, "silver", silver_version), cfg.split).persist()
+        if cfg.test_source is not None and silver_test_version is None:
+            silver_test_version = tables.version(spark, "silver_test")
+        rows, lineage, tagged = split_rows(spark, tables, cfg, silver_version, silver_test_version)
+        tagged.persist()
         try:
-            commits = {
-                name: tables.write(
-                    tagged.where(F.col(SPLIT) == name).drop(SPLIT), name, lineage={"silver": silver_version}
-                )
-                for name in SPLITS
-            }
+            commits = {name: tables.write(rows[name], name, lineage=lineage[name]) for name in SPLITS}
         finally:
             tagged.unpersist()
-        progress.done(", ".join(f"{name} {c.rows:,}" for name, c in commits.items()))
+        progress.done(
+            ", ".join(f"{name} {c.rows:,}" for name, c in commits.items())
+            + (" (test: the given test file)" if cfg.test_source else "")
+        )
     return SplitResult(commits, silver_version)

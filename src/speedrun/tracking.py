@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from speedrun.config import Config
+from speedrun.contract import Contract
 from speedrun.session import on_databricks
 
 for noisy in ("mlflow", "alembic", "mlflow.store.db.utils"):
@@ -57,7 +58,12 @@ def mlflow_run(cfg: Config, run_name: str | None = None, run_id: str | None = No
 
 
 def log_training(
-    cfg: Config, model: Any, params: dict[str, Any], tags: dict[str, Any], metrics: dict[str, float], config_yaml: str
+    contract: Contract,
+    model: Any,
+    params: dict[str, Any],
+    tags: dict[str, Any],
+    metrics: dict[str, float],
+    config_yaml: str,
 ) -> None:
     """Params, tags, validation metrics, the resolved config and the fitted pipeline, on the active run."""
     import mlflow
@@ -73,17 +79,15 @@ def log_training(
         model,
         artifact_path="model",
         pip_requirements=[f"pyspark=={pyspark.__version__}"],
-        signature=model_signature(cfg),
+        signature=model_signature(contract),
     )
 
 
-def model_signature(cfg: Config):
+def model_signature(contract: Contract):
     from mlflow.models.signature import ModelSignature
     from mlflow.types.schema import ColSpec, Schema
 
-    inputs = [ColSpec("double", c) for c in cfg.columns.numeric] + [
-        ColSpec("string", c) for c in cfg.columns.categorical
-    ]
+    inputs = [ColSpec("double", c) for c in contract.numeric] + [ColSpec("string", c) for c in contract.categorical]
     return ModelSignature(inputs=Schema(inputs), outputs=Schema([ColSpec("double")]))
 
 

@@ -23,6 +23,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 import speedrun
 from speedrun.config import Config
+from speedrun.contract import contract_of
 from speedrun.features import build_pipeline, classifier_params
 from speedrun.metrics import classification_metrics
 from speedrun.prepare import ROW_KEY
@@ -59,7 +60,7 @@ def fit(cfg: Config, training: DataFrame) -> PipelineModel:
     """Fit the configured pipeline on the training rows, laid out the reproducible way."""
     rows = fixed_layout(training, cfg.train.partitions).persist()
     try:
-        return build_pipeline(cfg).fit(rows)
+        return build_pipeline(cfg, contract_of(training)).fit(rows)
     finally:
         rows.unpersist()
 
@@ -79,7 +80,7 @@ def score(cfg: Config, model: PipelineModel, rows: DataFrame) -> tuple[dict[str,
     with predictions_of(cfg, model, rows) as predictions:
         if predictions.isEmpty():
             return {}, []
-        return classification_metrics(predictions, len(cfg.columns.label.classes))
+        return classification_metrics(predictions, len(contract_of(rows).classes))
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,8 @@ def train(
             None if silver_version is None else tables.commit(spark, "silver", silver_version).lineage.get("bronze")
         )
         with mlflow_run(cfg, run_name=run_id) as tracked:
-            model = fit(cfg, tables.read(spark, "train", versions["train"]))
+            training = tables.read(spark, "train", versions["train"])
+            model = fit(cfg, training)
             path = model_path(cfg, run_id)
             model.write().overwrite().save(path)
             validation_metrics, _ = score(cfg, model, tables.read(spark, "validation", versions["validation"]))
@@ -204,7 +206,7 @@ def train(
             )
             if tracked:
                 log_training(
-                    cfg,
+                    contract_of(training),
                     model,
                     params=run_params(cfg),
                     tags=run_tags(record),
