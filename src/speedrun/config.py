@@ -44,8 +44,8 @@ class StorageConfig(Strict):
     _check_names = field_validator("catalog", "schema_name")(_identifier)
 
     def resolve(self, path: str) -> str:
-        """A relative path is taken relative to `work_dir`."""
-        if "://" in path or path.startswith("/"):
+        """A relative path is taken relative to `work_dir`, except `./x` and `../x`: relative to where you are."""
+        if "://" in path or path.startswith(("/", "./", "../")):
             return path
         return str(Path(self.work_dir) / path)
 

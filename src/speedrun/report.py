@@ -60,10 +60,12 @@ def feature_weights(model: PipelineModel, predictions: DataFrame) -> tuple[str, 
     classifier = model.stages[-1]
     if hasattr(classifier, "featureImportances"):
         kind, values = "importance", classifier.featureImportances.toArray()
-    elif hasattr(classifier, "coefficients"):
-        # per standard deviation of the feature, so that features on different scales compare
+    elif hasattr(classifier, "coefficientMatrix"):
+        # per standard deviation of the feature, so that features on different scales compare; with more
+        # than two classes, the largest in size over the classes
         std = predictions.select(Summarizer.std(F.col(FEATURES)).alias("std")).first()["std"].toArray()
-        kind, values = "standardized coefficient", classifier.coefficients.toArray() * std
+        matrix = classifier.coefficientMatrix.toArray() * std
+        kind, values = "standardized coefficient", matrix[0] if len(matrix) == 1 else abs(matrix).max(axis=0)
     else:
         return "weight", []
     weights = [(names.get(i, f"feature {i}"), float(v)) for i, v in enumerate(values)]
