@@ -15,8 +15,15 @@ import random
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-EDUCATION = [("Bachelors", 13), ("HS-grad", 9), ("Some-college", 10), ("Masters", 14), ("Doctorate", 16),
-             ("11th", 7), ("Assoc-voc", 11)]
+EDUCATION = [
+    ("Bachelors", 13),
+    ("HS-grad", 9),
+    ("Some-college", 10),
+    ("Masters", 14),
+    ("Doctorate", 16),
+    ("11th", 7),
+    ("Assoc-voc", 11),
+]
 WORKCLASS = ["Private", "Self-emp-not-inc", "Local-gov", "State-gov", "Federal-gov"]
 MARITAL = ["Married-civ-spouse", "Never-married", "Divorced", "Separated", "Widowed"]
 OCCUPATION = ["Tech-support", "Craft-repair", "Sales", "Exec-managerial", "Prof-specialty", "Adm-clerical"]
@@ -33,10 +40,23 @@ def adult_row(rng: random.Random, test: bool) -> str:
     label = ">50K" if rng.random() < 1 / (1 + math.exp(-logit)) else "<=50K"
     workclass = "?" if rng.random() < 0.05 else rng.choice(WORKCLASS)
     occupation = "?" if rng.random() < 0.05 else rng.choice(OCCUPATION)
-    fields = [age, workclass, rng.randint(20000, 400000), education, years, marital, occupation,
-              rng.choice(["Husband", "Wife", "Not-in-family", "Own-child"]), rng.choice(["White", "Black", "Other"]),
-              rng.choice(["Male", "Female"]), gain, 0, hours, "?" if rng.random() < 0.02 else "United-States",
-              label + ("." if test else "")]
+    fields = [
+        age,
+        workclass,
+        rng.randint(20000, 400000),
+        education,
+        years,
+        marital,
+        occupation,
+        rng.choice(["Husband", "Wife", "Not-in-family", "Own-child"]),
+        rng.choice(["White", "Black", "Other"]),
+        rng.choice(["Male", "Female"]),
+        gain,
+        0,
+        hours,
+        "?" if rng.random() < 0.02 else "United-States",
+        label + ("." if test else ""),
+    ]
     return ", ".join(str(f) for f in fields)
 
 
@@ -45,7 +65,9 @@ def write_adult() -> None:
     folder = HERE / "adult"
     folder.mkdir(exist_ok=True)
     (folder / "adult.data").write_text("".join(adult_row(rng, False) + "\n" for _ in range(800)))
-    (folder / "adult.test").write_text("|1x3 Cross validator\n" + "".join(adult_row(rng, True) + "\n" for _ in range(400)))
+    (folder / "adult.test").write_text(
+        "|1x3 Cross validator\n" + "".join(adult_row(rng, True) + "\n" for _ in range(400))
+    )
 
 
 def write_flowers() -> None:
@@ -73,9 +95,18 @@ def write_loans() -> None:
         term = rng.choice([36, 60])
         grade = rng.choice("ABCDEF")
         logit = -1.0 + 3.5 * amount / income + 0.4 * "ABCDEF".index(grade) + (0.5 if term == 60 else 0) - 2.0
-        rows.append({"loan_id": f"L{i:05d}", "income": income, "amount": amount, "term_months": term, "grade": grade,
-                     "home": rng.choice(["rent", "own", "mortgage"]), "years_employed": rng.choice([None, *range(0, 11)]),
-                     "defaulted": int(rng.random() < 1 / (1 + math.exp(-logit)))})
+        rows.append(
+            {
+                "loan_id": f"L{i:05d}",
+                "income": income,
+                "amount": amount,
+                "term_months": term,
+                "grade": grade,
+                "home": rng.choice(["rent", "own", "mortgage"]),
+                "years_employed": rng.choice([None, *range(0, 11)]),
+                "defaulted": int(rng.random() < 1 / (1 + math.exp(-logit))),
+            }
+        )
     (HERE / "loans").mkdir(exist_ok=True)
     pq.write_table(pa.Table.from_pylist(rows), HERE / "loans" / "loans.parquet")
 

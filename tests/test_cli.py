@@ -45,3 +45,22 @@ def test_every_entry_point_imports_to_a_callable() -> None:
 def test_every_step_has_a_job_script() -> None:
     for step in ("generate", "ingest", "prepare", "split", "train", "evaluate", "run", "replay"):
         assert f'main(["{step}", *sys.argv[1:]])' in (ROOT / "jobs" / f"{step}.py").read_text()
+
+
+def test_a_data_error_ends_in_one_line_naming_the_column(spark, tmp_path, capsys) -> None:
+    # GIVEN a config naming a column the data does not have
+    args = [
+        "ingest",
+        "--set",
+        f"storage.work_dir={tmp_path}",
+        "--set",
+        "source.generate_if_missing.rows=50",
+        "--set",
+        "columns.numeric=[age, income]",
+    ]
+    # WHEN the step runs THEN it exits 2 with one line naming the column and listing those there
+    assert main(args) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("[speedrun]")]
+    assert len(err) == 1
+    assert err[0].startswith("speedrun ingest: error: column income not found in ")
+    assert "its columns are: customer_id, age, tenure_months" in err[0]

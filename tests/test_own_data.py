@@ -1,0 +1,165 @@
+"""Bring your own data: the shipped examples train from their configs alone; bad input is a clear error or a
+quarantined row, never a lost one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pyspark.sql import functions as F
+from tests_support import ROOT
+
+from speedrun.config import load_config
+from speedrun.contract import contract_of
+from speedrun.errors import SpeedrunError
+from speedrun.ingest import ingest
+from speedrun.pipeline import run_pipeline
+from speedrun.prepare import prepare
+from speedrun.tables import Tables
+
+pytestmark = pytest.mark.slow
+QUICK = {
+    "adult": "{type: logistic_regression, max_iter: 30}",
+    "flowers": "{type: random_forest, num_trees: 5}",
+    "loans": "{type: gbt, max_iter: 5}",
+}
+
+
+def example(name: str, work_dir: Path, *overrides: str):
+    return load_config(
+        str(ROOT / "examples" / f"{name}.yml"), [f"storage.work_dir={work_dir}", f"model={QUICK[name]}", *overrides]
+    )
+
+
+def test_adult_headerless_csv_with_a_given_test_file(spark, tmp_path: Path, monkeypatch) -> None:
+    # GIVEN the Adult-shaped example: no header, "?" for missing, test labels with a trailing dot
+    monkeypatch.chdir(ROOT)
+    cfg = example("adult", tmp_path)
+    # WHEN it runs from its config alone
+    evaluation = run_pipeline(spark, cfg)
+    # THEN the test rows are exactly the test file's 400 rows, none quarantined (">50K." is ">50K")
+    assert evaluation.report["rows"]["test"] == 400
+    assert Tables(cfg).read(spark, "quarantine_test").count() == 0
+    assert evaluation.report["confusion_matrix"]["labels"] == ["<=50K", ">50K"]
+    assert evaluation.report["metrics"]["areaUnderROC"] > 0.65
+    # AND "?" was read as missing, and the excluded column is no feature
+    silver = Tables(cfg).read(spark, "silver")
+    assert silver.where(F.col("workclass") == "?").count() == 0 and silver.where("workclass IS NULL").count() > 0
+    assert "fnlwgt" not in contract_of(silver).features
+
+
+def test_multiclass_dataset_trains_and_reports_per_class(spark, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    report = run_pipeline(spark, example("flowers", tmp_path)).report
+    assert report["confusion_matrix"]["labels"] == ["setosa", "versicolor", "virginica"]
+    assert {"accuracy", "f1", "precision", "recall"} <= set(report["metrics"])
+    assert "areaUnderROC" not in report["metrics"]
+    assert set(report["per_class"]) == {"setosa", "versicolor", "virginica"}
+    assert report["metrics"]["accuracy"] > 0.6
+
+
+def test_parquet_with_an_id_column(spark, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    cfg = example("loans", tmp_path)
+    report = run_pipeline(spark, cfg).report
+    contract = contract_of(Tables(cfg).read(spark, "train"))
+    assert contract.id == "loan_id" and "loan_id" not in contract.features
+    assert "term_months" in contract.categorical and "income" in contract.numeric
+    assert sum(report["rows"].values()) == 1000
+
+
+def write(path: Path, text: str) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return str(path)
+
+
+def csv_config(tmp_path: Path, source: str, *overrides: str):
+    return load_config(
+        "default",
+        [
+            f"storage.work_dir={tmp_path}",
+            f"source.path={source}",
+            "source.generate_if_missing=null",
+            "columns={id: null, label: {column: y}}",
+            *overrides,
+        ],
+    )
+
+
+def test_bad_rows_are_quarantined_with_their_reason_and_file(spark, tmp_path: Path) -> None:
+    # GIVEN a CSV with good rows, a line with too many fields, a non-number, a missing label
+    good = "".join(f"{i},{'ab'[i % 2]},{'yn'[i % 3 == 0]}\n" for i in range(20))
+    source = write(tmp_path / "raw" / "d.csv", "x,c,y\n" + good + "1,a,y,EXTRA\nseven,a,n\n3,b,\n")
+    cfg = csv_config(tmp_path, source, "columns.numeric=[x]", "prepare.max_quarantined_fraction=0.5")
+    # WHEN it is ingested and prepared
+    read = ingest(spark, cfg).rows
+    result = prepare(spark, cfg)
+    # THEN rows read = rows accepted + rows quarantined, and each quarantined row says why and where from
+    assert read == 23 == result.accepted + result.quarantined
+    quarantine = {r["_reject_reason"]: r["_source_file"] for r in Tables(cfg).read(spark, "quarantine").collect()}
+    assert set(quarantine) == {"malformed line (wrong number of fields)", "x: not a number", "y: label is missing"}
+    assert all(path.endswith("raw/d.csv") for path in quarantine.values())
+
+
+def test_too_many_bad_rows_fail_the_run_and_leave_the_tables(spark, tmp_path: Path) -> None:
+    # GIVEN a good prepare, then a source where most labels are unknown
+    source = write(tmp_path / "raw" / "d.csv", "x,y\n" + "".join(f"{i},{'ab'[i % 2]}\n" for i in range(10)))
+    cfg = csv_config(tmp_path, source, "columns.label.classes=[a, b]")
+    ingest(spark, cfg)
+    prepare(spark, cfg)
+    tables = Tables(cfg)
+    silver_version = tables.version(spark, "silver")
+    write(tmp_path / "raw" / "d.csv", "x,y\n" + "".join(f"{i},{'abcd'[i % 4]}\n" for i in range(10)))
+    ingest(spark, cfg)
+    # WHEN prepare runs THEN it fails with the fraction and the top reason, and silver is untouched
+    with pytest.raises(
+        SpeedrunError,
+        match=r"40\.0% of rows failed cleaning, more than prepare\.max_quarantined_"
+        r"fraction = 0\.1: y: label is not one of a, b \(4 rows\)",
+    ):
+        prepare(spark, cfg)
+    assert tables.version(spark, "silver") == silver_version
+
+
+def test_a_failed_write_leaves_the_table_at_its_last_good_version(spark, tmp_path: Path) -> None:
+    # GIVEN a table with one good version
+    cfg = csv_config(tmp_path, "unused")
+    tables = Tables(cfg)
+    tables.write(spark.range(5), "bronze")
+    # WHEN a write fails halfway through its rows
+    explode = F.udf(lambda i: 1 // (i - 3), "int")
+    with pytest.raises(Exception, match=r"ZeroDivisionError|division by zero"):
+        tables.write(spark.range(100).withColumn("boom", explode("id")), "bronze")
+    # THEN the table still holds its last good version, and the next write succeeds
+    assert (tables.version(spark, "bronze"), tables.read(spark, "bronze").count()) == (0, 5)
+    assert tables.write(spark.range(7), "bronze").rows == 7
+
+
+def test_an_empty_glob_is_named(spark, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    cfg = csv_config(tmp_path, f"{tmp_path}/in/*.csv")
+    with pytest.raises(SpeedrunError, match=r"source not found: .*/in/\*\.csv \(source\.path\): no file matches"):
+        ingest(spark, cfg)
+
+
+def test_a_test_file_with_other_columns_is_named(spark, tmp_path: Path) -> None:
+    train = write(tmp_path / "train.csv", "x,c,y\n1,a,y\n2,b,n\n")
+    test = write(tmp_path / "test.csv", "x,colour,y\n1,a,y\n")
+    cfg = csv_config(tmp_path, train, f"test_source={{path: {test}}}")
+    with pytest.raises(
+        SpeedrunError,
+        match=r"the test file's columns differ from the training file's: .*test\.csv "
+        r"has x, colour, y; expected x, c, y",
+    ):
+        ingest(spark, cfg)
+
+
+def test_header_less_csv_needs_column_names() -> None:
+    with pytest.raises(SpeedrunError, match="source: a CSV source without a header needs column_names"):
+        load_config("default", ["source.header=false"])
+
+
+def test_column_names_that_could_reach_sql_are_refused() -> None:
+    with pytest.raises(SpeedrunError, match=r"columns\.numeric: 'a`; DROP' is not a usable column name"):
+        load_config("default", ["columns.numeric=['a`; DROP']"])
