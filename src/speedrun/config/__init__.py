@@ -1,0 +1,150 @@
+"""One typed, validated configuration object, loaded from YAML with `key=value` overrides.
+
+A config is a YAML file on disk, or the name of a config packaged in the wheel (``default``), so a
+deployed job finds its configuration without any file being synced next to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError, field_validator
+
+from speedrun.config.base import Strict, _identifier
+from speedrun.config.data import (
+    ColumnsConfig,
+    FeaturesConfig,
+    GenerateConfig,
+    LabelConfig,
+    SourceConfig,
+    SplitConfig,
+    StorageConfig,
+    normalize_label,
+)
+from speedrun.config.models import MODEL_TYPES, GBTConfig, LogisticRegressionConfig, ModelConfig, RandomForestConfig
+from speedrun.errors import SpeedrunError
+
+PACKAGED_CONFIGS = ("default",)
+__all__ = [
+    "MODEL_TYPES",
+    "ColumnsConfig",
+    "Config",
+    "GBTConfig",
+    "GenerateConfig",
+    "LabelConfig",
+    "LogisticRegressionConfig",
+    "RandomForestConfig",
+    "SourceConfig",
+    "SplitConfig",
+    "StorageConfig",
+    "load_config",
+    "normalize_label",
+]
+
+
+class TrainConfig(Strict):
+    partitions: int = Field(2, ge=1)
+
+
+class PrepareConfig(Strict):
+    max_quarantined_fraction: float = Field(0.1, ge=0, le=1)  # more rows failing cleaning fail the run
+
+
+class TrackingConfig(Strict):
+    enabled: bool = True
+    uri: str | None = None  # default: a SQLite store in work_dir; `databricks` on Databricks
+    experiment: str | None = None  # default: speedrun-<name>; a workspace path on Databricks
+
+
+class Config(Strict):
+    name: str = "default"
+    storage: StorageConfig = StorageConfig()
+    source: SourceConfig = SourceConfig()
+    test_source: SourceConfig | None = None  # a given test file: then train and validation split the source
+    columns: ColumnsConfig
+    prepare: PrepareConfig = PrepareConfig()
+    split: SplitConfig = SplitConfig()
+    features: FeaturesConfig = FeaturesConfig()
+    model: ModelConfig
+    train: TrainConfig = TrainConfig()
+    tracking: TrackingConfig = TrackingConfig()
+
+    _check_name = field_validator("name")(_identifier)
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+    def digest(self) -> str:
+        """A stable hash of the fully resolved config."""
+        text = json.dumps(self.as_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def read_yaml(source: str) -> tuple[str, dict[str, Any]]:
+    """Read a config file, or a config packaged with speedrun, as a dict. Returns (where, data)."""
+    path = Path(source)
+    if path.is_file():
+        text, where = path.read_text(), str(path)
+    elif source in PACKAGED_CONFIGS:
+        text = resources.files("speedrun.conf").joinpath(f"{source}.yml").read_text()
+        where = f"packaged config '{source}'"
+    else:
+        raise SpeedrunError(
+            f"config file not found: {source} (give a YAML file, or a packaged config: {', '.join(PACKAGED_CONFIGS)})"
+        )
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise SpeedrunError(f"{where} is not valid YAML: {' '.join(str(exc).split())}") from None
+    if not isinstance(data, dict):
+        raise SpeedrunError(f"{where} must be a YAML mapping of keys to values")
+    return where, data
+
+
+def apply_override(data: dict[str, Any], assignment: str) -> None:
+    """Apply one `dotted.key=value` override in place; the value is parsed as YAML (`50`, `true`, `[a, b]`)."""
+    key, sep, raw = assignment.partition("=")
+    if not sep or not key.strip():
+        raise SpeedrunError(f"--set expects key=value, got {assignment!r}")
+    parts = key.strip().split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise SpeedrunError(f"--set {key}: {part} is a value, not a section")
+        node = child
+    node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else None
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = [str(p) for p in error["loc"]]
+    model_type = ""
+    if len(loc) > 1 and loc[0] == "model" and loc[1] in MODEL_TYPES:
+        model_type = loc.pop(1)  # pydantic names the union member; the user wrote model.<key>
+    key = ".".join(loc) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key" + (f" for model type {model_type}" if model_type else "")
+    if error["type"] == "missing":
+        return f"{key}: required key is missing"
+    if error["type"] == "union_tag_invalid":
+        return f"{key}: unknown model type {error['input'].get('type')!r}; choose one of {', '.join(MODEL_TYPES)}"
+    message = error["msg"].removeprefix("Value error, ")
+    if "input" in error and not isinstance(error["input"], dict):
+        return f"{key}: {message} (got {repr(error['input'])[:60]})"
+    return f"{key}: {message}"
+
+
+def load_config(source: str = "default", overrides: list[str] | None = None) -> Config:
+    where, data = read_yaml(source)
+    for assignment in overrides or []:
+        apply_override(data, assignment)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(e) for e in exc.errors(include_url=False))
+        raise SpeedrunError(f"invalid config ({where}): {problems}") from None
