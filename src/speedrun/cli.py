@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from speedrun.errors import SpeedrunError
 
-STEPS = ("generate", "ingest", "prepare", "split", "train", "evaluate", "run", "replay")
+STEPS = ("generate", "ingest", "prepare", "split", "train", "evaluate", "validate", "promote", "run", "replay")
 
 
 class ReplayMismatch(SpeedrunError):
@@ -49,6 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--run-id", help="the training run to evaluate (default: the latest)")
         if name == "train":
             sub.add_argument("--run-id", help="name the run (default: time + random suffix); a rerun replaces it")
+    val = steps.add_parser("validate", help="check a run's model version; set alias challenger if it passes")
+    pro = steps.add_parser("promote", help="move alias champion to the challenger (or --version)")
+    for sub in (val, pro):
+        sub.add_argument("--config", default="default", help="YAML file, or a packaged config name (default)")
+        sub.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    val.add_argument("--run-id", help="the training run to validate (default: the latest)")
+    pro.add_argument("--version", help="the model version to promote (default: the challenger)")
     rep = steps.add_parser("replay", help="re-run split, train and evaluate of a run from its recorded versions")
     rep.add_argument("run_id", help="the training run to replay")
     rep.add_argument("--config", default="default", help="YAML file, or a packaged config name (default)")
@@ -94,6 +102,14 @@ def dispatch(args: argparse.Namespace) -> None:
         if result.differences:
             raise ReplayMismatch(f"replay of run {args.run_id} differs: " + "; ".join(result.differences))
         print(f"replay of run {args.run_id}: metrics, confusion matrix and row counts match exactly")
+    elif args.step == "validate":
+        from speedrun.registry import validate
+
+        validate(spark, cfg, args.run_id)
+    elif args.step == "promote":
+        from speedrun.registry import promote
+
+        promote(cfg, args.version)
     elif args.step == "train":
         from speedrun.train import train
 
@@ -136,3 +152,5 @@ train_main = _entry_point("train")
 evaluate_main = _entry_point("evaluate")
 run_main = _entry_point("run")
 replay_main = _entry_point("replay")
+validate_main = _entry_point("validate")
+promote_main = _entry_point("promote")

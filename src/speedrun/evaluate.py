@@ -51,6 +51,19 @@ def find_run(spark: SparkSession, cfg: Config, run_id: str | None) -> Row:
     return latest
 
 
+def recorded_evaluation(spark: SparkSession, cfg: Config, run_id: str) -> Row:
+    """The `<name>_metrics` row of an evaluated run."""
+    tables = Tables(cfg)
+    found = (
+        tables.read(spark, "metrics").where(F.col("run_id") == run_id).first()
+        if tables.exists(spark, "metrics")
+        else None
+    )
+    if found is None:
+        raise SpeedrunError(f"run {run_id} was never evaluated: run `speedrun evaluate --run-id {run_id}` first")
+    return found
+
+
 def run_report(
     cfg: Config, run: Row, metrics: dict[str, float], matrix: list[list[int]], classes: list[str]
 ) -> dict[str, Any]:

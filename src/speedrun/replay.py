@@ -11,11 +11,10 @@ import json
 from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
 from speedrun.config import Config
 from speedrun.errors import SpeedrunError
-from speedrun.evaluate import find_run
+from speedrun.evaluate import find_run, recorded_evaluation
 from speedrun.progress import step
 from speedrun.split import split_rows
 from speedrun.tables import Tables
@@ -39,14 +38,7 @@ class Replay:
 
 
 def recorded_outcome(spark: SparkSession, cfg: Config, run_id: str) -> dict[str, object]:
-    tables = Tables(cfg)
-    evaluated = (
-        tables.read(spark, "metrics").where(F.col("run_id") == run_id).first()
-        if tables.exists(spark, "metrics")
-        else None
-    )
-    if evaluated is None:
-        raise SpeedrunError(f"run {run_id} was never evaluated: run `speedrun evaluate --run-id {run_id}` first")
+    evaluated = recorded_evaluation(spark, cfg, run_id)
     return {**json.loads(evaluated["metrics"]), "confusion_matrix": [list(r) for r in evaluated["confusion_matrix"]]}
 
 

@@ -55,6 +55,8 @@ class TrainingRun:
     spark_version: str
     git_commit: str | None
     mlflow_run_id: str | None
+    registered_model: str | None = None
+    model_version: str | None = None
 
 
 RUNS_SCHEMA = (
@@ -62,7 +64,7 @@ RUNS_SCHEMA = (
     "config_hash string, split_seed long, bronze_version long, silver_version long, train_version long, "
     "validation_version long, test_version long, train_rows long, validation_rows long, test_rows long, "
     "validation_metrics string, started_at timestamp, finished_at timestamp, speedrun_version string, "
-    "spark_version string, git_commit string, mlflow_run_id string"
+    "spark_version string, git_commit string, mlflow_run_id string, registered_model string, model_version string"
 )
 
 

@@ -98,6 +98,7 @@ class Tables:
             self.delta(spark, role)
             .alias("t")
             .merge(df.alias("s"), f"t.`{key}` = s.`{key}`")
+            .withSchemaEvolution()  # a record with new columns (a newer speedrun) extends the table
             .whenMatchedUpdateAll()
             .whenNotMatchedInsertAll()
             .execute()

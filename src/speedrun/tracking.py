@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,12 @@ def tracking_uri(cfg: Config) -> str:
     return f"sqlite:///{Path(cfg.storage.resolve('mlflow.db')).resolve()}"
 
 
+def registered_model_name(cfg: Config) -> str:
+    """`<model_name>` locally; `catalog.schema.<model_name>` in Unity Catalog."""
+    name = cfg.registry.model_name or f"{cfg.name}_classifier"
+    return f"{cfg.storage.catalog}.{cfg.storage.schema_name}.{name}" if cfg.storage.catalog else name
+
+
 def experiment_name(cfg: Config) -> str:
     return cfg.tracking.experiment or f"speedrun-{cfg.name}"
 
@@ -37,6 +44,7 @@ def use_experiment(cfg: Config) -> None:
 
     uri = tracking_uri(cfg)
     mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri("databricks-uc" if uri == "databricks" else uri)
     name = experiment_name(cfg)
     if uri.startswith("sqlite:") and mlflow.get_experiment_by_name(name) is None:
         Path(cfg.storage.resolve("mlartifacts")).mkdir(parents=True, exist_ok=True)
@@ -64,8 +72,10 @@ def log_training(
     tags: dict[str, Any],
     metrics: dict[str, float],
     config_yaml: str,
-) -> None:
-    """Params, tags, validation metrics, the resolved config and the fitted pipeline, on the active run."""
+    registered_name: str,
+) -> str:
+    """Params, tags, validation metrics, the resolved config and the fitted pipeline, on the active run; the
+    pipeline is registered as a new version of `registered_name`, whose number is returned."""
     import mlflow
     import mlflow.spark
     import pyspark
@@ -75,12 +85,15 @@ def log_training(
     mlflow.log_metrics({f"validation_{k}": v for k, v in metrics.items()})
     mlflow.log_text(config_yaml, "config.yml")
     # Requirements given, not inferred: inferring them is most of log_model's time.
-    mlflow.spark.log_model(
+    info = mlflow.spark.log_model(
         model,
         artifact_path="model",
         pip_requirements=[f"pyspark=={pyspark.__version__}"],
         signature=model_signature(contract),
+        registered_model_name=registered_name,
+        metadata={"speedrun_contract": asdict(contract)},
     )
+    return str(info.registered_model_version)
 
 
 def model_signature(contract: Contract):

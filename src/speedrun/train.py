@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timezone
 
 import yaml
@@ -27,7 +27,7 @@ from speedrun.progress import step
 from speedrun.runs import RUNS_SCHEMA, TrainingRun, git_commit, new_run_id, run_params, run_tags
 from speedrun.split import SPLITS
 from speedrun.tables import Tables
-from speedrun.tracking import log_training, mlflow_run
+from speedrun.tracking import log_training, mlflow_run, registered_model_name
 
 
 def fixed_layout(df: DataFrame, partitions: int) -> DataFrame:
@@ -113,14 +113,16 @@ def train(
                 mlflow_run_id=tracked.info.run_id if tracked else None,
             )
             if tracked:
-                log_training(
+                version = log_training(
                     contract_of(training),
                     model,
                     params=run_params(cfg),
                     tags=run_tags(record),
                     metrics=validation_metrics,
                     config_yaml=yaml.safe_dump(cfg.as_dict(), sort_keys=False),
+                    registered_name=registered_model_name(cfg),
                 )
+                record = replace(record, registered_model=registered_model_name(cfg), model_version=version)
         tables.upsert(
             spark.createDataFrame([tuple(asdict(record).values())], RUNS_SCHEMA), "training_runs", key="run_id"
         )

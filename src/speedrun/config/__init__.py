@@ -55,6 +55,40 @@ class PrepareConfig(Strict):
     max_quarantined_fraction: float = Field(0.1, ge=0, le=1)  # more rows failing cleaning fail the run
 
 
+class RegistryConfig(Strict):
+    """The model registry: MLflow's locally, Unity Catalog's (`catalog.schema.model_name`) on Databricks."""
+
+    model_name: str | None = None  # default: <name>_classifier
+
+    _check_name = field_validator("model_name")(_identifier)
+
+
+METRICS = ("areaUnderROC", "areaUnderPR", "accuracy", "precision", "recall", "f1")
+
+
+class ValidationConfig(Strict):
+    """What a candidate must score on the test split to become `challenger`."""
+
+    thresholds: dict[str, float] = {"areaUnderROC": 0.6}  # minimum test metrics
+    compare_on: str = "areaUnderROC"  # the metric compared with the current champion's
+    min_gain: float = 0.0  # how much better than the champion's it must be (may be negative: a tolerance)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _known_metrics(cls, thresholds: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(thresholds) - set(METRICS))
+        if unknown:
+            raise ValueError(f"unknown metric {', '.join(unknown)}; choose from {', '.join(METRICS)}")
+        return thresholds
+
+    @field_validator("compare_on")
+    @classmethod
+    def _known_metric(cls, metric: str) -> str:
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric}; choose from {', '.join(METRICS)}")
+        return metric
+
+
 class TrackingConfig(Strict):
     enabled: bool = True
     uri: str | None = None  # default: a SQLite store in work_dir; `databricks` on Databricks
@@ -73,6 +107,8 @@ class Config(Strict):
     model: ModelConfig
     train: TrainConfig = TrainConfig()
     tracking: TrackingConfig = TrackingConfig()
+    registry: RegistryConfig = RegistryConfig()
+    validation: ValidationConfig = ValidationConfig()
 
     _check_name = field_validator("name")(_identifier)
 
