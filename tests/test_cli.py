@@ -7,7 +7,7 @@ from importlib.metadata import distribution
 import pytest
 from tests_support import ROOT
 
-from speedrun.cli import main
+from speedrun.cli import STEPS, main
 from speedrun.errors import SpeedrunError
 
 
@@ -36,14 +36,14 @@ def test_missing_config_file_ends_in_one_line(capsys) -> None:
 def test_every_entry_point_imports_to_a_callable() -> None:
     # GIVEN the installed package's console scripts, which the bundle's python_wheel_tasks call
     scripts = [ep for ep in distribution("speedrun").entry_points if ep.group == "console_scripts"]
-    assert len(scripts) == 11
+    assert len(scripts) == len(STEPS) + 1  # one per step, and `speedrun`
     for entry_point in scripts:
         # THEN each loads to a callable
         assert callable(entry_point.load()), entry_point.name
 
 
 def test_every_step_has_a_job_script() -> None:
-    for step in ("generate", "ingest", "prepare", "split", "train", "evaluate", "run", "replay", "validate", "promote"):
+    for step in STEPS:
         assert f'main(["{step}", *sys.argv[1:]])' in (ROOT / "jobs" / f"{step}.py").read_text()
 
 

@@ -3,13 +3,18 @@ promote moves `champion`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mlflow
 import pytest
 
 from speedrun.cli import main
 from speedrun.errors import SpeedrunError
 from speedrun.evaluate import evaluate
+from speedrun.generate import synthetic_churn
 from speedrun.registry import CHALLENGER, CHAMPION, promote, validate, version_by_alias
+from speedrun.score import score
+from speedrun.tables import Tables
 from speedrun.tracking import registered_model_name, use_experiment
 from speedrun.train import train
 
@@ -22,7 +27,7 @@ def aliases(cfg) -> dict[str, str | None]:
     return {alias: version_by_alias(name, alias) for alias in (CHALLENGER, CHAMPION)}
 
 
-def test_train_validate_promote(spark, trained, capsys) -> None:
+def test_train_validate_promote_score(spark, trained, capsys) -> None:
     # GIVEN the shared run, which train registered as version 1
     cfg, first = trained
     assert aliases(cfg) == {CHALLENGER: None, CHAMPION: None}
@@ -70,3 +75,24 @@ def test_train_validate_promote(spark, trained, capsys) -> None:
         str(v.version) for v in mlflow.MlflowClient().search_model_versions(f"name='{registered_model_name(cfg)}'")
     }
     assert versions == {"1", "2", "3"}
+
+    # GIVEN new data to score: 300 generated rows and one whose age is not a number
+    new = Path(cfg.storage.work_dir) / "new"
+    synthetic_churn(spark, 300, seed=55).drop("churned").coalesce(1).write.option("header", True).csv(str(new))
+    (new / "bad.csv").write_text(
+        "customer_id,age,tenure_months,contract,internet_service,monthly_charges,total_charges,support_calls,"
+        "payment_method,region,signup_channel,satisfaction_score,web_visits\nX1,old,3,one-year,dsl,50,150,0,card,"
+        "north,web,5,3\n"
+    )
+    # WHEN the champion scores it, twice, as the same batch
+    first_scoring = score(spark, cfg, str(new), batch_id="2026-11-26")
+    again = score(spark, cfg, str(new), batch_id="2026-11-26")
+    # THEN every row is scored or quarantined, once, by champion version 3
+    assert (first_scoring.scored, first_scoring.quarantined) == (again.scored, again.quarantined) == (300, 1)
+    table = Tables(cfg).read(spark, "predictions")
+    assert table.count() == 300 and table.select("customer_id").distinct().count() == 300
+    row = table.first()
+    assert row["predicted_class"] in ("no", "yes") and abs(sum(row["probabilities"].values()) - 1) < 1e-9
+    assert row["model_uri"] == f"models:/{registered_model_name(cfg)}@champion" and row["batch_id"] == "2026-11-26"
+    reasons = [r["_reject_reason"] for r in Tables(cfg).read(spark, "scoring_quarantine").collect()]
+    assert reasons == ["age: not a number"]

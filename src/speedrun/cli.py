@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from speedrun.errors import SpeedrunError
 
-STEPS = ("generate", "ingest", "prepare", "split", "train", "evaluate", "validate", "promote", "run", "replay")
+STEPS = ("generate", "ingest", "prepare", "split", "train", "evaluate", "validate", "promote", "score", "run", "replay")
 
 
 class ReplayMismatch(SpeedrunError):
@@ -56,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     val.add_argument("--run-id", help="the training run to validate (default: the latest)")
+    sco = steps.add_parser("score", help="score new data with the champion (or --version) into predictions")
+    sco.add_argument("--config", default="default", help="YAML file, or a packaged config name (default)")
+    sco.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    sco.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    sco.add_argument("--input", help="files to score (default: scoring.path)")
+    sco.add_argument("--batch-id", help="the batch's id; scoring it again replaces its rows (default: the input path)")
+    sco.add_argument("--version", help="the model version (default: the champion)")
     pro.add_argument("--version", help="the model version to promote (default: the challenger)")
     rep = steps.add_parser("replay", help="re-run split, train and evaluate of a run from its recorded versions")
     rep.add_argument("run_id", help="the training run to replay")
@@ -110,6 +117,10 @@ def dispatch(args: argparse.Namespace) -> None:
         from speedrun.registry import promote
 
         promote(cfg, args.version)
+    elif args.step == "score":
+        from speedrun.score import score
+
+        score(spark, cfg, args.input, args.batch_id, args.version)
     elif args.step == "train":
         from speedrun.train import train
 
@@ -154,3 +165,4 @@ run_main = _entry_point("run")
 replay_main = _entry_point("replay")
 validate_main = _entry_point("validate")
 promote_main = _entry_point("promote")
+score_main = _entry_point("score")

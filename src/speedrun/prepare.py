@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import partial
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from speedrun.config import ColumnsConfig, Config
@@ -50,9 +50,9 @@ def with_row_key(df: DataFrame, id_column: str | None) -> DataFrame:
     return df.withColumn(ROW_KEY, F.xxhash64(*[F.col(c).cast("string") for c in keyed]))
 
 
-def with_reject_reason(df: DataFrame, contract: Contract, label: str) -> DataFrame:
-    """`_reject_reason`: why a row cannot be cleaned, or null for a good row."""
-    value = F.col(label)
+def with_reject_reason(df: DataFrame, contract: Contract, label: str | None) -> DataFrame:
+    """`_reject_reason`: why a row cannot be cleaned, or null for a good row (no label checks without a label:
+    rows to score have none)."""
     checks = []
     if CORRUPT in df.columns:
         checks.append(F.when(F.col(CORRUPT).isNotNull(), F.lit("malformed line (wrong number of fields)")))
@@ -60,36 +60,40 @@ def with_reject_reason(df: DataFrame, contract: Contract, label: str) -> DataFra
         F.when(F.col(name).isNotNull() & F.col(name).try_cast("double").isNull(), F.lit(f"{name}: not a number"))
         for name in contract.numeric
     ]
-    checks += [
-        F.when(value.isNull(), F.lit(f"{label}: label is missing")),
-        F.when(
-            value.isNotNull() & ~value.isin(contract.classes),
-            F.lit(f"{label}: label is not one of {', '.join(contract.classes)}"),
-        ),
-    ]
+    if label is not None:
+        value = F.col(label)
+        checks += [
+            F.when(value.isNull(), F.lit(f"{label}: label is missing")),
+            F.when(
+                value.isNotNull() & ~value.isin(contract.classes),
+                F.lit(f"{label}: label is not one of {', '.join(contract.classes)}"),
+            ),
+        ]
     reason = F.concat_ws("; ", *checks)
     return df.withColumn(REASON, F.when(reason != "", reason))
+
+
+def typed_features(contract: Contract) -> list[Column]:
+    """The id and feature columns, typed as the model takes them: numbers as double, categories as strings."""
+    return [
+        *([F.col(contract.id).cast("string")] if contract.id else []),
+        *[F.col(name).try_cast("double").alias(name) for name in contract.numeric],
+        *[F.col(name).cast("string").alias(name) for name in contract.categorical],
+    ]
 
 
 def to_silver(df: DataFrame, contract: Contract, label: str) -> DataFrame:
     """The typed, model-ready columns of good rows: numbers as double, the label as its class index."""
     classes = F.array(*[F.lit(c) for c in contract.classes])
     label_index = (F.array_position(classes, F.col(label)) - 1).cast("double")
-    return df.select(
-        *([F.col(contract.id).cast("string")] if contract.id else []),
-        *[F.col(name).try_cast("double").alias(name) for name in contract.numeric],
-        *[F.col(name).cast("string").alias(name) for name in contract.categorical],
-        contract.label_column(label_index),
-        ROW_KEY,
-        "_source_file",
-    )
+    return df.select(*typed_features(contract), contract.label_column(label_index), ROW_KEY, "_source_file")
 
 
 def clean(df: DataFrame, columns: ColumnsConfig, null_values: list[str] | tuple[str, ...] = ("",)) -> DataFrame:
     """Bronze rows, trimmed, with null tokens missing, the label normalized, and a row key."""
     return (
         df.transform(partial(trim_strings, null_values=null_values))
-        .transform(partial(normalize_label, label=columns.label.column))
+        .transform(lambda d: normalize_label(d, columns.label.column) if columns.label.column in d.columns else d)
         .transform(partial(with_row_key, id_column=columns.id))
     )
 

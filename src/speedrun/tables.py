@@ -88,6 +88,18 @@ class Tables:
             writer.save(self.location(role))
         return self.commit(df.sparkSession, role)
 
+    def replace(self, df: DataFrame, role: str, predicate: str) -> int:
+        """Replace the rows matching the SQL `predicate` by `df`'s in one commit (`replaceWhere`); returns the
+        rows written. The caller validates what goes into `predicate`."""
+        if not self.exists(df.sparkSession, role):
+            return self.write(df, role, mode="append").rows
+        writer = df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
+        if self.in_catalog:
+            writer.saveAsTable(self.location(role))
+        else:
+            writer.save(self.location(role))
+        return self.commit(df.sparkSession, role).rows
+
     def upsert(self, df: DataFrame, role: str, key: str) -> None:
         """Insert the rows of `df`, replacing those whose `key` is already there (idempotent reruns)."""
         spark = df.sparkSession

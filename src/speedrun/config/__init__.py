@@ -89,6 +89,10 @@ class ValidationConfig(Strict):
         return metric
 
 
+class ScoringConfig(Strict):
+    path: str = "raw/score"  # new data to score (file, folder or glob), read like `source`; or `score --input`
+
+
 class TrackingConfig(Strict):
     enabled: bool = True
     uri: str | None = None  # default: a SQLite store in work_dir; `databricks` on Databricks
@@ -109,6 +113,7 @@ class Config(Strict):
     tracking: TrackingConfig = TrackingConfig()
     registry: RegistryConfig = RegistryConfig()
     validation: ValidationConfig = ValidationConfig()
+    scoring: ScoringConfig = ScoringConfig()
 
     _check_name = field_validator("name")(_identifier)
 

@@ -1,0 +1,106 @@
+"""score: new raw data -> predictions of the registered model, in the `<name>_predictions` Delta table.
+
+New rows go through the same reading and cleaning as training data, under the contract the model was trained
+with (kept in the registered model's metadata). Rows that break it are quarantined in
+`<name>_scoring_quarantine` with their reason. A batch is written as one Delta commit that replaces that
+batch's earlier rows (`replaceWhere`), so scoring the same batch again never duplicates it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import partial
+
+from pyspark.ml.functions import vector_to_array
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from speedrun.config import Config
+from speedrun.contract import Contract
+from speedrun.errors import SpeedrunError
+from speedrun.ingest import read_source
+from speedrun.prepare import REASON, ROW_KEY, clean, typed_features, with_reject_reason
+from speedrun.progress import step
+from speedrun.registry import CHAMPION
+from speedrun.tables import Tables
+from speedrun.tracking import registered_model_name, use_experiment
+from speedrun.validate import require_columns
+
+BATCH_ID = re.compile(r"^[A-Za-z0-9_.:/=+-]+$")
+
+
+@dataclass(frozen=True)
+class ScoringResult:
+    batch_id: str
+    scored: int
+    quarantined: int
+    model_uri: str
+
+
+def load_model(cfg: Config, version: str | None):
+    """The registered pipeline (`@champion`, or a given version) and the contract it was trained with."""
+    import mlflow
+    import mlflow.spark
+    from mlflow.exceptions import MlflowException
+
+    use_experiment(cfg)
+    uri = f"models:/{registered_model_name(cfg)}" + (f"/{version}" if version else f"@{CHAMPION}")
+    try:
+        info = mlflow.models.get_model_info(uri)
+        model = mlflow.spark.load_model(uri)
+    except MlflowException as exc:
+        raise SpeedrunError(f"cannot load {uri}: {str(exc).splitlines()[0]} (promote a version first?)") from None
+    return model, Contract(**info.metadata["speedrun_contract"]), uri
+
+
+def predictions(scored: DataFrame, contract: Contract, model_uri: str, batch_id: str) -> DataFrame:
+    """Row key, id, predicted class, class probabilities, model, scoring time and batch of each scored row."""
+    classes = F.array(*[F.lit(c) for c in contract.classes])
+    probabilities = vector_to_array("probability")
+    return scored.select(
+        ROW_KEY,
+        *([F.col(contract.id)] if contract.id else []),
+        F.element_at(classes, F.col("prediction").cast("int") + 1).alias("predicted_class"),
+        F.map_from_arrays(classes, probabilities).alias("probabilities"),
+        F.lit(model_uri).alias("model_uri"),
+        F.current_timestamp().alias("scored_at"),
+        F.lit(batch_id).alias("batch_id"),
+    )
+
+
+def score(
+    spark: SparkSession,
+    cfg: Config,
+    input_path: str | None = None,
+    batch_id: str | None = None,
+    version: str | None = None,
+) -> ScoringResult:
+    """Score the files at `input_path` (default: scoring.path) as batch `batch_id` (default: the path)."""
+    tables = Tables(cfg)
+    with step("score") as progress:
+        path = cfg.storage.resolve(input_path or cfg.scoring.path)
+        batch_id = batch_id or path
+        if not BATCH_ID.match(batch_id):
+            raise SpeedrunError(f"batch id {batch_id!r} may hold only letters, digits and _ . : / = + -")
+        model, contract, uri = load_model(cfg, version)
+        raw = read_source(spark, cfg.source.model_copy(update={"path": path}), path, "scoring.path")
+        require_columns(raw, [*contract.features, *filter(None, [contract.id])], where=path)
+        tagged = (
+            raw.transform(partial(clean, columns=cfg.columns, null_values=cfg.source.null_values))
+            .transform(partial(with_reject_reason, contract=contract, label=None))
+            .withColumn("batch_id", F.lit(batch_id))
+            .persist()
+        )
+        try:
+            good = tagged.where(F.col(REASON).isNull()).select(*typed_features(contract), ROW_KEY)
+            batch = f"batch_id = '{batch_id}'"  # safe: BATCH_ID allows no quote
+            written = tables.replace(predictions(model.transform(good), contract, uri, batch_id), "predictions", batch)
+            quarantined = tables.replace(tagged.where(F.col(REASON).isNotNull()), "scoring_quarantine", batch)
+        finally:
+            tagged.unpersist()
+        progress.done(
+            f"batch {batch_id}: {written:,} rows scored by {uri} -> {tables.location('predictions')}, "
+            f"{quarantined:,} quarantined"
+        )
+    return ScoringResult(batch_id, written, quarantined, uri)
