@@ -79,6 +79,11 @@ def console_scripts() -> set[str]:
 
 def job_problems(name: str, job: dict[str, Any], where: Path) -> list[str]:
     problems = []
+    if not job.get("email_notifications", {}).get("on_failure"):
+        problems.append(f"job {name}: no email_notifications.on_failure: nobody hears of a failed run")
+    for key in ("timeout_seconds", "max_concurrent_runs"):
+        if not job.get(key):
+            problems.append(f"job {name}: no {key}")
     tasks = job.get("tasks", [])
     keys = [task.get("task_key") for task in tasks]
     problems += [f"job {name}: task key {k!r} is used twice" for k in {k for k in keys if keys.count(k) > 1}]
@@ -129,6 +134,34 @@ def task_config_problems(arguments: list[str]) -> list[str]:
     return []
 
 
+def resolved_variables(bundle: dict[str, Any], target: str) -> dict[str, Any]:
+    """The variables' values in `target`: their defaults, overridden by the target's."""
+    values = {name: spec.get("default") for name, spec in bundle.get("variables", {}).items()}
+    return values | bundle["targets"][target].get("variables", {})
+
+
+def target_problems(bundle: dict[str, Any]) -> list[str]:
+    """Each target's resolved settings: production targets run as someone and keep their own root path;
+    schedules run only in prod."""
+    problems = []
+    for target, spec in bundle.get("targets", {}).items():
+        values = resolved_variables(bundle, target)
+        pause = values.get("schedule_pause_status")
+        if pause not in ("PAUSED", "UNPAUSED"):
+            problems.append(f"target {target}: schedule_pause_status is {pause!r}, not PAUSED or UNPAUSED")
+        elif (pause == "UNPAUSED") != (target == "prod"):
+            problems.append(f"target {target}: schedules are {pause}; they run only in prod")
+        if spec.get("mode") == "production":
+            if not spec.get("run_as"):
+                problems.append(f"target {target}: production mode without run_as")
+            if not spec.get("workspace", {}).get("root_path"):
+                problems.append(f"target {target}: production mode without an explicit workspace.root_path")
+    schemas = {t: resolved_variables(bundle, t).get("schema") for t in bundle.get("targets", {})}
+    if len(set(schemas.values())) != len(schemas):
+        problems.append(f"targets share a schema: {schemas}")
+    return problems
+
+
 def bundle_problems(root: Path) -> list[str]:
     bundle, origin = load_bundle(root)
     problems = [f"databricks.yml: unknown top-level key {k!r}" for k in sorted(set(bundle) - BUNDLE_KEYS)]
@@ -154,6 +187,7 @@ def bundle_problems(root: Path) -> list[str]:
                 continue
             if kind == "jobs":
                 problems += job_problems(name, spec, origin[f"{kind}.{name}"])
+    problems += target_problems(bundle)
     used = set(VAR_REF.findall(yaml.safe_dump(bundle)))
     problems += [f"${{var.{v}}} is used but not declared in databricks.yml variables" for v in sorted(used - declared)]
     return problems

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from bundle_validation import bundle_problems, load_bundle
+from bundle_validation import bundle_problems, load_bundle, resolved_variables
 from tests_support import ROOT
 
 
@@ -31,11 +31,52 @@ def test_the_bundle_validates_offline() -> None:
     assert bundle_problems(ROOT) == []
 
 
+def test_scoring_job_scores_daily_batches_with_the_champion() -> None:
+    bundle, _ = load_bundle(ROOT)
+    job = bundle["resources"]["jobs"]["scoring"]
+    (task,) = job["tasks"]
+    arguments = task["python_wheel_task"]["parameters"]
+    assert task["python_wheel_task"]["entry_point"] == "speedrun-score"
+    assert arguments[arguments.index("--batch-id") + 1] == "{{job.start_time.iso_date}}"
+    assert job["schedule"]["quartz_cron_expression"] == "0 0 5 * * ?"
+
+
+@pytest.mark.parametrize(
+    ("target", "pause", "schema"),
+    [("dev", "PAUSED", "speedrun_dev"), ("staging", "PAUSED", "speedrun_staging"), ("prod", "UNPAUSED", "speedrun")],
+)
+def test_each_target_resolves_its_own_schema_and_schedule(target: str, pause: str, schema: str) -> None:
+    bundle, _ = load_bundle(ROOT)
+    values = resolved_variables(bundle, target)
+    assert (values["schedule_pause_status"], values["schema"]) == (pause, schema)
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (
+            lambda b: b["targets"]["dev"].setdefault("variables", {}).update(schedule_pause_status="UNPAUSED"),
+            "target dev: schedules are UNPAUSED; they run only in prod",
+        ),
+        (lambda b: b["targets"]["prod"].pop("run_as"), "target prod: production mode without run_as"),
+        (lambda b: b["targets"]["staging"]["variables"].update(schema="speedrun"), "targets share a schema"),
+    ],
+)
+def test_a_broken_target_is_caught(tmp_path: Path, edit, problem: str) -> None:
+    root = copy_bundle(tmp_path)
+    data = yaml.safe_load((root / "databricks.yml").read_text())
+    edit(data)
+    (root / "databricks.yml").write_text(yaml.safe_dump(data))
+    assert any(problem in p for p in bundle_problems(root)), bundle_problems(root)
+
+
 def test_training_job_is_the_pipeline_as_a_dag_on_runtime_17_3() -> None:
     bundle, _ = load_bundle(ROOT)
     job = bundle["resources"]["jobs"]["training"]
     order = {t["task_key"]: [d["task_key"] for d in t.get("depends_on", [])] for t in job["tasks"]}
     assert order == {
+        "validate": ["evaluate"],
+        "promote": ["validate"],
         "ingest": [],
         "prepare": ["ingest"],
         "split": ["prepare"],
@@ -44,8 +85,8 @@ def test_training_job_is_the_pipeline_as_a_dag_on_runtime_17_3() -> None:
     }
     assert {c["new_cluster"]["spark_version"] for c in job["job_clusters"]} == {"17.3.x-scala2.13"}
     assert job["max_concurrent_runs"] == 1 and job["timeout_seconds"] > 0
-    assert all(t["max_retries"] >= 1 for t in job["tasks"])
-    assert set(bundle["targets"]) >= {"dev", "prod"}
+    assert all(t["max_retries"] >= 1 for t in job["tasks"] if t["task_key"] != "validate")
+    assert set(bundle["targets"]) == {"dev", "staging", "prod"}
     assert bundle["targets"]["dev"]["mode"] == "development" and bundle["targets"]["prod"]["mode"] == "production"
     assert bundle["variables"]["schedule_pause_status"]["default"] == "PAUSED"
     # evaluate scores the very run that train fitted in the same job run

@@ -55,6 +55,7 @@ class TrainingRun:
     spark_version: str
     git_commit: str | None
     mlflow_run_id: str | None
+    target: str | None = None  # the bundle target that ran it (SPEEDRUN_TARGET), if any
     registered_model: str | None = None
     model_version: str | None = None
 
@@ -64,7 +65,8 @@ RUNS_SCHEMA = (
     "config_hash string, split_seed long, bronze_version long, silver_version long, train_version long, "
     "validation_version long, test_version long, train_rows long, validation_rows long, test_rows long, "
     "validation_metrics string, started_at timestamp, finished_at timestamp, speedrun_version string, "
-    "spark_version string, git_commit string, mlflow_run_id string, registered_model string, model_version string"
+    "spark_version string, git_commit string, mlflow_run_id string, target string, registered_model string, "
+    "model_version string"
 )
 
 
@@ -100,5 +102,6 @@ def run_tags(record: TrainingRun) -> dict[str, object]:
         "speedrun_version",
         "spark_version",
         "git_commit",
+        "target",
     )
     return {f"speedrun.{k}": getattr(record, k) for k in keys} | {"mlflow.source.git.commit": record.git_commit}

@@ -8,6 +8,7 @@ the seed, row counts, versions of speedrun and Spark, the git commit, start and 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, replace
@@ -111,6 +112,7 @@ def train(
                 spark_version=spark.version,
                 git_commit=git_commit(),
                 mlflow_run_id=tracked.info.run_id if tracked else None,
+                target=os.environ.get("SPEEDRUN_TARGET"),
             )
             if tracked:
                 version = log_training(
