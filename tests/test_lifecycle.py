@@ -93,6 +93,6 @@ def test_train_validate_promote_score(spark, trained, capsys) -> None:
     assert table.count() == 300 and table.select("customer_id").distinct().count() == 300
     row = table.first()
     assert row["predicted_class"] in ("no", "yes") and abs(sum(row["probabilities"].values()) - 1) < 1e-9
-    assert row["model_uri"] == f"models:/{registered_model_name(cfg)}@champion" and row["batch_id"] == "2026-11-26"
+    assert (row["model_name"], row["model_version"], row["batch_id"]) == (registered_model_name(cfg), "3", "2026-11-26")
     reasons = [r["_reject_reason"] for r in Tables(cfg).read(spark, "scoring_quarantine").collect()]
     assert reasons == ["age: not a number"]

@@ -22,7 +22,7 @@ from speedrun.errors import SpeedrunError
 from speedrun.ingest import read_source
 from speedrun.prepare import REASON, ROW_KEY, clean, typed_features, with_reject_reason
 from speedrun.progress import step
-from speedrun.registry import CHAMPION
+from speedrun.registry import CHAMPION, version_by_alias
 from speedrun.tables import Tables
 from speedrun.tracking import registered_model_name, use_experiment
 from speedrun.validate import require_columns
@@ -35,26 +35,31 @@ class ScoringResult:
     batch_id: str
     scored: int
     quarantined: int
-    model_uri: str
+    model_name: str
+    model_version: str
 
 
 def load_model(cfg: Config, version: str | None):
-    """The registered pipeline (`@champion`, or a given version) and the contract it was trained with."""
+    """The registered pipeline (the champion's version, or a given one), its contract, name and version."""
     import mlflow
     import mlflow.spark
     from mlflow.exceptions import MlflowException
 
     use_experiment(cfg)
-    uri = f"models:/{registered_model_name(cfg)}" + (f"/{version}" if version else f"@{CHAMPION}")
+    name = registered_model_name(cfg)
+    version = version or version_by_alias(name, CHAMPION)
+    if version is None:
+        raise SpeedrunError(f"{name} has no {CHAMPION}: run `speedrun promote` first, or give --version")
+    uri = f"models:/{name}/{version}"
     try:
         info = mlflow.models.get_model_info(uri)
         model = mlflow.spark.load_model(uri)
     except MlflowException as exc:
-        raise SpeedrunError(f"cannot load {uri}: {str(exc).splitlines()[0]} (promote a version first?)") from None
-    return model, Contract(**info.metadata["speedrun_contract"]), uri
+        raise SpeedrunError(f"cannot load {uri}: {str(exc).splitlines()[0]}") from None
+    return model, Contract(**info.metadata["speedrun_contract"]), name, version
 
 
-def predictions(scored: DataFrame, contract: Contract, model_uri: str, batch_id: str) -> DataFrame:
+def predictions(scored: DataFrame, contract: Contract, model: tuple[str, str], batch_id: str) -> DataFrame:
     """Row key, id, predicted class, class probabilities, model, scoring time and batch of each scored row."""
     classes = F.array(*[F.lit(c) for c in contract.classes])
     probabilities = vector_to_array("probability")
@@ -63,7 +68,8 @@ def predictions(scored: DataFrame, contract: Contract, model_uri: str, batch_id:
         *([F.col(contract.id)] if contract.id else []),
         F.element_at(classes, F.col("prediction").cast("int") + 1).alias("predicted_class"),
         F.map_from_arrays(classes, probabilities).alias("probabilities"),
-        F.lit(model_uri).alias("model_uri"),
+        F.lit(model[0]).alias("model_name"),
+        F.lit(model[1]).alias("model_version"),
         F.current_timestamp().alias("scored_at"),
         F.lit(batch_id).alias("batch_id"),
     )
@@ -83,7 +89,7 @@ def score(
         batch_id = batch_id or path
         if not BATCH_ID.match(batch_id):
             raise SpeedrunError(f"batch id {batch_id!r} may hold only letters, digits and _ . : / = + -")
-        model, contract, uri = load_model(cfg, version)
+        model, contract, name, version = load_model(cfg, version)
         raw = read_source(spark, cfg.source.model_copy(update={"path": path}), path, "scoring.path")
         require_columns(raw, [*contract.features, *filter(None, [contract.id])], where=path)
         tagged = (
@@ -95,12 +101,14 @@ def score(
         try:
             good = tagged.where(F.col(REASON).isNull()).select(*typed_features(contract), ROW_KEY)
             batch = f"batch_id = '{batch_id}'"  # safe: BATCH_ID allows no quote
-            written = tables.replace(predictions(model.transform(good), contract, uri, batch_id), "predictions", batch)
+            written = tables.replace(
+                predictions(model.transform(good), contract, (name, version), batch_id), "predictions", batch
+            )
             quarantined = tables.replace(tagged.where(F.col(REASON).isNotNull()), "scoring_quarantine", batch)
         finally:
             tagged.unpersist()
         progress.done(
-            f"batch {batch_id}: {written:,} rows scored by {uri} -> {tables.location('predictions')}, "
+            f"batch {batch_id}: {written:,} rows scored by {name} v{version} -> {tables.location('predictions')}, "
             f"{quarantined:,} quarantined"
         )
-    return ScoringResult(batch_id, written, quarantined, uri)
+    return ScoringResult(batch_id, written, quarantined, name, version)
