@@ -38,18 +38,6 @@ def version_by_alias(name: str, alias: str) -> str | None:
         return None
 
 
-def test_metrics(spark: SparkSession, cfg: Config, run_id: str) -> dict[str, float]:
-    tables = Tables(cfg)
-    found = (
-        tables.read(spark, "metrics").where(F.col("run_id") == run_id).first()
-        if tables.exists(spark, "metrics")
-        else None
-    )
-    if found is None:
-        raise SpeedrunError(f"run {run_id} has no test metrics: run `speedrun evaluate --run-id {run_id}` first")
-    return json.loads(found["metrics"])
-
-
 def run_of_version(spark: SparkSession, cfg: Config, version: str) -> str:
     runs = Tables(cfg).read(spark, "training_runs")
     found = runs.where((F.col("registered_model") == registered_model_name(cfg)) & (F.col("model_version") == version))
