@@ -27,7 +27,7 @@ def aliases(cfg) -> dict[str, str | None]:
     return {alias: version_by_alias(name, alias) for alias in (CHALLENGER, CHAMPION)}
 
 
-def test_train_validate_promote_score(spark, trained, capsys) -> None:
+def test_train_validate_promote_score(spark, trained, capsys, monkeypatch) -> None:
     # GIVEN the shared run, which train registered as version 1
     cfg, first = trained
     assert aliases(cfg) == {CHALLENGER: None, CHAMPION: None}
@@ -86,6 +86,9 @@ def test_train_validate_promote_score(spark, trained, capsys) -> None:
     )
     # WHEN the champion scores it, twice, as the same batch
     first_scoring = score(spark, cfg, str(new), batch_id="2026-11-26")
+    monkeypatch.chdir(new.parent.parent)  # on the command line, --input is taken from where you are
+    work = ["--set", f"storage.work_dir={cfg.storage.work_dir}", "--set", "model={type: logistic_regression}"]
+    assert main(["score", "--input", f"{new.parent.name}/new", "--batch-id", "2026-11-26", *work]) == 0
     again = score(spark, cfg, str(new), batch_id="2026-11-26")
     # THEN every row is scored or quarantined, once, by champion version 3
     assert (first_scoring.scored, first_scoring.quarantined) == (again.scored, again.quarantined) == (300, 1)

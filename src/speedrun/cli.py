@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     sco.add_argument("--config", default="default", help="YAML file, or a packaged config name (default)")
     sco.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     sco.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    sco.add_argument("--input", help="files to score (default: scoring.path)")
+    sco.add_argument("--input", help="files to score, from where you are (default: scoring.path)")
     sco.add_argument("--batch-id", help="the batch's id; scoring it again replaces its rows (default: the input path)")
     sco.add_argument("--version", help="the model version (default: the champion)")
     pro.add_argument("--version", help="the model version to promote (default: the challenger)")

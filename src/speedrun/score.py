@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame, SparkSession
@@ -28,6 +29,11 @@ from speedrun.tracking import registered_model_name, use_experiment
 from speedrun.validate import require_columns
 
 BATCH_ID = re.compile(r"^[A-Za-z0-9_.:/=+-]+$")
+
+
+def from_here(path: str) -> str:
+    """A command-line path, relative to where you are (made absolute: Spark would take the JVM's folder)."""
+    return path if "://" in path else str(Path(path).absolute())
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,7 @@ def score(
     """Score the files at `input_path` (default: scoring.path) as batch `batch_id` (default: the path)."""
     tables = Tables(cfg)
     with step("score") as progress:
-        path = cfg.storage.resolve(input_path or cfg.scoring.path)
+        path = from_here(input_path) if input_path else cfg.storage.resolve(cfg.scoring.path)
         batch_id = batch_id or path
         if not BATCH_ID.match(batch_id):
             raise SpeedrunError(f"batch id {batch_id!r} may hold only letters, digits and _ . : / = + -")

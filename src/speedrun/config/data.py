@@ -23,8 +23,10 @@ class StorageConfig(Strict):
 
     def resolve(self, path: str) -> str:
         """A relative path is taken relative to `work_dir`, except `./x` and `../x`: relative to where you are."""
-        if "://" in path or path.startswith(("/", "./", "../")):
+        if "://" in path or path.startswith("/"):
             return path
+        if path.startswith(("./", "../")):
+            return str(Path(path).absolute())  # Python's folder: Spark would take the JVM's
         return str(Path(self.work_dir) / path)
 
 
