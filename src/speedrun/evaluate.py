@@ -12,7 +12,7 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import Row, SparkSession
 from pyspark.sql import functions as F
 
-from speedrun.config import Config
+from speedrun.config import METRICS, Config
 from speedrun.contract import contract_of
 from speedrun.errors import SpeedrunError
 from speedrun.metrics import classification_metrics, per_class
@@ -22,10 +22,9 @@ from speedrun.tables import Tables
 from speedrun.tracking import log_evaluation, mlflow_run
 from speedrun.train import predictions_of
 
-HEADLINE = ("areaUnderROC", "areaUnderPR", "accuracy", "precision", "recall", "f1")
 METRICS_SCHEMA = (
     "run_id string, model_type string, evaluated_at timestamp, test_rows long, "
-    + ", ".join(f"{name} double" for name in HEADLINE)
+    + ", ".join(f"{name} double" for name in METRICS)
     + ", confusion_matrix array<array<long>>, metrics string"
 )
 
@@ -112,7 +111,7 @@ def evaluate(spark: SparkSession, cfg: Config, run_id: str | None = None, metric
             run["model_type"],
             datetime.fromisoformat(report["evaluated_at"]),
             run["test_rows"],
-            *[metrics.get(name) for name in HEADLINE],
+            *[metrics.get(name) for name in METRICS],
             matrix,
             json.dumps(metrics, sort_keys=True),
         )

@@ -7,10 +7,10 @@ from pyspark.ml.classification import GBTClassifier, LogisticRegression, RandomF
 from pyspark.ml.feature import Imputer, OneHotEncoder, StandardScaler, StringIndexer, VectorAssembler
 
 from speedrun.config import Config
-from speedrun.contract import Contract
+from speedrun.contract import LABEL, Contract
 from speedrun.errors import SpeedrunError
 
-LABEL, FEATURES = "label", "features"
+FEATURES = "features"
 CLASSIFIERS = {
     "logistic_regression": LogisticRegression,
     "random_forest": RandomForestClassifier,

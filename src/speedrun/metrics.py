@@ -10,8 +10,8 @@ from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from speedrun.contract import LABEL
 from speedrun.errors import SpeedrunError
-from speedrun.features import LABEL
 
 
 def confusion_matrix(predictions: DataFrame, n_classes: int) -> list[list[int]]:

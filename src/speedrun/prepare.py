@@ -24,7 +24,6 @@ from speedrun.tables import Commit, Tables
 
 REASON = "_reject_reason"
 ROW_KEY = "_row_key"
-LABEL = "label"
 
 
 def trim_strings(df: DataFrame, null_values: list[str] | tuple[str, ...] = ("",)) -> DataFrame:

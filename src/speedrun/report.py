@@ -13,7 +13,8 @@ from pyspark.ml.stat import Summarizer
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from speedrun.features import FEATURES, LABEL
+from speedrun.contract import LABEL
+from speedrun.features import FEATURES
 
 BINS = 100
 STYLE = """body{font-family:sans-serif;margin:2em;max-width:70em} img{margin:.5em;border:1px solid #ddd}
