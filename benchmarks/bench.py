@@ -1,0 +1,201 @@
+"""`make bench`: speedrun against a naive PySpark script and scikit-learn, each timed as a whole process.
+
+For each size, on the same generated data (training files of N rows, a test file of N/4 rows, generated once
+per size by speedrun's generator and kept under work/bench/data), the contenders run in turn:
+
+  speedrun-lr      `speedrun run` (JVM start, Delta tables, MLflow tracking and registry included)
+  naive-spark-lr   benchmarks/naive_spark.py: default SparkSession and ML parameters
+  sklearn-lr       benchmarks/sklearn_baseline.py: pandas + scikit-learn
+  speedrun-trees   `speedrun run` with the gradient-boosted trees
+  sklearn-hgb      HistGradientBoostingClassifier
+
+Each is measured for wall time, peak memory (resident set of the process and all its children, sampled)
+and test AUC. Results: work/bench/bench.json and bench.png (time vs rows, log-log), a table on stdout.
+
+    python benchmarks/bench.py --sizes 10000,100000 --repeats 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+STEP_DONE = re.compile(r"\[speedrun\] (\w+)\s+done in\s+([\d.]+)s")
+
+
+def contenders(train: str, test: str, work: str) -> dict[str, list[str]]:
+    def speedrun(model: str, extra: list[str]) -> list[str]:
+        sets = [f"storage.work_dir={work}/{model}", f"source.path={train}", f"test_source.path={test}"]
+        sets += [f"model.type={model}", *extra]
+        return [str(BIN / "speedrun"), "run", "--config", str(ROOT / "benchmarks/bench.yml")] + [
+            arg for s in sets for arg in ("--set", s)
+        ]
+
+    baseline = [sys.executable, str(ROOT / "benchmarks/sklearn_baseline.py"), train, test]
+    return {
+        "speedrun-lr": speedrun("logistic_regression", []),
+        "naive-spark-lr": [sys.executable, str(ROOT / "benchmarks/naive_spark.py"), train, test],
+        "sklearn-lr": baseline,
+        "speedrun-trees": speedrun("gbt", []),
+        "sklearn-hgb": [*baseline, "--model", "hist_gbt"],
+    }
+
+
+def measure(command: list[str], timeout: float) -> dict:
+    """Run `command`; wall time, peak RSS of its process tree (sampled every 0.1 s), its output."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = psutil.Popen(command, stdout=out, stderr=err, cwd=ROOT)
+        peak = 0
+        while process.poll() is None:
+            if time.perf_counter() - started > timeout:
+                for child in process.children(recursive=True):
+                    child.kill()
+                process.kill()
+                process.wait()
+                return {"status": "timeout", "seconds": timeout}
+            try:
+                tree = [process, *process.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    result = {"status": "ok" if process.returncode == 0 else "failed", "seconds": round(seconds, 2)}
+    result["peak_memory_mb"] = round(peak / 2**20)
+    if process.returncode != 0:
+        result["error"] = stderr.strip().splitlines()[-1:] or ["(no output)"]
+        return result
+    auc = re.search(r'"auc": ([\d.]+)', stdout) or re.search(r"areaUnderROC\s+([\d.]+)", stdout)
+    result["auc"] = float(auc.group(1)) if auc else None
+    steps = {name: float(s) for name, s in STEP_DONE.findall(stderr)}
+    if steps:
+        result["steps"] = steps
+    return result
+
+
+def generate_data(sizes: list[int], data: Path) -> None:
+    """Training files of N rows (seed 7) and a test file of N/4 rows (seed 11) per size, made once."""
+    missing = [n for n in sizes if not (data / str(n) / "test" / "_SUCCESS").exists()]
+    if not missing:
+        return
+    from speedrun.generate import generate
+    from speedrun.session import get_spark
+
+    spark = get_spark("speedrun-bench-data")
+    for n in missing:
+        print(f"generating {n:,} + {n // 4:,} rows -> {data / str(n)}", file=sys.stderr, flush=True)
+        generate(spark, n, 7, str(data / str(n) / "train"))
+        generate(spark, n // 4, 11, str(data / str(n) / "test"))
+    spark.stop()
+
+
+def ratios(results: dict[str, dict]) -> dict[str, float]:
+    def seconds(name: str) -> float | None:
+        r = results.get(name, {})
+        return r["seconds"] if r.get("status") == "ok" else None
+
+    pairs = {
+        "naive_spark_lr / speedrun_lr": ("naive-spark-lr", "speedrun-lr"),
+        "speedrun_lr / sklearn_lr": ("speedrun-lr", "sklearn-lr"),
+        "speedrun_trees / sklearn_hgb": ("speedrun-trees", "sklearn-hgb"),
+    }
+    out = {}
+    for label, (a, b) in pairs.items():
+        if seconds(a) and seconds(b):
+            out[label] = round(seconds(a) / seconds(b), 2)
+    return out
+
+
+def plot(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    names = sorted({name for size in report["sizes"].values() for name in size["results"]})
+    for name in names:
+        points = [
+            (int(n), size["results"][name]["seconds"])
+            for n, size in report["sizes"].items()
+            if size["results"].get(name, {}).get("status") == "ok"
+        ]
+        if points:
+            ax.plot(*zip(*points, strict=True), marker="o", label=name)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("training rows")
+    ax.set_ylabel("wall time, whole process (s)")
+    ax.set_title(f"speedrun vs naive PySpark vs scikit-learn ({report['machine']['cores']} cores)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def print_table(report: dict) -> None:
+    print(f"\n{'rows':>10}  {'contender':<15} {'seconds':>8} {'peak MB':>8} {'test AUC':>9}")
+    for n, size in report["sizes"].items():
+        for name, r in size["results"].items():
+            auc = f"{r['auc']:.4f}" if r.get("auc") is not None else r["status"]
+            print(f"{int(n):>10,}  {name:<15} {r['seconds']:>8.1f} {r.get('peak_memory_mb', 0):>8} {auc:>9}")
+        for label, value in size["ratios"].items():
+            print(f"{'':>10}  {label}: {value:.2f}")
+        steps = size["results"].get("speedrun-lr", {}).get("steps")
+        if steps:
+            print(f"{'':>10}  speedrun-lr steps: " + ", ".join(f"{k} {v:.1f}s" for k, v in steps.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000,1000000,10000000", help="comma-separated row counts")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per contender and size (the median is kept)")
+    parser.add_argument("--only", help="comma-separated contenders to run (default: all)")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds before a contender is stopped")
+    parser.add_argument("--out", default=str(ROOT / "work/bench"), help="folder for data, JSON and plot")
+    args = parser.parse_args()
+    sizes = [int(float(s)) for s in args.sizes.split(",")]
+    out = Path(args.out).resolve()
+    generate_data(sizes, out / "data")
+    report = {
+        "machine": {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30), "python": platform.python_version()},
+        "sizes": {},
+    }
+    for n in sizes:
+        data = out / "data" / str(n)
+        with tempfile.TemporaryDirectory(prefix="speedrun-bench-") as work:
+            commands = contenders(str(data / "train"), str(data / "test"), work)
+            chosen = args.only.split(",") if args.only else list(commands)
+            runs: dict[str, list[dict]] = {name: [] for name in chosen}
+            for repeat in range(args.repeats):
+                for name in chosen:  # alternating: every contender once before any runs again
+                    print(f"[bench] {n:>10,} rows  {name:<15} run {repeat + 1}/{args.repeats}", file=sys.stderr, flush=True)
+                    result = measure(commands[name], args.timeout)
+                    print(f"[bench] {'':>10}       {name:<15} {result['status']} in {result['seconds']:.1f}s", file=sys.stderr, flush=True)
+                    runs[name].append(result)
+        results = {name: sorted(rs, key=lambda r: r["seconds"])[len(rs) // 2] for name, rs in runs.items()}
+        report["sizes"][str(n)] = {"results": results, "ratios": ratios(results)}
+        (out / "bench.json").write_text(json.dumps(report, indent=2))
+    plot(report, out / "bench.png")
+    print_table(report)
+    print(f"\nresults: {out / 'bench.json'}\nplot:    {out / 'bench.png'}")
+
+
+if __name__ == "__main__":
+    main()
