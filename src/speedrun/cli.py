@@ -92,6 +92,10 @@ def dispatch(args: argparse.Namespace) -> None:
     from speedrun.config import load_config
 
     cfg = load_config(args.config, args.overrides)
+    if args.step in ("run", "train", "evaluate", "replay"):
+        from speedrun.tracking import start_tracking
+
+        start_tracking(cfg)  # in the background, while the JVM starts
     spark = get_spark(f"speedrun-{args.step}")
     if args.step == "run":
         from speedrun.pipeline import print_summary, run_pipeline

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from speedrun.progress import step
 from speedrun.report import feature_weights, score_histogram, write_report
 from speedrun.tables import Tables
 from speedrun.tracking import log_evaluation, mlflow_run
-from speedrun.train import predictions_of
+from speedrun.train import Trained, predictions_of
 
 METRICS_SCHEMA = (
     "run_id string, model_type string, evaluated_at timestamp, test_rows long, "
@@ -64,7 +65,7 @@ def recorded_evaluation(spark: SparkSession, cfg: Config, run_id: str) -> Row:
 
 
 def run_report(
-    cfg: Config, run: Row, metrics: dict[str, float], matrix: list[list[int]], classes: list[str]
+    cfg: Config, run: Mapping[str, Any], metrics: dict[str, float], matrix: list[list[int]], classes: list[str]
 ) -> dict[str, Any]:
     """What the metrics JSON holds: the run, its model, test metrics, row counts and lineage."""
     tables = Tables(cfg)
@@ -85,14 +86,21 @@ def run_report(
     }
 
 
-def evaluate(spark: SparkSession, cfg: Config, run_id: str | None = None, metrics_out: str | None = None) -> Evaluation:
-    """Score the run's test table (at the version the run recorded); write metrics, JSON, report and MLflow."""
+def evaluate(
+    spark: SparkSession,
+    cfg: Config,
+    run_id: str | None = None,
+    metrics_out: str | None = None,
+    trained: Trained | None = None,
+) -> Evaluation:
+    """Score the run's test table (at the version the run recorded); write metrics, JSON, report and MLflow.
+    The run is `trained` (just fitted, in this process), or read back: `run_id`, default the latest."""
     tables = Tables(cfg)
     with step("evaluate") as progress:
-        run = find_run(spark, cfg, run_id)
+        run: Mapping[str, Any] = asdict(trained.record) if trained else find_run(spark, cfg, run_id)
         if not run["test_rows"]:
             raise SpeedrunError(f"the test table of run {run['run_id']} is empty: raise split.test")
-        model = PipelineModel.load(run["model_path"])
+        model = trained.model if trained else PipelineModel.load(run["model_path"])
         test = tables.read(spark, "test", run["test_version"])
         classes = contract_of(test).classes
         binary = len(classes) == 2

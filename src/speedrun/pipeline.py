@@ -9,7 +9,7 @@ from speedrun.evaluate import Evaluation, evaluate
 from speedrun.ingest import ingest
 from speedrun.prepare import prepare
 from speedrun.split import split
-from speedrun.train import train
+from speedrun.train import fit_and_record
 
 
 def run_pipeline(spark: SparkSession, cfg: Config, metrics_out: str | None = None) -> Evaluation:
@@ -18,8 +18,8 @@ def run_pipeline(spark: SparkSession, cfg: Config, metrics_out: str | None = Non
     bronze = ingest(spark, cfg)
     prepared = prepare(spark, cfg, bronze.version)
     splits = split(spark, cfg, prepared.silver_version, prepared.silver_test_version)
-    run = train(spark, cfg, split_versions=splits.versions)
-    return evaluate(spark, cfg, run.run_id, metrics_out)
+    trained = fit_and_record(spark, cfg, split_versions=splits.versions)
+    return evaluate(spark, cfg, trained.record.run_id, metrics_out, trained=trained)
 
 
 def print_summary(evaluation: Evaluation) -> None:

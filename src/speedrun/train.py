@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 
 import yaml
@@ -68,10 +68,25 @@ def model_path(cfg: Config, run_id: str) -> str:
     return cfg.storage.resolve(f"models/{cfg.name}/{run_id}")
 
 
+@dataclass(frozen=True)
+class Trained:
+    """A recorded run and its fitted model, handed by `run` to evaluate without reading either back."""
+
+    record: TrainingRun
+    model: PipelineModel
+
+
 def train(
     spark: SparkSession, cfg: Config, run_id: str | None = None, split_versions: dict[str, int] | None = None
 ) -> TrainingRun:
     """Fit on the train table (at `split_versions`, default the latest) and record the run."""
+    return fit_and_record(spark, cfg, run_id, split_versions).record
+
+
+def fit_and_record(
+    spark: SparkSession, cfg: Config, run_id: str | None = None, split_versions: dict[str, int] | None = None
+) -> Trained:
+    """`train`, returning the fitted model as well."""
     tables = Tables(cfg)
     run_id = run_id or new_run_id()
     started = datetime.now(timezone.utc)
@@ -133,4 +148,4 @@ def train(
             f"{cfg.model.type} on {record.train_rows:,} rows -> {path}"
             + (f" (validation AUC {auc:.4f})" if auc is not None else "")
         )
-    return record
+    return Trained(record, model)

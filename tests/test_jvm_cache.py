@@ -1,0 +1,58 @@
+"""The class-data-sharing archive options of local sessions (no JVM started here)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from speedrun import jvm_cache
+from speedrun.jvm_cache import archive_options, supports_dynamic_archive
+
+
+@pytest.fixture
+def java17(monkeypatch):
+    monkeypatch.delenv("SPEEDRUN_CDS", raising=False)
+    monkeypatch.setattr(jvm_cache, "java_version", lambda: 'openjdk version "17.0.9" 2023-10-17')
+
+
+def test_java_versions_with_dynamic_archives():
+    assert supports_dynamic_archive('openjdk version "17.0.9" 2023-10-17')
+    assert supports_dynamic_archive('java version "21" 2023-09-19 LTS')
+    assert not supports_dynamic_archive('openjdk version "11.0.2" 2019-01-15')
+    assert not supports_dynamic_archive(None)
+
+
+def test_first_session_writes_the_archive_at_exit(tmp_path, java17):
+    # GIVEN no archive yet WHEN a session's options are made THEN its JVM writes one, under a temporary name
+    options = archive_options("jars", tmp_path)
+    assert options[0].startswith(f"-XX:ArchiveClassesAtExit={tmp_path}/")
+    assert options[0].endswith(f".{os.getpid()}.writing")
+
+
+def test_finished_archive_is_adopted_and_mapped(tmp_path, java17):
+    # GIVEN an archive written by an earlier session, settled
+    written = archive_options("jars", tmp_path)[0].split("=", 1)[1]
+    with open(written, "wb") as out:
+        out.write(b"archive")
+    settled = time.time() - jvm_cache.SETTLED_SECONDS - 1
+    os.utime(written, (settled, settled))
+    # WHEN the next session's options are made THEN it maps the archive under its final name
+    options = archive_options("jars", tmp_path)
+    assert options[0] == f"-XX:SharedArchiveFile={written.rsplit('.', 2)[0]}.jsa"
+    # AND other jars get their own archive
+    assert archive_options("other jars", tmp_path)[0].startswith("-XX:ArchiveClassesAtExit=")
+
+
+def test_archive_being_written_is_left_alone(tmp_path, java17):
+    # GIVEN a session writing the archive right now WHEN another starts THEN it neither maps nor writes one
+    written = archive_options("jars", tmp_path)[0].split("=", 1)[1]
+    with open(written, "wb") as out:
+        out.write(b"half")
+    assert archive_options("jars", tmp_path) == []
+
+
+def test_turned_off(tmp_path, java17, monkeypatch):
+    monkeypatch.setenv("SPEEDRUN_CDS", "0")
+    assert archive_options("jars", tmp_path) == []
