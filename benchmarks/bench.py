@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -174,7 +173,11 @@ def main() -> None:
     out = Path(args.out).resolve()
     generate_data(sizes, out / "data")
     report = {
-        "machine": {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30), "python": platform.python_version()},
+        "machine": {
+            "cores": os.cpu_count(),
+            "memory_gb": round(psutil.virtual_memory().total / 2**30),
+            "python": platform.python_version(),
+        },
         "sizes": {},
     }
     for n in sizes:
@@ -185,9 +188,17 @@ def main() -> None:
             runs: dict[str, list[dict]] = {name: [] for name in chosen}
             for repeat in range(args.repeats):
                 for name in chosen:  # alternating: every contender once before any runs again
-                    print(f"[bench] {n:>10,} rows  {name:<15} run {repeat + 1}/{args.repeats}", file=sys.stderr, flush=True)
+                    print(
+                        f"[bench] {n:>10,} rows  {name:<15} run {repeat + 1}/{args.repeats}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     result = measure(commands[name], args.timeout)
-                    print(f"[bench] {'':>10}       {name:<15} {result['status']} in {result['seconds']:.1f}s", file=sys.stderr, flush=True)
+                    print(
+                        f"[bench] {'':>10}       {name:<15} {result['status']} in {result['seconds']:.1f}s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     runs[name].append(result)
         results = {name: sorted(rs, key=lambda r: r["seconds"])[len(rs) // 2] for name, rs in runs.items()}
         report["sizes"][str(n)] = {"results": results, "ratios": ratios(results)}

@@ -17,7 +17,15 @@ from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.feature import Imputer, OneHotEncoder, StringIndexer, VectorAssembler
 from pyspark.sql import SparkSession
 
-NUMERIC = ["age", "tenure_months", "monthly_charges", "total_charges", "support_calls", "satisfaction_score", "web_visits"]
+NUMERIC = [
+    "age",
+    "tenure_months",
+    "monthly_charges",
+    "total_charges",
+    "support_calls",
+    "satisfaction_score",
+    "web_visits",
+]
 CATEGORICAL = ["contract", "internet_service", "payment_method", "region", "signup_channel"]
 
 

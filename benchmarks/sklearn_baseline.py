@@ -21,7 +21,15 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-NUMERIC = ["age", "tenure_months", "monthly_charges", "total_charges", "support_calls", "satisfaction_score", "web_visits"]
+NUMERIC = [
+    "age",
+    "tenure_months",
+    "monthly_charges",
+    "total_charges",
+    "support_calls",
+    "satisfaction_score",
+    "web_visits",
+]
 CATEGORICAL = ["contract", "internet_service", "payment_method", "region", "signup_channel"]
 
 
