@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DELTA_VERSION = $(shell $(BIN)/python -c 'from importlib.metadata import version; print(version("delta-spark"))')
 
-.PHONY: install run test lint validate-bundle delta-jars clean
+.PHONY: install run test test-e2e lint bench validate-bundle delta-jars clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "speedrun needs Python >= 3.10"'
@@ -19,8 +19,14 @@ install: $(STAMP)
 run: install  ## the whole training pipeline on the built-in default data; prints the test metrics
 	$(BIN)/speedrun run $(ARGS)
 
-test: install  ## the whole test suite (slow end-to-end tests included)
-	$(BIN)/pytest $(ARGS)
+test: install  ## the fast suite: units, one shared pipeline run, failure paths (about 2 minutes)
+	$(BIN)/pytest -m "not e2e" $(ARGS)
+
+test-e2e: install  ## the end-to-end suite: every example, replay, lifecycle, spark-submit, a standalone cluster
+	$(BIN)/pytest -m e2e $(ARGS)
+
+bench: install  ## speedrun vs naive PySpark vs scikit-learn, 10^4..10^7 rows (ARGS="--sizes 10000,100000")
+	$(BIN)/python benchmarks/bench.py $(ARGS)
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -134,7 +134,6 @@ def test_a_broken_job_is_caught(tmp_path: Path, edit, problem: str) -> None:
     assert any(problem in p for p in problems), problems
 
 
-@pytest.mark.slow
 def test_the_wheel_carries_the_config_and_entry_points_the_tasks_use(tmp_path: Path) -> None:
     # GIVEN the wheel that the bundle's artifact builds
     subprocess.run(

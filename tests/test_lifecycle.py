@@ -18,7 +18,7 @@ from speedrun.tables import Tables
 from speedrun.tracking import registered_model_name, use_experiment
 from speedrun.train import train
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 def aliases(cfg) -> dict[str, str | None]:

@@ -17,7 +17,6 @@ from speedrun.pipeline import run_pipeline
 from speedrun.prepare import prepare
 from speedrun.tables import Tables
 
-pytestmark = pytest.mark.slow
 QUICK = {
     "adult": "{type: logistic_regression, max_iter: 30}",
     "flowers": "{type: random_forest, num_trees: 5}",
@@ -31,6 +30,7 @@ def example(name: str, work_dir: Path, *overrides: str):
     )
 
 
+@pytest.mark.e2e
 def test_adult_headerless_csv_with_a_given_test_file(spark, tmp_path: Path, monkeypatch) -> None:
     # GIVEN the Adult-shaped example: no header, "?" for missing, test labels with a trailing dot
     monkeypatch.chdir(ROOT)
@@ -48,6 +48,7 @@ def test_adult_headerless_csv_with_a_given_test_file(spark, tmp_path: Path, monk
     assert "fnlwgt" not in contract_of(silver).features
 
 
+@pytest.mark.e2e
 def test_multiclass_dataset_trains_and_reports_per_class(spark, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(ROOT)
     report = run_pipeline(spark, example("flowers", tmp_path)).report
@@ -58,6 +59,7 @@ def test_multiclass_dataset_trains_and_reports_per_class(spark, tmp_path: Path, 
     assert report["metrics"]["accuracy"] > 0.6
 
 
+@pytest.mark.e2e
 def test_parquet_with_an_id_column(spark, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(ROOT)
     cfg = example("loans", tmp_path)

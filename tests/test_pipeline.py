@@ -16,8 +16,6 @@ from speedrun.ingest import ingest
 from speedrun.prepare import prepare
 from speedrun.tables import Tables
 
-pytestmark = pytest.mark.slow
-
 
 def test_run_writes_every_table_and_sane_metrics(spark, trained, tmp_path: Path) -> None:
     # GIVEN the default config on 3,000 generated rows, run end to end

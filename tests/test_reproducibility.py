@@ -22,7 +22,6 @@ from speedrun.tables import Tables
 from speedrun.tracking import tracking_uri
 from speedrun.train import fit, score
 
-pytestmark = pytest.mark.slow
 QUICK = {"logistic_regression": "max_iter: 20", "random_forest": "num_trees: 5", "gbt": "max_iter: 5"}
 
 
@@ -34,6 +33,7 @@ def silver_rows(spark, cfg, rows: int = 1500):
     return to_silver(cleaned, contract, cfg.columns.label.column)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("model", ["logistic_regression", "random_forest", "gbt"])
 def test_a_refit_gives_the_same_model_whatever_the_input_layout(spark, model: str) -> None:
     # GIVEN the same prepared rows in 1 and in 6 partitions, in another order
@@ -52,6 +52,7 @@ def test_a_refit_gives_the_same_model_whatever_the_input_layout(spark, model: st
     assert score(cfg, a, rows) == score(cfg, b, rows)
 
 
+@pytest.mark.e2e
 def test_split_membership_survives_repartitioning_and_file_layout(spark, make_config, tmp_path: Path) -> None:
     # GIVEN the same raw rows written as 1 CSV file and as 8 CSV files
     raw = synthetic_churn(spark, 2000, seed=4)
@@ -121,6 +122,7 @@ def test_a_run_records_its_lineage_in_delta_and_mlflow(spark, trained) -> None:
     assert mlflow.spark.load_model(f"runs:/{run['mlflow_run_id']}/model") is not None
 
 
+@pytest.mark.e2e
 def test_replay_matches_after_the_source_was_appended_and_overwritten(spark, trained, tmp_path, make_config) -> None:
     # GIVEN a copy of a finished run's tables, whose source then changes: new rows appended and re-ingested,
     # then the source overwritten with other data and ingested and prepared again
@@ -144,6 +146,7 @@ def test_replay_matches_after_the_source_was_appended_and_overwritten(spark, tra
     assert result.replayed["areaUnderROC"] == evaluation.report["metrics"]["areaUnderROC"]
 
 
+@pytest.mark.e2e
 def test_replay_exits_non_zero_and_names_what_differs(spark, trained, tmp_path, overrides_for, capsys) -> None:
     # GIVEN a copy of a run whose recorded metrics were changed afterwards
     cfg, evaluation = trained

@@ -15,7 +15,7 @@ from speedrun.config import load_config
 from speedrun.session import delta_packages
 from speedrun.tables import Tables
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 SPARK_SUBMIT = str(Path(sys.executable).parent / "spark-submit")
 

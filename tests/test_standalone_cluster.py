@@ -19,7 +19,7 @@ from speedrun.config import load_config
 from speedrun.session import delta_packages
 from speedrun.tables import Tables
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
 
 
