@@ -31,7 +31,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-STEP_DONE = re.compile(r"\[speedrun\] (\w+)\s+done in\s+([\d.]+)s")
+STEP_DONE = re.compile(r"\[speedrun\] (\w+)\s+(?:done|started) in\s+([\d.]+)s")
 
 
 def contenders(train: str, test: str, work: str) -> dict[str, list[str]]:

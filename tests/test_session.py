@@ -7,18 +7,37 @@ from pathlib import Path
 
 import pytest
 
+from speedrun import session
 from speedrun.errors import SpeedrunError
 from speedrun.session import local_conf, require_delta
 
 
-def test_both_delta_artifacts_come_as_packages_of_the_installed_version(monkeypatch) -> None:
+def test_both_delta_artifacts_come_as_packages_of_the_installed_version(monkeypatch, tmp_path: Path) -> None:
+    # GIVEN a machine whose Ivy cache has no Delta jars yet
     monkeypatch.delenv("SPEEDRUN_DELTA_JARS", raising=False)
+    monkeypatch.setattr(session, "IVY_JARS", tmp_path)
     conf = local_conf()
     v = version("delta-spark")
     assert conf["spark.jars.packages"] == f"io.delta:delta-spark_2.13:{v},io.delta:delta-storage:{v}"
     assert "spark.jars" not in conf
     assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
     assert conf["spark.sql.catalog.spark_catalog"] == "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+
+
+def test_jars_already_resolved_are_loaded_from_the_ivy_cache(monkeypatch, tmp_path: Path) -> None:
+    # GIVEN both Delta jars in the Ivy cache, fetched by an earlier session's resolver
+    monkeypatch.delenv("SPEEDRUN_DELTA_JARS", raising=False)
+    monkeypatch.setattr(session, "IVY_JARS", tmp_path)
+    v = version("delta-spark")
+    for artifact in ("delta-spark_2.13", "delta-storage"):
+        (tmp_path / f"io.delta_{artifact}-{v}.jar").write_bytes(b"")
+    # THEN they are loaded from there, with no resolution
+    conf = local_conf()
+    assert [Path(j).name for j in conf["spark.jars"].split(",")] == [
+        f"io.delta_delta-spark_2.13-{v}.jar",
+        f"io.delta_delta-storage-{v}.jar",
+    ]
+    assert "spark.jars.packages" not in conf
 
 
 def test_a_jars_folder_gives_both_jars(monkeypatch, tmp_path: Path) -> None:
