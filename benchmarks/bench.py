@@ -10,9 +10,11 @@ per size by speedrun's generator and kept under work/bench/data), the contenders
   sklearn-hgb      HistGradientBoostingClassifier
 
 Each is measured for wall time, peak memory (resident set of the process and all its children, sampled)
-and test AUC. Results: work/bench/bench.json and bench.png (time vs rows, log-log), a table on stdout.
+and test AUC. Results: benchmarks/results/bench.json, bench.md (the table) and bench.png (time vs rows,
+log-log); the table is printed too.
 
     python benchmarks/bench.py --sizes 10000,100000 --repeats 1
+    python benchmarks/bench.py --report-only      # table and plot again from bench.json
 """
 
 from __future__ import annotations
@@ -53,11 +55,12 @@ def contenders(train: str, test: str, work: str) -> dict[str, list[str]]:
 
 
 def measure(command: list[str], timeout: float) -> dict:
-    """Run `command`; wall time, peak RSS of its process tree (sampled every 0.1 s), its output."""
+    """Run `command`; wall time until it exits, peak RSS of its process tree (sampled every 0.1 s), its
+    output. Before returning, waits for every process it started (a JVM outlives its Python for a moment)."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = psutil.Popen(command, stdout=out, stderr=err, cwd=ROOT)
-        peak = 0
+        peak, seen = 0, {}
         while process.poll() is None:
             if time.perf_counter() - started > timeout:
                 for child in process.children(recursive=True):
@@ -67,11 +70,13 @@ def measure(command: list[str], timeout: float) -> dict:
                 return {"status": "timeout", "seconds": timeout}
             try:
                 tree = [process, *process.children(recursive=True)]
+                seen.update({p.pid: p for p in tree[1:]})
                 peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
             except psutil.Error:
                 pass
             time.sleep(0.1)
         seconds = time.perf_counter() - started
+        psutil.wait_procs(list(seen.values()), timeout=300)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
@@ -102,6 +107,24 @@ def generate_data(sizes: list[int], data: Path) -> None:
         generate(spark, n, 7, str(data / str(n) / "train"))
         generate(spark, n // 4, 11, str(data / str(n) / "test"))
     spark.stop()
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def warm_up(data: Path) -> None:
+    """One untimed `speedrun run` first, so that one-time work of a machine's first run (resolving the Delta
+    jars into the Ivy cache, writing the JVM's class-data archive) is not counted against any size."""
+    print("[bench] warm-up run (not timed)", file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory(prefix="speedrun-bench-") as work:
+        result = measure(contenders(str(data / "train"), str(data / "test"), work)["speedrun-lr"], 1800)
+    if result["status"] != "ok":
+        sys.exit(f"bench: the warm-up run of speedrun failed: {result.get('error')}")
+    time.sleep(25)  # a class-data archive written at the JVM's exit is adopted once it has settled (jvm_cache)
 
 
 def ratios(results: dict[str, dict]) -> dict[str, float]:
@@ -148,17 +171,22 @@ def plot(report: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def print_table(report: dict) -> None:
-    print(f"\n{'rows':>10}  {'contender':<15} {'seconds':>8} {'peak MB':>8} {'test AUC':>9}")
+def table(report: dict) -> str:
+    """The results as a Markdown table, then the ratios and speedrun's time per step."""
+    lines = ["| rows | contender | seconds | peak memory (MB) | test AUC |", "|---:|---|---:|---:|---:|"]
     for n, size in report["sizes"].items():
         for name, r in size["results"].items():
             auc = f"{r['auc']:.4f}" if r.get("auc") is not None else r["status"]
-            print(f"{int(n):>10,}  {name:<15} {r['seconds']:>8.1f} {r.get('peak_memory_mb', 0):>8} {auc:>9}")
-        for label, value in size["ratios"].items():
-            print(f"{'':>10}  {label}: {value:.2f}")
-        steps = size["results"].get("speedrun-lr", {}).get("steps")
-        if steps:
-            print(f"{'':>10}  speedrun-lr steps: " + ", ".join(f"{k} {v:.1f}s" for k, v in steps.items()))
+            lines.append(f"| {int(n):,} | {name} | {r['seconds']:.1f} | {r.get('peak_memory_mb', '')} | {auc} |")
+    lines.append("")
+    for n, size in report["sizes"].items():
+        ratios_text = ", ".join(f"{label} = {value:.2f}" for label, value in size["ratios"].items())
+        lines.append(f"- {int(n):,} rows: {ratios_text}")
+        for name in ("speedrun-lr", "speedrun-trees"):
+            steps = size["results"].get(name, {}).get("steps")
+            if steps:
+                lines.append(f"  - {name} steps (s): " + ", ".join(f"{k} {v:.1f}" for k, v in steps.items()))
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -167,21 +195,30 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="runs per contender and size (the median is kept)")
     parser.add_argument("--only", help="comma-separated contenders to run (default: all)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds before a contender is stopped")
-    parser.add_argument("--out", default=str(ROOT / "work/bench"), help="folder for data, JSON and plot")
+    parser.add_argument("--data", default=str(ROOT / "work/bench/data"), help="folder for the generated data")
+    parser.add_argument("--results", default=str(ROOT / "benchmarks/results"), help="folder for JSON, table, plot")
+    parser.add_argument("--report-only", action="store_true", help="only redo table and plot from the JSON")
     args = parser.parse_args()
+    out = Path(args.results).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    if args.report_only:
+        publish(json.loads((out / "bench.json").read_text()), out)
+        return
     sizes = [int(float(s)) for s in args.sizes.split(",")]
-    out = Path(args.out).resolve()
-    generate_data(sizes, out / "data")
-    report = {
-        "machine": {
-            "cores": os.cpu_count(),
-            "memory_gb": round(psutil.virtual_memory().total / 2**30),
-            "python": platform.python_version(),
-        },
-        "sizes": {},
+    generate_data(sizes, Path(args.data).resolve())
+    machine = {
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30),
+        "python": platform.python_version(),
+        "cpu": cpu_model(),
     }
+    report = {"machine": machine, "sizes": {}}
+    previous = out / "bench.json"
+    if previous.exists() and json.loads(previous.read_text()).get("machine") == machine:
+        report = json.loads(previous.read_text())  # sizes not run now keep their last results
+    warm_up(Path(args.data).resolve() / str(min(sizes)))
     for n in sizes:
-        data = out / "data" / str(n)
+        data = Path(args.data).resolve() / str(n)
         with tempfile.TemporaryDirectory(prefix="speedrun-bench-") as work:
             commands = contenders(str(data / "train"), str(data / "test"), work)
             chosen = args.only.split(",") if args.only else list(commands)
@@ -202,10 +239,16 @@ def main() -> None:
                     runs[name].append(result)
         results = {name: sorted(rs, key=lambda r: r["seconds"])[len(rs) // 2] for name, rs in runs.items()}
         report["sizes"][str(n)] = {"results": results, "ratios": ratios(results)}
+        report["sizes"] = dict(sorted(report["sizes"].items(), key=lambda item: int(item[0])))
         (out / "bench.json").write_text(json.dumps(report, indent=2))
+    publish(report, out)
+
+
+def publish(report: dict, out: Path) -> None:
     plot(report, out / "bench.png")
-    print_table(report)
-    print(f"\nresults: {out / 'bench.json'}\nplot:    {out / 'bench.png'}")
+    (out / "bench.md").write_text(table(report))
+    print(table(report))
+    print(f"results: {out / 'bench.json'}, {out / 'bench.md'}\nplot:    {out / 'bench.png'}")
 
 
 if __name__ == "__main__":
