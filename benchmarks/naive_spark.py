@@ -8,33 +8,18 @@ Prints one JSON line: {"auc": ...}.
 
 from __future__ import annotations
 
-import argparse
 import json
 
+from baseline import CATEGORICAL, LABEL, NUMERIC, parse_args
 from pyspark.ml import Pipeline
 from pyspark.ml.classification import GBTClassifier, LogisticRegression
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.feature import Imputer, OneHotEncoder, StringIndexer, VectorAssembler
 from pyspark.sql import SparkSession
 
-NUMERIC = [
-    "age",
-    "tenure_months",
-    "monthly_charges",
-    "total_charges",
-    "support_calls",
-    "satisfaction_score",
-    "web_visits",
-]
-CATEGORICAL = ["contract", "internet_service", "payment_method", "region", "signup_channel"]
-
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("train")
-    parser.add_argument("test")
-    parser.add_argument("--model", default="logistic_regression", choices=["logistic_regression", "gbt"])
-    args = parser.parse_args()
+    args = parse_args(["logistic_regression", "gbt"])
 
     spark = SparkSession.builder.appName("naive").getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
@@ -48,7 +33,7 @@ def main() -> None:
     encoded = [f"{c}_onehot" for c in CATEGORICAL]
     trees = args.model == "gbt"
     stages = [
-        StringIndexer(inputCol="churned", outputCol="label", stringOrderType="alphabetAsc"),
+        StringIndexer(inputCol=LABEL, outputCol="label", stringOrderType="alphabetAsc"),
         Imputer(inputCols=NUMERIC, outputCols=imputed, strategy="median"),
         StringIndexer(inputCols=CATEGORICAL, outputCols=indexed, handleInvalid="keep"),
         *([] if trees else [OneHotEncoder(inputCols=indexed, outputCols=encoded)]),

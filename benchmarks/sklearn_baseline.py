@@ -8,11 +8,11 @@ Prints one JSON line: {"auc": ...}.
 
 from __future__ import annotations
 
-import argparse
 import glob
 import json
 
 import pandas as pd
+from baseline import CATEGORICAL, LABEL, NUMERIC, POSITIVE, parse_args
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
@@ -20,17 +20,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
-
-NUMERIC = [
-    "age",
-    "tenure_months",
-    "monthly_charges",
-    "total_charges",
-    "support_calls",
-    "satisfaction_score",
-    "web_visits",
-]
-CATEGORICAL = ["contract", "internet_service", "payment_method", "region", "signup_channel"]
 
 
 def read(folder: str) -> pd.DataFrame:
@@ -41,11 +30,7 @@ def read(folder: str) -> pd.DataFrame:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("train")
-    parser.add_argument("test")
-    parser.add_argument("--model", default="logistic_regression", choices=["logistic_regression", "hist_gbt"])
-    args = parser.parse_args()
+    args = parse_args(["logistic_regression", "hist_gbt"])
 
     train, test = read(args.train), read(args.test)
     if args.model == "hist_gbt":
@@ -59,8 +44,8 @@ def main() -> None:
         )
         model = make_pipeline(preprocess, LogisticRegression(max_iter=100))
     features = NUMERIC + CATEGORICAL
-    model.fit(train[features], train["churned"] == "yes")
-    auc = roc_auc_score(test["churned"] == "yes", model.predict_proba(test[features])[:, 1])
+    model.fit(train[features], train[LABEL] == POSITIVE)
+    auc = roc_auc_score(test[LABEL] == POSITIVE, model.predict_proba(test[features])[:, 1])
     print(json.dumps({"auc": auc}))
 
 

@@ -1,0 +1,24 @@
+"""What both baselines share: the columns of the benchmark's data (those of `bench.yml`, speedrun's side) and
+their command line."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import yaml
+
+COLUMNS = yaml.safe_load((Path(__file__).parent / "bench.yml").read_text())["columns"]
+NUMERIC: list[str] = COLUMNS["numeric"]
+CATEGORICAL: list[str] = COLUMNS["categorical"]
+LABEL: str = COLUMNS["label"]["column"]
+POSITIVE: str = COLUMNS["label"]["classes"][-1]
+
+
+def parse_args(models: list[str]) -> argparse.Namespace:
+    """TRAIN_CSV_FOLDER TEST_CSV_FOLDER [--model M]; the first of `models` is the default."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("train", help="folder of the training CSV files")
+    parser.add_argument("test", help="folder of the test CSV files")
+    parser.add_argument("--model", default=models[0], choices=models)
+    return parser.parse_args()
