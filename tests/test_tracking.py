@@ -1,0 +1,25 @@
+"""MLflow opened in the background while the JVM starts (a real local SQLite store, no mocks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+
+from speedrun import tracking
+
+
+def test_the_store_and_experiment_are_ready_before_the_first_run(tmp_path: Path, make_config) -> None:
+    # GIVEN a work folder with no MLflow store yet
+    cfg = make_config()
+    # WHEN tracking is started in the background and then waited for
+    tracking.start_tracking(cfg)
+    tracking._ready[tracking.tracking_uri(cfg)].result(timeout=120)
+    # THEN the store exists with the run's experiment, before any run began
+    assert (tmp_path / "mlflow.db").is_file()
+    client = mlflow.MlflowClient(tracking_uri=tracking.tracking_uri(cfg))
+    assert client.get_experiment_by_name(tracking.experiment_name(cfg)) is not None
+    # AND the first run takes the prepared store over
+    with tracking.mlflow_run(cfg, run_name="first") as run:
+        assert run.info.run_name == "first"
+    assert tracking.tracking_uri(cfg) not in tracking._ready
