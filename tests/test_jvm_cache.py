@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +57,22 @@ def test_archive_being_written_is_left_alone(tmp_path, java17):
 def test_turned_off(tmp_path, java17, monkeypatch):
     monkeypatch.setenv("SPEEDRUN_CDS", "0")
     assert archive_options("jars", tmp_path) == []
+
+
+def test_only_the_most_recent_archives_are_kept(tmp_path, java17):
+    # GIVEN archives of four earlier installs, oldest first
+    for age, name in enumerate(["d", "c", "b", "a"]):
+        archive = tmp_path / f"{name}.jsa"
+        archive.write_bytes(b"archive")
+        os.utime(archive, (time.time() - 1000 * (age + 1),) * 2)
+    # WHEN a new archive is adopted
+    written = archive_options("jars", tmp_path)[0].split("=", 1)[1]
+    with open(written, "wb") as out:
+        out.write(b"archive")
+    settled = time.time() - jvm_cache.SETTLED_SECONDS - 1
+    os.utime(written, (settled, settled))
+    archive_options("jars", tmp_path)
+    # THEN it and the two most recent others remain
+    assert sorted(p.name for p in tmp_path.glob("*.jsa")) == sorted(
+        [Path(written).name.split(".")[0] + ".jsa", "d.jsa", "c.jsa"]
+    )

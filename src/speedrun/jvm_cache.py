@@ -5,7 +5,8 @@ a large part of a short job's time. Java's class-data sharing (CDS, JDK >= 13) k
 archive: the first local session on a machine writes it when its JVM exits
 (`-XX:ArchiveClassesAtExit`), later ones map it (`-XX:SharedArchiveFile`). Measured on the default pipeline:
 87 s -> 74 s. The archive is specific to the Java build and to the jars, which name it; it lives in
-`~/.cache/speedrun/cds` (`SPEEDRUN_CDS=0` turns this off). A stale or damaged archive is ignored by the JVM.
+`~/.cache/speedrun/cds`, which keeps the three most recent (`SPEEDRUN_CDS=0` turns this off). A stale or damaged
+archive is ignored by the JVM.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from functools import cache
 from pathlib import Path
 
 SETTLED_SECONDS = 20  # an archive being written is not used until it has not changed for this long
+KEEP_ARCHIVES = 3  # archives of other installs (each ~230 MB) beyond the most recent few are deleted
 
 
 @cache
@@ -72,6 +74,14 @@ def adopt_written(folder: Path, name: str) -> None:
             age = time.time() - written.stat().st_mtime
             if age > SETTLED_SECONDS and written.stat().st_size > 0:
                 written.replace(folder / f"{name}.jsa")
+                prune(folder)
                 return
         except OSError:
             continue
+
+
+def prune(folder: Path, keep: int = KEEP_ARCHIVES) -> None:
+    """Delete all but the `keep` most recently written archives (each install of pyspark or Java has its own)."""
+    archives = sorted(folder.glob("*.jsa"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for old in archives[keep:]:
+        old.unlink(missing_ok=True)
