@@ -58,7 +58,8 @@ _ready: dict[str, Future] = {}
 
 def start_tracking(cfg: Config) -> None:
     """Import MLflow and open (or create) the store and experiment in a background thread, so that it happens
-    while the JVM starts and the first steps run (measured: ~5 s off a first `speedrun run`, ~2 s after)."""
+    while the JVM starts and the first steps run (in a profile of the default run, opening a new store and its
+    experiment took ~5 s on the critical path)."""
     if cfg.tracking.enabled and tracking_uri(cfg) not in _ready:
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speedrun-tracking")
         _ready[tracking_uri(cfg)] = pool.submit(_open_tracking, cfg)
