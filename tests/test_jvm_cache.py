@@ -76,3 +76,14 @@ def test_only_the_most_recent_archives_are_kept(tmp_path, java17):
     assert sorted(p.name for p in tmp_path.glob("*.jsa")) == sorted(
         [Path(written).name.split(".")[0] + ".jsa", "d.jsa", "c.jsa"]
     )
+
+
+def test_an_empty_archive_abandoned_long_ago_is_written_again(tmp_path, java17):
+    # GIVEN an empty archive file left by a JVM that died an hour ago
+    written = archive_options("jars", tmp_path)[0].split("=", 1)[1]
+    open(written, "wb").close()
+    abandoned = time.time() - jvm_cache.ABANDONED_SECONDS - 1
+    os.utime(written, (abandoned, abandoned))
+    # WHEN the next session starts THEN it writes the archive itself
+    assert archive_options("jars", tmp_path)[0].startswith("-XX:ArchiveClassesAtExit=")
+    assert not Path(written).exists()

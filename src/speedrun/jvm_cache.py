@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 
 SETTLED_SECONDS = 20  # an archive being written is not used until it has not changed for this long
+ABANDONED_SECONDS = 3600  # an empty archive file this old was left by a JVM that died before writing it
 KEEP_ARCHIVES = 3  # archives of other installs (each ~230 MB) beyond the most recent few are deleted
 
 
@@ -68,11 +69,14 @@ def archive_options(classpath_key: str, folder: Path | None = None) -> list[str]
 
 
 def adopt_written(folder: Path, name: str) -> None:
-    """Give a finished archive its final name (atomically); drop ones abandoned long ago."""
+    """Give a finished archive its final name (atomically); delete an empty one abandoned long ago, which would
+    otherwise stop every later session from writing the archive."""
     for written in sorted(folder.glob(f"{name}.*.writing")):
         try:
             age = time.time() - written.stat().st_mtime
-            if age > SETTLED_SECONDS and written.stat().st_size > 0:
+            if age > ABANDONED_SECONDS and written.stat().st_size == 0:
+                written.unlink(missing_ok=True)
+            elif age > SETTLED_SECONDS and written.stat().st_size > 0:
                 written.replace(folder / f"{name}.jsa")
                 prune(folder)
                 return
