@@ -37,19 +37,19 @@ STEP_DONE = re.compile(r"\[speedrun\] (\w+)\s+(?:done|started) in\s+([\d.]+)s")
 
 
 def contenders(train: str, test: str, work: str) -> dict[str, list[str]]:
-    def speedrun(model: str, extra: list[str]) -> list[str]:
+    def speedrun(model: str) -> list[str]:
         sets = [f"storage.work_dir={work}/{model}", f"source.path={train}", f"test_source.path={test}"]
-        sets += [f"model.type={model}", *extra]
+        sets.append(f"model.type={model}")
         return [str(BIN / "speedrun"), "run", "--config", str(ROOT / "benchmarks/bench.yml")] + [
             arg for s in sets for arg in ("--set", s)
         ]
 
     baseline = [sys.executable, str(ROOT / "benchmarks/sklearn_baseline.py"), train, test]
     return {
-        "speedrun-lr": speedrun("logistic_regression", []),
+        "speedrun-lr": speedrun("logistic_regression"),
         "naive-spark-lr": [sys.executable, str(ROOT / "benchmarks/naive_spark.py"), train, test],
         "sklearn-lr": baseline,
-        "speedrun-trees": speedrun("gbt", []),
+        "speedrun-trees": speedrun("gbt"),
         "sklearn-hgb": [*baseline, "--model", "hist_gbt"],
     }
 
