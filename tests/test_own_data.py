@@ -12,6 +12,7 @@ from tests_support import ROOT
 from speedrun.config import load_config
 from speedrun.contract import contract_of
 from speedrun.errors import SpeedrunError
+from speedrun.generate import generate
 from speedrun.ingest import ingest
 from speedrun.pipeline import run_pipeline
 from speedrun.prepare import prepare
@@ -136,6 +137,38 @@ def test_a_failed_write_leaves_the_table_at_its_last_good_version(spark, tmp_pat
     # THEN the table still holds its last good version, and the next write succeeds
     assert (tables.version(spark, "bronze"), tables.read(spark, "bronze").count()) == (0, 5)
     assert tables.write(spark.range(7), "bronze").rows == 7
+
+
+def test_tables_written_together_each_get_one_commit_and_a_failure_leaves_its_table(spark, tmp_path: Path) -> None:
+    # GIVEN two tables with one good version each
+    cfg = csv_config(tmp_path, "unused")
+    tables = Tables(cfg)
+    tables.write_all({"silver": (spark.range(5), None), "quarantine": (spark.range(2), None)})
+    # WHEN both are written together again, with lineage
+    lineage = {"bronze": 3}
+    commits = tables.write_all({"silver": (spark.range(6), lineage), "quarantine": (spark.range(0), lineage)})
+    # THEN each got one new commit, with its rows and lineage
+    assert [(c.version, c.rows, c.lineage) for c in commits.values()] == [(1, 6, lineage), (1, 0, lineage)]
+    # WHEN one of two writes made together fails halfway through its rows
+    explode = F.udf(lambda i: 1 // (i - 3), "int")
+    with pytest.raises(Exception, match=r"ZeroDivisionError|division by zero"):
+        tables.write_all(
+            {"silver": (spark.range(100).withColumn("boom", explode("id")), None), "quarantine": (spark.range(9), None)}
+        )
+    # THEN the failed table is at its last good version, and the other one was written
+    assert (tables.version(spark, "silver"), tables.read(spark, "silver").count()) == (1, 6)
+    assert (tables.version(spark, "quarantine"), tables.read(spark, "quarantine").count()) == (2, 9)
+
+
+def test_a_generated_source_with_a_given_test_file_is_ingested(spark, tmp_path: Path, make_config) -> None:
+    # GIVEN a training source still to be generated, and a given test file
+    generate(spark, 20, 11, str(tmp_path / "given_test"))
+    cfg = make_config("source.generate_if_missing.rows=50", f"test_source={{path: {tmp_path / 'given_test'}}}")
+    # WHEN it is ingested
+    ingest(spark, cfg)
+    # THEN the training rows were generated before the columns of both were compared, and both tables written
+    tables = Tables(cfg)
+    assert (tables.read(spark, "bronze").count(), tables.read(spark, "bronze_test").count()) == (50, 20)
 
 
 def test_an_empty_glob_is_named(spark, tmp_path: Path) -> None:

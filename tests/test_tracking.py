@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import mlflow
+from mlflow.utils import requirements_utils
 
 from speedrun import tracking
 
 
-def test_the_store_and_experiment_are_ready_before_the_first_run(tmp_path: Path, make_config) -> None:
-    # GIVEN a work folder with no MLflow store yet
+def test_the_store_and_experiment_are_ready_before_the_first_run(tmp_path: Path, make_config, monkeypatch) -> None:
+    # GIVEN a work folder with no MLflow store yet, in a process that has not mapped its packages
+    monkeypatch.setattr(requirements_utils, "_MODULES_TO_PACKAGES", None)
     cfg = make_config()
     # WHEN tracking is started in the background and then waited for
     tracking.start_tracking(cfg)
@@ -19,6 +21,8 @@ def test_the_store_and_experiment_are_ready_before_the_first_run(tmp_path: Path,
     assert (tmp_path / "mlflow.db").is_file()
     client = mlflow.MlflowClient(tracking_uri=tracking.tracking_uri(cfg))
     assert client.get_experiment_by_name(tracking.experiment_name(cfg)) is not None
+    # AND the installed packages are mapped, so logging a model does not stop to map them
+    assert requirements_utils._MODULES_TO_PACKAGES is not None
     # AND the first run takes the prepared store over
     with tracking.mlflow_run(cfg, run_name="first") as run:
         assert run.info.run_name == "first"

@@ -64,8 +64,8 @@ def trim_column_names(df: DataFrame) -> DataFrame:
     return df.toDF(*[name.strip() for name in df.columns])
 
 
-def ingest_source(spark: SparkSession, cfg: Config, source: SourceConfig, role: str, key: str) -> Commit:
-    tables = Tables(cfg)
+def bronze_rows(spark: SparkSession, cfg: Config, source: SourceConfig, key: str) -> DataFrame:
+    """The rows of one configured source as they go to bronze (generated first where configured and missing)."""
     path = cfg.storage.resolve(source.path)
     if source.generate_if_missing and not path_has_files(spark, path):
         with step("generate") as progress:
@@ -75,7 +75,7 @@ def ingest_source(spark: SparkSession, cfg: Config, source: SourceConfig, role: 
     require_columns(bronze, cfg.columns.declared, where=path)
     if bronze.isEmpty():
         raise SpeedrunError(f"source {path} ({key}) has no rows")
-    return tables.write(bronze, role)
+    return bronze
 
 
 def data_columns(df: DataFrame) -> list[str]:
@@ -83,23 +83,24 @@ def data_columns(df: DataFrame) -> list[str]:
 
 
 def ingest(spark: SparkSession, cfg: Config) -> Commit:
-    """Ingest the configured source into `<name>_bronze` (and a test source into `<name>_bronze_test`);
-    returns bronze's commit (version, rows)."""
+    """Ingest the configured source into `<name>_bronze` (and a test source into `<name>_bronze_test`, written
+    at the same time); returns bronze's commit (version, rows)."""
     tables = Tables(cfg)
     with step("ingest") as progress:
+        rows = {"bronze": bronze_rows(spark, cfg, cfg.source, "source.path")}
         if cfg.test_source:
-            test_path = cfg.storage.resolve(cfg.test_source.path)
-            train_columns = data_columns(read_source(spark, cfg.source, cfg.storage.resolve(cfg.source.path)))
-            test_columns = data_columns(read_source(spark, cfg.test_source, test_path, "test_source.path"))
+            rows["bronze_test"] = bronze_rows(spark, cfg, cfg.test_source, "test_source.path")
+            train_columns, test_columns = data_columns(rows["bronze"]), data_columns(rows["bronze_test"])
             if train_columns != test_columns:
                 raise SpeedrunError(
-                    f"the test file's columns differ from the training file's: {test_path} has "
+                    "the test file's columns differ from the training file's: "
+                    f"{cfg.storage.resolve(cfg.test_source.path)} has "
                     f"{', '.join(test_columns)}; expected {', '.join(train_columns)}"
                 )
-        written = ingest_source(spark, cfg, cfg.source, "bronze", "source.path")
-        outcome = f"{written.rows:,} rows -> {tables.location('bronze')} v{written.version}"
+        written = tables.write_all({role: (df, None) for role, df in rows.items()})
+        outcome = f"{written['bronze'].rows:,} rows -> {tables.location('bronze')} v{written['bronze'].version}"
         if cfg.test_source:
-            test = ingest_source(spark, cfg, cfg.test_source, "bronze_test", "test_source.path")
+            test = written["bronze_test"]
             outcome += f"; test {test.rows:,} rows -> {tables.location('bronze_test')} v{test.version}"
         progress.done(outcome)
-    return written
+    return written["bronze"]

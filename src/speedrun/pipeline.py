@@ -18,7 +18,7 @@ def run_pipeline(spark: SparkSession, cfg: Config, metrics_out: str | None = Non
     bronze = ingest(spark, cfg)
     prepared = prepare(spark, cfg, bronze.version)
     splits = split(spark, cfg, prepared.silver_version, prepared.silver_test_version)
-    trained = fit_and_record(spark, cfg, split_versions=splits.versions)
+    trained = fit_and_record(spark, cfg, split_commits=splits.commits)
     return evaluate(spark, cfg, trained.record.run_id, metrics_out, trained=trained)
 
 

@@ -155,14 +155,16 @@ def prepare_source(
         tagged = with_reject_reason(cleaned, contract, label)
         result = summarize(tagged, label, cfg.prepare.max_quarantined_fraction, 2 if bronze_role == "bronze" else 1)
         lineage = {bronze_role: bronze_version}
-        silver = tables.write(
-            tagged.where(F.col(REASON).isNull()).transform(partial(to_silver, contract=contract, label=label)),
-            silver_role,
-            lineage=lineage,
-        )
-        tables.write(
-            tagged.where(F.col(REASON).isNotNull()), f"quarantine{silver_role.removeprefix('silver')}", lineage=lineage
-        )
+        quarantine_role = f"quarantine{silver_role.removeprefix('silver')}"
+        silver = tables.write_all(
+            {
+                silver_role: (
+                    tagged.where(F.col(REASON).isNull()).transform(partial(to_silver, contract=contract, label=label)),
+                    lineage,
+                ),
+                quarantine_role: (tagged.where(F.col(REASON).isNotNull()), lineage),
+            }
+        )[silver_role]
     finally:
         cleaned.unpersist()
     return result, silver, contract

@@ -30,7 +30,10 @@ DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
 }
-# Tuned for one machine: few shuffle partitions, no UI, no console progress bar, a small Delta log state.
+# Tuned for one machine: few shuffle partitions, no UI, no console progress bar, a small Delta log state, no
+# per-file column statistics (they serve data skipping in selective queries; speedrun's reads are full scans, and
+# collecting them was ~4 s of a 10^6-row write). The JIT is left as the JVM's default: C1-only compilation saved
+# ~2 s on 10^4 rows but made 10^6 rows 1.6x slower (152 s vs 242 s, benchmarks/bench.py's data).
 LOCAL_CONF = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
@@ -38,6 +41,7 @@ LOCAL_CONF = {
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "4",
     "spark.databricks.delta.snapshotPartitions": "2",
+    "spark.databricks.delta.stats.collect": "false",
     "spark.sql.session.timeZone": "UTC",
     "spark.driver.memory": "4g",
 }
@@ -83,8 +87,6 @@ def local_conf(master: str = "local[2]", extra: dict[str, str] | None = None) ->
     jars_folder = os.environ.get("SPEEDRUN_DELTA_JARS")
     jars = ",".join(delta_jars(jars_folder) if jars_folder else resolved_delta_jars() or []) or None
     java_options = [
-        # C1-only JIT: short local jobs spend less time compiling (measured: a 3-write script 35.6s -> 26.0s)
-        "-XX:TieredStopAtLevel=1",
         *archive_options(f"{Path(pyspark.__file__).parent}\n{jars or delta_packages()}"),
         f"-Dlog4j2.configurationFile=file:{log4j}",
     ]

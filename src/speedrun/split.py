@@ -78,7 +78,7 @@ def split(
         rows, lineage, tagged = split_rows(spark, tables, cfg, silver_version, silver_test_version)
         tagged.persist()
         try:
-            commits = {name: tables.write(rows[name], name, lineage=lineage[name]) for name in SPLITS}
+            commits = tables.write_all({name: (rows[name], lineage[name]) for name in SPLITS})
         finally:
             tagged.unpersist()
         progress.done(

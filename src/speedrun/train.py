@@ -27,7 +27,7 @@ from speedrun.prepare import ROW_KEY
 from speedrun.progress import step
 from speedrun.runs import RUNS_SCHEMA, TrainingRun, git_commit, new_run_id, run_params, run_tags
 from speedrun.split import SPLITS
-from speedrun.tables import Tables
+from speedrun.tables import Commit, Tables
 from speedrun.tracking import log_training, mlflow_run, registered_model_name
 
 
@@ -84,15 +84,22 @@ def train(
 
 
 def fit_and_record(
-    spark: SparkSession, cfg: Config, run_id: str | None = None, split_versions: dict[str, int] | None = None
+    spark: SparkSession,
+    cfg: Config,
+    run_id: str | None = None,
+    split_versions: dict[str, int] | None = None,
+    split_commits: dict[str, Commit] | None = None,
 ) -> Trained:
-    """`train`, returning the fitted model as well."""
+    """`train`, returning the fitted model as well; `split_commits` (from the split just made) saves reading
+    the split tables' commits back from their logs."""
     tables = Tables(cfg)
     run_id = run_id or new_run_id()
     started = datetime.now(timezone.utc)
     with step("train") as progress:
-        versions = split_versions or {name: tables.version(spark, name) for name in SPLITS}
-        commits = {name: tables.commit(spark, name, versions[name]) for name in SPLITS}
+        commits = split_commits or {
+            name: tables.commit(spark, name, split_versions[name] if split_versions else None) for name in SPLITS
+        }
+        versions = {name: commit.version for name, commit in commits.items()}
         silver_version = commits["train"].lineage.get("silver")
         bronze_version = (
             None if silver_version is None else tables.commit(spark, "silver", silver_version).lineage.get("bronze")
