@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from chispa import assert_df_equality
 from pyspark.sql import functions as F
 from tests_support import ROOT
 
@@ -158,6 +159,21 @@ def test_tables_written_together_each_get_one_commit_and_a_failure_leaves_its_ta
     # THEN the failed table is at its last good version, and the other one was written
     assert (tables.version(spark, "silver"), tables.read(spark, "silver").count()) == (1, 6)
     assert (tables.version(spark, "quarantine"), tables.read(spark, "quarantine").count()) == (2, 9)
+
+
+def test_a_record_put_again_replaces_its_row_and_may_bring_new_columns(spark, tmp_path: Path) -> None:
+    # GIVEN a runs table with two records, one of them with a quote in its key
+    tables = Tables(csv_config(tmp_path, "unused"))
+    for run_id, rows in (("a", 1), ("it's", 2)):
+        tables.upsert(
+            spark.createDataFrame([(run_id, rows)], "run_id string, rows long"), "training_runs", "run_id", run_id
+        )
+    # WHEN a record is put again, with a column the table does not have yet
+    again = spark.createDataFrame([("it's", 3, "v2")], "run_id string, rows long, target string")
+    tables.upsert(again, "training_runs", "run_id", "it's")
+    # THEN its row is replaced, the other kept, and the table has the new column
+    expected = spark.createDataFrame([("a", 1, None), ("it's", 3, "v2")], "run_id string, rows long, target string")
+    assert_df_equality(tables.read(spark, "training_runs"), expected, ignore_row_order=True)
 
 
 def test_a_generated_source_with_a_given_test_file_is_ingested(spark, tmp_path: Path, make_config) -> None:

@@ -123,7 +123,7 @@ def evaluate(
             matrix,
             json.dumps(metrics, sort_keys=True),
         )
-        tables.upsert(spark.createDataFrame([record], METRICS_SCHEMA), "metrics", key="run_id")
+        tables.upsert(spark.createDataFrame([record], METRICS_SCHEMA), "metrics", "run_id", run["run_id"])
         with mlflow_run(cfg, run_id=run["mlflow_run_id"]) as tracked:
             if tracked:
                 log_evaluation(metrics, path, page.parent)

@@ -148,7 +148,7 @@ def fit_and_record(
                 )
                 record = replace(record, registered_model=registered_model_name(cfg), model_version=version)
         tables.upsert(
-            spark.createDataFrame([tuple(asdict(record).values())], RUNS_SCHEMA), "training_runs", key="run_id"
+            spark.createDataFrame([tuple(asdict(record).values())], RUNS_SCHEMA), "training_runs", "run_id", run_id
         )
         auc = validation_metrics.get("areaUnderROC")
         progress.done(
