@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -113,7 +114,10 @@ def evaluate(
         path = Path(metrics_out) if metrics_out else folder / "metrics.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=2) + "\n")
-        page = write_report(folder / "report", report, histogram, weights)
+        # the report's charts are drawn (~2 s of matplotlib) while the metrics table is written
+        drawing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speedrun-report")
+        drawn = drawing.submit(write_report, folder / "report", report, histogram, weights)
+        drawing.shutdown(wait=False)
         record = (
             run["run_id"],
             run["model_type"],
@@ -124,6 +128,7 @@ def evaluate(
             json.dumps(metrics, sort_keys=True),
         )
         tables.upsert(spark.createDataFrame([record], METRICS_SCHEMA), "metrics", "run_id", run["run_id"])
+        page = drawn.result()
         with mlflow_run(cfg, run_id=run["mlflow_run_id"]) as tracked:
             if tracked:
                 log_evaluation(metrics, path, page.parent)
