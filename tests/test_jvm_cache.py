@@ -87,3 +87,22 @@ def test_an_empty_archive_abandoned_long_ago_is_written_again(tmp_path, java17):
     # WHEN the next session starts THEN it writes the archive itself
     assert archive_options("jars", tmp_path)[0].startswith("-XX:ArchiveClassesAtExit=")
     assert not Path(written).exists()
+
+
+def test_archives_of_other_installs_never_adopted_are_deleted(tmp_path, java17):
+    # GIVEN an archive another install wrote two hours ago and never started a session again to adopt,
+    # and one an install is writing right now
+    forgotten, current = tmp_path / "other.4242.writing", tmp_path / "busy.4343.writing"
+    for written in (forgotten, current):
+        written.write_bytes(b"archive")
+    long_ago = time.time() - 2 * jvm_cache.ABANDONED_SECONDS
+    os.utime(forgotten, (long_ago, long_ago))
+    # WHEN this install adopts its own archive
+    written = archive_options("jars", tmp_path)[0].split("=", 1)[1]
+    Path(written).write_bytes(b"archive")
+    settled = time.time() - jvm_cache.SETTLED_SECONDS - 1
+    os.utime(written, (settled, settled))
+    archive_options("jars", tmp_path)
+    # THEN the forgotten one is deleted, the one being written is not
+    adopted = Path(written).name.split(".")[0] + ".jsa"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([adopted, current.name])

@@ -85,7 +85,15 @@ def adopt_written(folder: Path, name: str) -> None:
 
 
 def prune(folder: Path, keep: int = KEEP_ARCHIVES) -> None:
-    """Delete all but the `keep` most recently written archives (each install of pyspark or Java has its own)."""
+    """Delete all but the `keep` most recently written archives (each install of pyspark or Java has its own),
+    and archives written long ago but never adopted: their install never started a session again (a
+    throw-away clone, say), and each holds ~230 MB."""
     archives = sorted(folder.glob("*.jsa"), key=lambda path: path.stat().st_mtime, reverse=True)
     for old in archives[keep:]:
         old.unlink(missing_ok=True)
+    for written in folder.glob("*.writing"):
+        try:
+            if time.time() - written.stat().st_mtime > ABANDONED_SECONDS:
+                written.unlink(missing_ok=True)
+        except OSError:
+            continue

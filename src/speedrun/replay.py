@@ -52,10 +52,7 @@ def replay(spark: SparkSession, cfg: Config, run_id: str) -> Replay:
             raise SpeedrunError(f"run {run_id} did not record the silver version it was split from")
         test_lineage = tables.commit(spark, "test", run["test_version"]).lineage
         try:
-            rows, _, tagged = split_rows(
-                spark, tables, recorded_cfg, run["silver_version"], test_lineage.get("silver_test")
-            )
-            tagged.persist()
+            rows, _ = split_rows(spark, tables, recorded_cfg, run["silver_version"], test_lineage.get("silver_test"))
         except Exception as exc:
             if isinstance(exc, SpeedrunError):
                 raise
@@ -63,12 +60,9 @@ def replay(spark: SparkSession, cfg: Config, run_id: str) -> Replay:
                 f"version {run['silver_version']} of {tables.location('silver')} cannot be read "
                 f"(vacuumed?): {str(exc).splitlines()[0]}"
             ) from None
-        try:
-            model = fit(recorded_cfg, rows["train"])
-            metrics, matrix = score(recorded_cfg, model, rows["test"])
-            counts = {f"{name}_rows": df.count() for name, df in rows.items()}
-        finally:
-            tagged.unpersist()
+        model = fit(recorded_cfg, rows["train"])
+        metrics, matrix = score(recorded_cfg, model, rows["test"])
+        counts = {f"{name}_rows": df.count() for name, df in rows.items()}
         replayed = {**metrics, "confusion_matrix": matrix, **counts}
         recorded = {**recorded_outcome(spark, cfg, run_id), **{k: run[k] for k in counts}}
         result = Replay(run_id, recorded, replayed)
