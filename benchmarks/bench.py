@@ -33,6 +33,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+WARM_UP_ROWS = 10_000  # the warm-up's size, whatever sizes are measured: its one-time work does not grow with rows
 STEP_DONE = re.compile(r"\[speedrun\] (\w+)\s+(?:done|started) in\s+([\d.]+)s")
 
 
@@ -205,7 +206,7 @@ def main() -> None:
         publish(json.loads((out / "bench.json").read_text()), out)
         return
     sizes = [int(float(s)) for s in args.sizes.split(",")]
-    generate_data(sizes, Path(args.data).resolve())
+    generate_data(sorted({*sizes, WARM_UP_ROWS}), Path(args.data).resolve())
     machine = {
         "cores": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30),
@@ -216,7 +217,7 @@ def main() -> None:
     previous = out / "bench.json"
     if previous.exists() and json.loads(previous.read_text()).get("machine") == machine:
         report = json.loads(previous.read_text())  # sizes not run now keep their last results
-    warm_up(Path(args.data).resolve() / str(min(sizes)))
+    warm_up(Path(args.data).resolve() / str(WARM_UP_ROWS))
     for n in sizes:
         data = Path(args.data).resolve() / str(n)
         with tempfile.TemporaryDirectory(prefix="speedrun-bench-") as work:
