@@ -33,7 +33,7 @@ DELTA_CONF = {
 # Tuned for one machine: few shuffle partitions, no UI, no console progress bar, a small Delta log state, no
 # per-file column statistics (they serve data skipping in selective queries; speedrun's reads are full scans, and
 # collecting them was ~4 s of a 10^6-row write). The JIT is left as the JVM's default: C1-only compilation saved
-# ~2 s on 10^4 rows but made 10^6 rows 1.6x slower (152 s vs 242 s, benchmarks/bench.py's data).
+# nothing measurable on 10^4 or 10^5 rows and made 10^6 rows 1.6x slower (242 s vs 152 s, the benchmark's data).
 LOCAL_CONF = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",

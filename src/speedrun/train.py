@@ -76,29 +76,21 @@ class Trained:
     model: PipelineModel
 
 
-def train(
-    spark: SparkSession, cfg: Config, run_id: str | None = None, split_versions: dict[str, int] | None = None
-) -> TrainingRun:
-    """Fit on the train table (at `split_versions`, default the latest) and record the run."""
-    return fit_and_record(spark, cfg, run_id, split_versions).record
+def train(spark: SparkSession, cfg: Config, run_id: str | None = None) -> TrainingRun:
+    """Fit on the latest version of the train table and record the run."""
+    return fit_and_record(spark, cfg, run_id).record
 
 
 def fit_and_record(
-    spark: SparkSession,
-    cfg: Config,
-    run_id: str | None = None,
-    split_versions: dict[str, int] | None = None,
-    split_commits: dict[str, Commit] | None = None,
+    spark: SparkSession, cfg: Config, run_id: str | None = None, split_commits: dict[str, Commit] | None = None
 ) -> Trained:
-    """`train`, returning the fitted model as well; `split_commits` (from the split just made) saves reading
-    the split tables' commits back from their logs."""
+    """`train`, returning the fitted model as well; on the split tables' versions of `split_commits` (those of
+    the split just made, in `run`: no reading them back from the tables' logs), by default the latest."""
     tables = Tables(cfg)
     run_id = run_id or new_run_id()
     started = datetime.now(timezone.utc)
     with step("train") as progress:
-        commits = split_commits or {
-            name: tables.commit(spark, name, split_versions[name] if split_versions else None) for name in SPLITS
-        }
+        commits = split_commits or {name: tables.commit(spark, name) for name in SPLITS}
         versions = {name: commit.version for name, commit in commits.items()}
         silver_version = commits["train"].lineage.get("silver")
         bronze_version = (
