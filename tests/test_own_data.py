@@ -176,6 +176,16 @@ def test_a_record_put_again_replaces_its_row_and_may_bring_new_columns(spark, tm
     assert_df_equality(tables.read(spark, "training_runs"), expected, ignore_row_order=True)
 
 
+def test_replacing_a_batch_again_counts_the_rows_it_wrote(spark, tmp_path: Path) -> None:
+    # GIVEN a table with a batch of 4 rows and another of 2
+    tables = Tables(csv_config(tmp_path, "unused"))
+    batch = lambda rows, name: spark.range(rows).withColumn("batch_id", F.lit(name))  # noqa: E731
+    assert [tables.replace(batch(n, b), "predictions", f"batch_id = '{b}'") for n, b in ((4, "a"), (2, "b"))] == [4, 2]
+    # WHEN batch a is replaced, twice, by 3 rows THEN each replacement counts 3, and the table holds 3 + 2
+    assert [tables.replace(batch(3, "a"), "predictions", "batch_id = 'a'") for _ in range(2)] == [3, 3]
+    assert tables.read(spark, "predictions").count() == 5
+
+
 def test_a_generated_source_with_a_given_test_file_is_ingested(spark, tmp_path: Path, make_config) -> None:
     # GIVEN a training source still to be generated, and a given test file
     generate(spark, 20, 11, str(tmp_path / "given_test"))
