@@ -42,6 +42,19 @@ def test_every_entry_point_imports_to_a_callable() -> None:
         assert callable(entry_point.load()), entry_point.name
 
 
+def test_a_failed_step_called_as_a_wheel_task_raises_its_exit_code(monkeypatch, capsys) -> None:
+    # GIVEN a step whose config has a misspelt key, started the way a python_wheel_task starts it: the entry
+    # point loaded from the installed package's metadata and called, its return value ignored
+    monkeypatch.setattr("sys.argv", ["speedrun", "--set", "model.max_itr=5"])
+    for name in ("speedrun-validate", "speedrun-train", "speedrun-run"):
+        entry = next(ep for ep in distribution("speedrun").entry_points if ep.name == name)
+        # WHEN it is called THEN the call itself fails with exit code 2, which fails the task
+        with pytest.raises(SystemExit) as exited:
+            entry.load()()
+        assert exited.value.code == 2, name
+        assert "model.max_itr: unknown key" in capsys.readouterr().err
+
+
 def test_every_step_has_a_job_script() -> None:
     for step in STEPS:
         assert f'main(["{step}", *sys.argv[1:]])' in (ROOT / "jobs" / f"{step}.py").read_text()

@@ -17,6 +17,7 @@ from speedrun.generate import generate
 from speedrun.ingest import ingest
 from speedrun.pipeline import run_pipeline
 from speedrun.prepare import prepare
+from speedrun.split import read_split
 from speedrun.tables import Tables
 
 QUICK = {
@@ -66,7 +67,7 @@ def test_parquet_with_an_id_column(spark, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(ROOT)
     cfg = example("loans", tmp_path)
     report = run_pipeline(spark, cfg).report
-    contract = contract_of(Tables(cfg).read(spark, "train"))
+    contract = contract_of(read_split(spark, cfg, "train"))
     assert contract.id == "loan_id" and "loan_id" not in contract.features
     assert "term_months" in contract.categorical and "income" in contract.numeric
     assert sum(report["rows"].values()) == 1000

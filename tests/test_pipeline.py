@@ -14,6 +14,7 @@ from speedrun.evaluate import evaluate
 from speedrun.generate import synthetic_churn
 from speedrun.ingest import ingest
 from speedrun.prepare import prepare
+from speedrun.split import read_split
 from speedrun.tables import Tables
 
 
@@ -22,15 +23,13 @@ def test_run_writes_every_table_and_sane_metrics(spark, trained, tmp_path: Path)
     cfg, evaluation = trained
     # THEN bronze holds every raw row; silver + quarantine hold every bronze row
     tables = Tables(cfg)
-    count = {
-        role: tables.read(spark, role).count()
-        for role in ("bronze", "silver", "quarantine", "train", "validation", "test")
-    }
+    count = {role: tables.read(spark, role).count() for role in ("bronze", "silver", "quarantine")}
+    count |= {name: read_split(spark, cfg, name).count() for name in ("train", "validation", "test")}
     assert count["bronze"] == 3000
     assert count["silver"] + count["quarantine"] == count["bronze"]
     # AND train + validation + test = the prepared rows, none in two splits
     assert count["train"] + count["validation"] + count["test"] == count["silver"]
-    keys = [tables.read(spark, s).select("_row_key") for s in ("train", "validation", "test")]
+    keys = [read_split(spark, cfg, s).select("_row_key") for s in ("train", "validation", "test")]
     assert keys[0].union(keys[1]).union(keys[2]).distinct().count() == count["silver"]
     # AND the metrics file names the run, the model, the metrics and the row counts
     report = json.loads(Path(evaluation.metrics_path).read_text())

@@ -64,15 +64,18 @@ def test_row_key_depends_on_content_only(spark) -> None:
 
 def test_to_silver_casts_numbers_and_indexes_the_label_carrying_the_contract(spark) -> None:
     df = spark.createDataFrame([("1.5", "a", "yes", "f.csv"), (None, "b", "no", "f.csv")], RAW)
+    # WHEN they go to silver (a given test file's rows: every row is test)
     result = to_silver(clean(df, COLUMNS), CONTRACT, "y")
+    # THEN numbers are doubles, the label its class index, and the split is a column
     expected = spark.createDataFrame(
-        [(1.5, "a", 1.0, "f.csv"), (None, "b", 0.0, "f.csv")],
+        [(1.5, "a", 1.0, "f.csv", "test"), (None, "b", 0.0, "f.csv", "test")],
         StructType(
             [
                 StructField("x", DoubleType()),
                 StructField("c", StringType()),
                 StructField("label", DoubleType()),
                 StructField("_source_file", StringType()),
+                StructField("_split", StringType()),
             ]
         ),
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import mlflow
 import pytest
+from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 from speedrun.cli import main
@@ -17,7 +18,7 @@ from speedrun.generate import synthetic_churn
 from speedrun.ingest import ingest
 from speedrun.prepare import ROW_KEY, clean, prepare, to_silver
 from speedrun.replay import replay
-from speedrun.split import SPLIT, assign_splits, split
+from speedrun.split import SPLIT, assign_splits, read_split, split
 from speedrun.tables import Tables
 from speedrun.tracking import tracking_uri
 from speedrun.train import fit, score
@@ -71,7 +72,7 @@ def test_split_membership_survives_repartitioning_and_file_layout(spark, make_co
         tables = Tables(cfg)
         memberships.append(
             {
-                name: {r[ROW_KEY] for r in tables.read(spark, name).select(ROW_KEY).collect()}
+                name: {r[ROW_KEY] for r in read_split(spark, cfg, name).select(ROW_KEY).collect()}
                 for name in ("train", "validation", "test")
             }
         )
@@ -98,7 +99,7 @@ def test_a_run_records_its_lineage_in_delta_and_mlflow(spark, trained) -> None:
     run = tables.read(spark, "training_runs").where(F.col("run_id") == evaluation.report["run_id"]).first()
     # THEN the run record names the version of every input, the config and its hash, seed, versions, times
     assert (run["bronze_version"], run["silver_version"]) == (0, 0)
-    assert run["train_version"] == tables.version(spark, "train")
+    assert run["train_version"] == run["validation_version"] == run["test_version"] == tables.version(spark, "silver")
     assert json.loads(run["config"])["split"]["seed"] == run["split_seed"] == cfg.split.seed
     assert run["config_hash"] == cfg.digest()
     assert run["spark_version"] == spark.version and run["speedrun_version"]
@@ -153,7 +154,7 @@ def test_replay_exits_non_zero_and_names_what_differs(spark, trained, tmp_path, 
     shutil.copytree(cfg.storage.work_dir, tmp_path / "work")
     overrides = overrides_for(tmp_path / "work")
     cfg = load_config("default", overrides)
-    metrics = Tables(cfg).delta(spark, "metrics")
+    metrics = DeltaTable.forPath(spark, Tables(cfg).location("metrics"))
     metrics.update(set={"metrics": F.regexp_replace("metrics", '"accuracy": [0-9.]+', '"accuracy": 0.5')})
     # WHEN it is replayed from the command line
     code = main(["replay", evaluation.report["run_id"], *[arg for o in overrides for arg in ("--set", o)]])

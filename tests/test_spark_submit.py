@@ -13,7 +13,7 @@ from tests_support import ROOT
 
 from speedrun.config import load_config
 from speedrun.session import delta_packages
-from speedrun.tables import Tables
+from speedrun.split import read_split
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +48,7 @@ def test_spark_submit_on_one_core_reproduces_the_two_core_run(spark, trained, ov
     assert second["metrics"] == first.report["metrics"]
     assert second["confusion_matrix"] == first.report["confusion_matrix"]
     assert second["rows"] == first.report["rows"]
-    keys = [Tables(c).read(spark, "test").select("_row_key") for c in (cfg, load_config("default", overrides))]
+    keys = [read_split(spark, c, "test").select("_row_key") for c in (cfg, load_config("default", overrides))]
     assert keys[0].exceptAll(keys[1]).isEmpty() and keys[1].exceptAll(keys[0]).isEmpty()
 
 

@@ -150,12 +150,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _entry_point(step: str) -> Callable[[], int]:
-    def entry() -> int:
-        return main([step, *sys.argv[1:]])
+def _entry_point(step: str) -> Callable[[], None]:
+    def entry() -> None:
+        code = main([step, *sys.argv[1:]])
+        if code:
+            # A python_wheel_task calls this function and ignores what it returns (the bundle's wheel wrapper
+            # does `entry.load()()`): only an exception fails the task, stops the tasks after it and e-mails.
+            raise SystemExit(code)
 
     entry.__name__ = f"{step}_main"
-    entry.__doc__ = f"The `speedrun-{step}` entry point: `speedrun {step}` with the command line's arguments."
+    entry.__doc__ = (
+        f"The `speedrun-{step}` entry point: `speedrun {step}` with the command line's arguments; a failure "
+        "raises SystemExit with its exit code."
+    )
     return entry
 
 

@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pyspark.ml import PipelineModel
 from pyspark.sql import Row, SparkSession
 from pyspark.sql import functions as F
 
@@ -20,9 +19,10 @@ from speedrun.errors import SpeedrunError
 from speedrun.metrics import classification_metrics, per_class
 from speedrun.progress import step
 from speedrun.report import feature_weights, score_histogram, write_report
+from speedrun.split import read_split
 from speedrun.tables import Tables
-from speedrun.tracking import log_evaluation, mlflow_run
-from speedrun.train import Trained, predictions_of
+from speedrun.tracking import log_evaluation, mlflow_run, use_experiment
+from speedrun.train import Trained, load_model, predictions_of
 
 METRICS_SCHEMA = (
     "run_id string, model_type string, evaluated_at timestamp, test_rows long, "
@@ -71,6 +71,9 @@ def run_report(
     """What the metrics JSON holds: the run, its model, test metrics, row counts and lineage."""
     tables = Tables(cfg)
     roles = ("bronze", "silver", "train", "validation", "test")
+    silver = tables.location("silver")
+    where = {"train": f"{silver} (_split = 'train')", "validation": f"{silver} (_split = 'validation')"}
+    where["test"] = tables.location("silver_test") if cfg.test_source else f"{silver} (_split = 'test')"
     return {
         "run_id": run["run_id"],
         "name": cfg.name,
@@ -80,7 +83,7 @@ def run_report(
         "confusion_matrix": {"labels": classes, "rows_actual_columns_predicted": matrix},
         "per_class": dict(zip(classes, per_class(matrix), strict=True)),
         "rows": {split: run[f"{split}_rows"] for split in ("train", "validation", "test")},
-        "tables": {role: tables.location(role) for role in roles},
+        "tables": {role: where.get(role) or tables.location(role) for role in roles},
         "inputs": {role: run[f"{role}_version"] for role in roles},
         **{key: run[key] for key in ("config_hash", "spark_version", "speedrun_version", "git_commit")},
         "evaluated_at": datetime.now(timezone.utc).isoformat(),
@@ -101,8 +104,10 @@ def evaluate(
         run: Mapping[str, Any] = asdict(trained.record) if trained else find_run(spark, cfg, run_id)
         if not run["test_rows"]:
             raise SpeedrunError(f"the test table of run {run['run_id']} is empty: raise split.test")
-        model = trained.model if trained else PipelineModel.load(run["model_path"])
-        test = tables.read(spark, "test", run["test_version"])
+        if trained is None and run["mlflow_run_id"]:
+            use_experiment(cfg)
+        model = trained.model if trained else load_model(run["model_path"])
+        test = trained.test_rows if trained else read_split(spark, cfg, "test", run["test_version"])
         classes = contract_of(test).classes
         binary = len(classes) == 2
         with predictions_of(cfg, model, test) as predictions:

@@ -8,14 +8,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
+from speedrun.columns import CORRUPT, INGESTED_AT, SOURCE_FILE
 from speedrun.config import Config, SourceConfig
 from speedrun.errors import SpeedrunError
 from speedrun.generate import generate
 from speedrun.progress import step
 from speedrun.tables import Commit, Tables
 from speedrun.validate import require_columns
-
-CORRUPT = "_corrupt_record"
 
 
 def path_has_files(spark: SparkSession, path: str) -> bool:
@@ -53,11 +52,11 @@ def read_source(spark: SparkSession, source: SourceConfig, path: str, key: str =
             df = spark.read.format(source.format).load(path)
     except AnalysisException as exc:
         raise SpeedrunError(f"cannot read {path} ({key}) as {source.format}: {str(exc).splitlines()[0]}") from None
-    return df.select("*", F.col("_metadata.file_path").alias("_source_file"))
+    return df.select("*", F.col("_metadata.file_path").alias(SOURCE_FILE))
 
 
 def with_ingest_time(df: DataFrame) -> DataFrame:
-    return df.withColumn("_ingested_at", F.current_timestamp())
+    return df.withColumn(INGESTED_AT, F.current_timestamp())
 
 
 def trim_column_names(df: DataFrame) -> DataFrame:

@@ -15,15 +15,13 @@ from functools import partial
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from speedrun.columns import CORRUPT, REASON, ROW_KEY, SOURCE_FILE, SPLIT
 from speedrun.config import ColumnsConfig, Config
 from speedrun.contract import Contract, infer_contract
 from speedrun.errors import SpeedrunError
-from speedrun.ingest import CORRUPT
 from speedrun.progress import step
+from speedrun.split import split_of
 from speedrun.tables import Commit, Tables
-
-REASON = "_reject_reason"
-ROW_KEY = "_row_key"
 
 
 def trim_strings(df: DataFrame, null_values: list[str] | tuple[str, ...] = ("",)) -> DataFrame:
@@ -81,11 +79,17 @@ def typed_features(contract: Contract) -> list[Column]:
     ]
 
 
-def to_silver(df: DataFrame, contract: Contract, label: str) -> DataFrame:
-    """The typed, model-ready columns of good rows: numbers as double, the label as its class index."""
+def to_silver(df: DataFrame, contract: Contract, label: str, split: Column | None = None) -> DataFrame:
+    """The typed, model-ready columns of good rows: numbers as double, the label as its class index, and each
+    row's split (`split`, a column of the row key; by default, every row is test)."""
     classes = F.array(*[F.lit(c) for c in contract.classes])
     label_index = (F.array_position(classes, F.col(label)) - 1).cast("double")
-    return df.select(*typed_features(contract), contract.label_column(label_index), ROW_KEY, "_source_file")
+    return df.select(
+        *typed_features(contract),
+        contract.label_column(label_index),
+        ROW_KEY,
+        SOURCE_FILE,
+    ).withColumn(SPLIT, F.lit("test") if split is None else split)
 
 
 def clean(df: DataFrame, columns: ColumnsConfig, null_values: list[str] | tuple[str, ...] = ("",)) -> DataFrame:
@@ -98,12 +102,42 @@ def clean(df: DataFrame, columns: ColumnsConfig, null_values: list[str] | tuple[
 
 
 @dataclass(frozen=True)
+class Side:
+    """The tables of one source: the training source, or a given test file."""
+
+    bronze: str
+    silver: str
+    quarantine: str
+    min_classes: int  # a training source must hold two classes; a test file may hold one
+
+
+TRAINING = Side("bronze", "silver", "quarantine", min_classes=2)
+GIVEN_TEST = Side("bronze_test", "silver_test", "quarantine_test", min_classes=1)
+
+
+@dataclass(frozen=True)
 class PrepareResult:
     accepted: int
     quarantined: int
     reasons: dict[str, int]
     silver_version: int | None = None
     silver_test_version: int | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What prepare wrote, and silver's rows as written, cached for the steps after it in the same process
+    (`release()` frees them)."""
+
+    result: PrepareResult
+    contract: Contract
+    silver: DataFrame
+    silver_test: DataFrame | None
+    cached: tuple[DataFrame, ...]
+
+    def release(self) -> None:
+        for df in self.cached:
+            df.unpersist()
 
 
 def summarize(tagged: DataFrame, label: str, max_quarantined: float = 1.0, min_classes: int = 2) -> PrepareResult:
@@ -131,20 +165,16 @@ def summarize(tagged: DataFrame, label: str, max_quarantined: float = 1.0, min_c
     return PrepareResult(sum(accepted.values()), quarantined, dict(reasons.most_common()))
 
 
-def prepare_source(
-    spark: SparkSession,
-    cfg: Config,
-    bronze_role: str,
-    silver_role: str,
-    bronze_version: int | None,
-    contract: Contract | None,
-) -> tuple[PrepareResult, Commit, Contract]:
-    """Clean one bronze table into its silver and quarantine tables, inferring the contract if none is given."""
+def prepare_side(
+    spark: SparkSession, cfg: Config, side: Side, bronze_version: int | None, contract: Contract | None
+) -> tuple[PrepareResult, Commit, Contract, DataFrame, DataFrame]:
+    """Clean one bronze table into its silver and quarantine tables, inferring the contract if none is given.
+    Returns silver's rows as written and the cache they are read from (the caller unpersists it)."""
     tables, label = Tables(cfg), cfg.columns.label.column
-    bronze_version = tables.version(spark, bronze_role) if bronze_version is None else bronze_version
-    source = cfg.source if bronze_role == "bronze" else cfg.test_source
+    bronze_version = tables.version(spark, side.bronze) if bronze_version is None else bronze_version
+    source = cfg.source if side is TRAINING else cfg.test_source
     cleaned = (
-        tables.read(spark, bronze_role, bronze_version)
+        tables.read(spark, side.bronze, bronze_version)
         .transform(partial(clean, columns=cfg.columns, null_values=source.null_values))
         .persist()
     )
@@ -153,41 +183,55 @@ def prepare_source(
             cleaned.where(F.col(CORRUPT).isNull()) if CORRUPT in cleaned.columns else cleaned, cfg.columns
         )
         tagged = with_reject_reason(cleaned, contract, label)
-        result = summarize(tagged, label, cfg.prepare.max_quarantined_fraction, 2 if bronze_role == "bronze" else 1)
-        lineage = {bronze_role: bronze_version}
-        quarantine_role = f"quarantine{silver_role.removeprefix('silver')}"
-        silver = tables.write_all(
-            {
-                silver_role: (
-                    tagged.where(F.col(REASON).isNull()).transform(partial(to_silver, contract=contract, label=label)),
-                    lineage,
-                ),
-                quarantine_role: (tagged.where(F.col(REASON).isNotNull()), lineage),
-            }
-        )[silver_role]
-    finally:
+        result = summarize(tagged, label, cfg.prepare.max_quarantined_fraction, side.min_classes)
+        split = split_of(cfg.split, cfg.test_source is not None) if side is TRAINING else None
+        silver = tagged.where(F.col(REASON).isNull()).transform(
+            partial(to_silver, contract=contract, label=label, split=split)
+        )
+        lineage = {side.bronze: bronze_version}
+        written = tables.write_all(
+            {side.silver: (silver, lineage), side.quarantine: (tagged.where(F.col(REASON).isNotNull()), lineage)}
+        )
+    except BaseException:
         cleaned.unpersist()
-    return result, silver, contract
+        raise
+    return result, written[side.silver], contract, silver, cleaned
 
 
 def prepare(
-    spark: SparkSession, cfg: Config, bronze_version: int | None = None, bronze_test_version: int | None = None
+    spark: SparkSession,
+    cfg: Config,
+    bronze_version: int | None = None,
+    bronze_test_version: int | None = None,
 ) -> PrepareResult:
     """Clean bronze (at `bronze_version`, default the latest) into silver and quarantine; a given test source
     likewise into silver_test, under the contract inferred from the training source."""
+    prepared = prepare_and_keep(spark, cfg, bronze_version, bronze_test_version)
+    prepared.release()
+    return prepared.result
+
+
+def prepare_and_keep(
+    spark: SparkSession,
+    cfg: Config,
+    bronze_version: int | None = None,
+    bronze_test_version: int | None = None,
+) -> Prepared:
+    """`prepare`, keeping silver's rows cached for the steps that follow in this process."""
     tables = Tables(cfg)
     with step("prepare") as progress:
-        result, silver, contract = prepare_source(spark, cfg, "bronze", "silver", bronze_version, None)
+        result, silver, contract, silver_rows, cached = prepare_side(spark, cfg, TRAINING, bronze_version, None)
         outcome = f"{result.accepted:,} rows -> {tables.location('silver')}, {result.quarantined:,} quarantined"
-        silver_test_version = None
+        silver_test_version, test_rows, kept = None, None, (cached,)
         if cfg.test_source:
-            test, silver_test, _ = prepare_source(
-                spark, cfg, "bronze_test", "silver_test", bronze_test_version, contract
+            test, silver_test, _, test_rows, test_cached = prepare_side(
+                spark, cfg, GIVEN_TEST, bronze_test_version, contract
             )
-            silver_test_version = silver_test.version
+            silver_test_version, kept = silver_test.version, (cached, test_cached)
             outcome += f"; test {test.accepted:,} rows, {test.quarantined:,} quarantined"
         progress.done(
             f"{outcome}; {len(contract.numeric)} numeric, {len(contract.categorical)} categorical "
             f"features, classes {', '.join(contract.classes)}"
         )
-    return PrepareResult(result.accepted, result.quarantined, result.reasons, silver.version, silver_test_version)
+    summary = PrepareResult(result.accepted, result.quarantined, result.reasons, silver.version, silver_test_version)
+    return Prepared(summary, contract, silver_rows, test_rows, kept)

@@ -1,26 +1,46 @@
-"""Step-level progress on stderr (step, rows, elapsed time) in place of Spark's console progress bar."""
+"""Step-level progress on stderr (step, rows, elapsed time, Spark jobs) in place of Spark's console progress bar."""
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+_job_counter: list[Callable[[], int]] = []
 
 
 def say(message: str) -> None:
     print(f"[speedrun] {message}", file=sys.stderr, flush=True)
 
 
+def count_jobs_with(counter: Callable[[], int] | None) -> None:
+    """Make every step report the Spark jobs it launched: `counter()` is the number launched so far."""
+    _job_counter[:] = [counter] if counter else []
+
+
+def jobs_so_far() -> int | None:
+    try:
+        return _job_counter[0]() if _job_counter else None
+    except Exception:  # a stopped session: no count rather than an error in the middle of a step
+        return None
+
+
 class StepProgress:
     def __init__(self, name: str) -> None:
         self.name = name
         self.started = time.perf_counter()
+        self.jobs_before = jobs_so_far()
         self.outcome = ""
 
     @property
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
+
+    @property
+    def jobs(self) -> int | None:
+        now = jobs_so_far()
+        return None if now is None or self.jobs_before is None else now - self.jobs_before
 
     def done(self, outcome: str) -> None:
         """What the step produced, printed when it ends."""
@@ -36,4 +56,6 @@ def step(name: str) -> Iterator[StepProgress]:
     except BaseException:
         say(f"{name:<9} FAILED after {progress.elapsed:.1f}s")
         raise
-    say(f"{name:<9} done in {progress.elapsed:5.1f}s  {progress.outcome}".rstrip())
+    jobs = progress.jobs
+    counted = f" ({jobs} Spark jobs)" if jobs is not None else ""
+    say(f"{name:<9} done in {progress.elapsed:5.1f}s{counted}  {progress.outcome}".rstrip())

@@ -16,7 +16,7 @@ from speedrun.config import Config
 from speedrun.errors import SpeedrunError
 from speedrun.evaluate import find_run, recorded_evaluation
 from speedrun.progress import step
-from speedrun.split import split_rows
+from speedrun.split import SPLITS, assign_splits, rows_of
 from speedrun.tables import Tables
 from speedrun.train import fit, score
 
@@ -50,9 +50,12 @@ def replay(spark: SparkSession, cfg: Config, run_id: str) -> Replay:
         recorded_cfg = Config.model_validate(json.loads(run["config"]))
         if run["silver_version"] is None:
             raise SpeedrunError(f"run {run_id} did not record the silver version it was split from")
-        test_lineage = tables.commit(spark, "test", run["test_version"]).lineage
+        given_test = recorded_cfg.test_source is not None
         try:
-            rows, _ = split_rows(spark, tables, recorded_cfg, run["silver_version"], test_lineage.get("silver_test"))
+            # the split drawn again from the recorded config, not read from silver's `_split` column
+            silver = assign_splits(tables.read(spark, "silver", run["silver_version"]), recorded_cfg.split, given_test)
+            silver_test = tables.read(spark, "silver_test", run["test_version"]) if given_test else None
+            rows = {name: rows_of(silver, name, silver_test) for name in SPLITS}
         except Exception as exc:
             if isinstance(exc, SpeedrunError):
                 raise

@@ -22,7 +22,7 @@ from pyspark.sql import SparkSession
 
 from speedrun.errors import SpeedrunError
 from speedrun.jvm_cache import archive_options
-from speedrun.progress import say
+from speedrun.progress import count_jobs_with, say
 
 SCALA_BINARY = "2.13"
 DELTA_ARTIFACTS = ("delta-spark_" + SCALA_BINARY, "delta-storage")
@@ -134,9 +134,16 @@ def get_spark(app_name: str = "speedrun", master: str | None = None, extra: dict
     started = time.perf_counter()
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    count_jobs_with(spark_jobs_counter(spark))
     elapsed = time.perf_counter() - started
     say(f"{'spark':<9} started in {elapsed:4.1f}s  {spark.sparkContext.master}, Delta {delta_version()}")
     return require_delta(spark)
+
+
+def spark_jobs_counter(spark: SparkSession):
+    """How many Spark jobs the session has launched so far (jobs are numbered from 0), for the step lines."""
+    tracker = spark.sparkContext.statusTracker()
+    return lambda: max(tracker.getJobIdsForGroup(None), default=-1) + 1
 
 
 def require_delta(spark: SparkSession) -> SparkSession:

@@ -1,4 +1,10 @@
-"""split: silver -> seeded train / validation / test Delta tables.
+"""split: each silver row's split, train / validation / test, kept as silver's `_split` column.
+
+The split is a column, not three more tables: prepare writes it with silver (one write of the rows instead of
+two), and `train`, `validation` and `test` are read by name as silver's rows of that split, at silver's version
+(`Tables.read(spark, "train")`; in SQL, `WHERE _split = 'train'`). With a given test file, `test` is the
+`silver_test` table. The `split` step checks that the stored split is the configured one (a new seed or new
+fractions: silver is written again with the new split, as one commit) and that each split can be evaluated.
 
 Why not `DataFrame.randomSplit`: it draws per partition, seeding each with `seed + partitionIndex`, so the
 same rows land in different splits when the input's partitioning or the number of cores changes. Here a
@@ -9,18 +15,20 @@ per-row draws. Identical rows share a key, so a duplicated row cannot leak from 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from speedrun.columns import ROW_KEY, SPLIT
 from speedrun.config import Config, SplitConfig
-from speedrun.prepare import ROW_KEY
+from speedrun.contract import LABEL, contract_of
+from speedrun.errors import SpeedrunError
 from speedrun.progress import step
-from speedrun.tables import Commit, Tables
+from speedrun.tables import Tables
 
 SPLITS = ("train", "validation", "test")
-SPLIT = "_split"
 
 
 def split_draw(seed: int) -> Column:
@@ -28,58 +36,125 @@ def split_draw(seed: int) -> Column:
     return F.pmod(F.xxhash64(F.col(ROW_KEY), F.lit(seed)), F.lit(2**53)).cast("double") / float(2**53)
 
 
-def assign_splits(df: DataFrame, split: SplitConfig, given_test: bool = False) -> DataFrame:
-    """Tag each row train, validation or test by its draw. With a given test file, every row is train or
-    validation, in the proportion of their fractions."""
+def split_of(split: SplitConfig, given_test: bool = False) -> Column:
+    """Each row's split by its draw. With a given test file, every row is train or validation, in the
+    proportion of their fractions."""
     draw = split_draw(split.seed)
     train_cut, validation_cut = split.train, split.train + split.validation
     if given_test:
         train_cut, validation_cut = split.train / validation_cut, 2.0
-    return df.withColumn(
-        SPLIT,
-        F.when(draw < train_cut, F.lit("train")).when(draw < validation_cut, F.lit("validation")).otherwise("test"),
-    )
+    return F.when(draw < train_cut, F.lit("train")).when(draw < validation_cut, F.lit("validation")).otherwise("test")
 
 
-def split_rows(
-    spark: SparkSession, tables: Tables, cfg: Config, silver_version: int, silver_test_version: int | None
-) -> tuple[dict[str, DataFrame], dict[str, dict[str, int]]]:
-    """The rows of each split (`tables` locates silver, `cfg` says how to split) and the lineage of each. Each
-    split reads silver again rather than from a cache: on 10^6 rows, reading Parquet twice was faster than
-    filling the cache once (8.7-9.9 s against 10.0-10.5 s for the whole step, warm)."""
-    tagged = assign_splits(tables.read(spark, "silver", silver_version), cfg.split, cfg.test_source is not None)
-    rows = {name: tagged.where(F.col(SPLIT) == name).drop(SPLIT) for name in SPLITS}
-    lineage = {name: {"silver": silver_version} for name in SPLITS}
-    if cfg.test_source is not None:
-        rows["test"] = tables.read(spark, "silver_test", silver_test_version)
-        lineage["test"] = {"silver_test": silver_test_version}
-    return rows, lineage
+def assign_splits(df: DataFrame, split: SplitConfig, given_test: bool = False) -> DataFrame:
+    """`df` with its `_split` column (set again if it has one)."""
+    return df.withColumn(SPLIT, split_of(split, given_test))
+
+
+def rows_of(silver: DataFrame, name: str, silver_test: DataFrame | None = None) -> DataFrame:
+    """The rows of split `name`: silver's rows tagged so, or with a given test file, for test, silver_test's."""
+    if name == "test" and silver_test is not None:
+        return silver_test
+    return silver.where(F.col(SPLIT) == name)
 
 
 @dataclass(frozen=True)
 class SplitResult:
-    commits: dict[str, Commit]
-    silver_version: int
+    """Rows per split and class; the versions each split is read at (silver's, silver_test's for a given test)."""
+
+    counts: dict[str, Counter]
+    versions: dict[str, int]
 
     @property
-    def versions(self) -> dict[str, int]:
-        return {name: commit.version for name, commit in self.commits.items()}
+    def rows(self) -> dict[str, int]:
+        return {name: sum(self.counts.get(name, Counter()).values()) for name in SPLITS}
+
+
+def class_counts(silver: DataFrame, silver_test: DataFrame | None) -> dict[str, Counter]:
+    """Rows per split and class index, in one pass over each table."""
+    counts: dict[str, Counter] = {name: Counter() for name in SPLITS}
+    for row in silver.groupBy(SPLIT, LABEL).count().collect():
+        counts[row[SPLIT]][int(row[LABEL])] += row["count"]
+    if silver_test is not None:
+        counts["test"] = Counter({int(r[LABEL]): r["count"] for r in silver_test.groupBy(LABEL).count().collect()})
+    return counts
+
+
+def require_evaluable(counts: dict[str, Counter], classes: list[str], cfg: Config) -> None:
+    """Stop before training when the test split, or a validation split that was asked for, cannot be scored:
+    no rows, or rows of one class (areas under the curves and recall are undefined)."""
+    checked = ["test"] + (["validation"] if cfg.split.validation > 0 else [])
+    for name in checked:
+        present = [classes[k] for k, n in sorted(counts[name].items()) if n]
+        if len(present) < 2:
+            shown = ", ".join(f"{classes[k]} {n:,}" for k, n in sorted(counts[name].items())) or "no rows"
+            every = "; ".join(
+                f"{s}: " + (", ".join(f"{classes[k]} {n:,}" for k, n in sorted(counts[s].items())) or "no rows")
+                for s in SPLITS
+            )
+            raise SpeedrunError(
+                f"the {name} split cannot be evaluated: it holds {shown} ({every}); it needs rows of at least two "
+                f"classes: raise split.{name}, change split.seed, or add rows of the rarer class"
+            )
+
+
+def split_is_stale(silver: DataFrame, split: SplitConfig, given_test: bool) -> bool:
+    """Whether any silver row's stored split is not the one `split` gives it (or silver has none)."""
+    if SPLIT not in silver.columns:
+        return True
+    return not silver.where(~F.col(SPLIT).eqNullSafe(split_of(split, given_test))).isEmpty()
+
+
+def describe(result: SplitResult, given_test: bool) -> str:
+    return ", ".join(f"{name} {n:,}" for name, n in result.rows.items()) + (
+        " (test: the given test file)" if given_test else ""
+    )
 
 
 def split(
     spark: SparkSession, cfg: Config, silver_version: int | None = None, silver_test_version: int | None = None
 ) -> SplitResult:
-    """Split silver (at `silver_version`, default the latest) into the train, validation and test tables;
-    with a given test file, test is its silver_test table (at `silver_test_version`)."""
-    tables = Tables(cfg)
+    """Check silver's split (at `silver_version`, default the latest) against the config; when it differs, write
+    silver again with the configured split, as one commit. Then check that each split can be evaluated."""
+    tables, given_test = Tables(cfg), cfg.test_source is not None
     with step("split") as progress:
         silver_version = tables.version(spark, "silver") if silver_version is None else silver_version
-        if cfg.test_source is not None and silver_test_version is None:
-            silver_test_version = tables.version(spark, "silver_test")
-        rows, lineage = split_rows(spark, tables, cfg, silver_version, silver_test_version)
-        commits = tables.write_all({name: (rows[name], lineage[name]) for name in SPLITS})
-        progress.done(
-            ", ".join(f"{name} {c.rows:,}" for name, c in commits.items())
-            + (" (test: the given test file)" if cfg.test_source else "")
-        )
-    return SplitResult(commits, silver_version)
+        silver = tables.read(spark, "silver", silver_version)
+        if split_is_stale(silver, cfg.split, given_test):
+            commit = tables.write(
+                assign_splits(silver, cfg.split, given_test), "silver", lineage={"silver": silver_version}
+            )
+            silver_version, silver = commit.version, tables.read(spark, "silver", commit.version)
+        silver_test = None
+        if given_test:
+            if silver_test_version is None:
+                silver_test_version = tables.version(spark, "silver_test")
+            silver_test = tables.read(spark, "silver_test", silver_test_version)
+        result = checked_split(cfg, silver, silver_test, silver_version, silver_test_version)
+        progress.done(describe(result, given_test))
+    return result
+
+
+def checked_split(
+    cfg: Config,
+    silver: DataFrame,
+    silver_test: DataFrame | None,
+    silver_version: int,
+    silver_test_version: int | None,
+) -> SplitResult:
+    """The split's counts, checked: each split to be evaluated holds two classes or more."""
+    counts = class_counts(silver, silver_test)
+    require_evaluable(counts, contract_of(silver).classes, cfg)
+    versions = {name: silver_version for name in SPLITS}
+    if silver_test is not None:
+        versions["test"] = silver_test_version
+    return SplitResult(counts, versions)
+
+
+def read_split(spark: SparkSession, cfg: Config, name: str, version: int | None = None) -> DataFrame:
+    """The rows of split `name` by name: silver's (at `version`, default the latest) tagged so; with a given
+    test file, for test, silver_test (at `version`)."""
+    tables = Tables(cfg)
+    if name == "test" and cfg.test_source is not None:
+        return tables.read(spark, "silver_test", version)
+    return rows_of(tables.read(spark, "silver", version), name)

@@ -1,21 +1,30 @@
 """Delta tables by role: local path-based tables, or Unity Catalog tables, chosen by configuration only.
 
-Every write is one Delta commit (an atomic overwrite, append or MERGE), so a failed run leaves each table
-at its last good version and a rerun of the same input leaves the same contents.
+Every write is one Delta commit (an atomic overwrite or append), so a failed run leaves each table at its last
+good version and a rerun of the same input leaves the same contents. Each write tags its commit with a token of
+its own (in the commit's `userMetadata`, beside the versions of the inputs it was made from), and finds its commit
+by that token: never "the latest commit", which on Unity Catalog may be Databricks' own (an OPTIMIZE between
+tasks). A local table's commits are read from its `_delta_log` files, with no Spark job.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from speedrun.config import Config
 from speedrun.errors import SpeedrunError
+
+WRITE_TOKEN = "_write"  # the userMetadata key naming the write that made a commit
+COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
+SEARCHED_COMMITS = 50  # how far back a write looks for its own commit (concurrent commits in between)
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,56 @@ class Commit:
     version: int
     rows: int
     lineage: dict[str, int]
+
+
+def commit_from(version: int, info: dict) -> tuple[Commit, str | None]:
+    """A Commit and its write token, from a commit's `commitInfo` (as in the log file, or a history row)."""
+    metadata = json.loads(info.get("userMetadata") or "{}")
+    token = metadata.pop(WRITE_TOKEN, None)
+    rows = int((info.get("operationMetrics") or {}).get("numOutputRows", 0))
+    return Commit(version=version, rows=rows, lineage=metadata), token
+
+
+def local_folder(location: str) -> Path | None:
+    """The folder of a table on this machine's file system, or None (a catalog name or a remote URI)."""
+    if location.startswith("file:"):
+        return Path(re.sub(r"^file:/*", "/", location))
+    return None if "://" in location else Path(location)
+
+
+class DeltaLog:
+    """The commits of one table: read from its `_delta_log` files when local, else with DESCRIBE HISTORY."""
+
+    def __init__(self, spark: SparkSession, name: str, folder: Path | None) -> None:
+        self.spark, self.name, self.folder = spark, name, folder
+
+    def versions(self) -> list[int]:
+        """Versions whose commit file is still in the log, newest first (local tables only)."""
+        log = self.folder / "_delta_log"
+        found = [int(m.group(1)) for p in log.iterdir() if (m := COMMIT_FILE.match(p.name))] if log.is_dir() else []
+        return sorted(found, reverse=True)
+
+    def entries(self, version: int | None = None, limit: int = SEARCHED_COMMITS) -> list[tuple[Commit, str | None]]:
+        """`(commit, token)` of the newest `limit` commits, or of `version` alone."""
+        if self.folder is not None:
+            chosen = [version] if version is not None else self.versions()[:limit]
+            return [commit_from(v, self._commit_info(v)) for v in chosen if self._commit_file(v).is_file()]
+        history = self.spark.sql(f"DESCRIBE HISTORY {self.name}" + ("" if version is not None else f" LIMIT {limit}"))
+        if version is not None:
+            history = history.where(F.col("version") == version)
+        rows = history.select("version", "userMetadata", "operationMetrics").collect()
+        return [commit_from(r["version"], r.asDict()) for r in rows]
+
+    def _commit_file(self, version: int) -> Path:
+        return self.folder / "_delta_log" / f"{version:020d}.json"
+
+    def _commit_info(self, version: int) -> dict:
+        with self._commit_file(version).open() as lines:
+            for line in lines:
+                action = json.loads(line)
+                if "commitInfo" in action:
+                    return action["commitInfo"]
+        return {}
 
 
 @dataclass(frozen=True)
@@ -42,57 +101,74 @@ class Tables:
             return f"{storage.catalog}.{storage.schema_name}.{table}"
         return f"{storage.resolve(storage.warehouse_dir)}/{storage.schema_name}/{table}"
 
+    def log(self, spark: SparkSession, role: str) -> DeltaLog:
+        location = self.location(role)
+        if self.in_catalog:
+            return DeltaLog(spark, location, None)
+        folder = local_folder(location)
+        return DeltaLog(spark, f"delta.`{location}`", folder)
+
     def exists(self, spark: SparkSession, role: str) -> bool:
         if self.in_catalog:
             return spark.catalog.tableExists(self.location(role))
+        folder = local_folder(self.location(role))
+        if folder is not None:
+            log = folder / "_delta_log"
+            return bool(self.log(spark, role).versions()) or (log / "_last_checkpoint").is_file()
+        from delta.tables import DeltaTable
+
         return DeltaTable.isDeltaTable(spark, self.location(role))
 
-    def delta(self, spark: SparkSession, role: str) -> DeltaTable:
+    def require(self, spark: SparkSession, role: str) -> None:
         if not self.exists(spark, role):
             raise SpeedrunError(f"table {self.location(role)} does not exist yet: run the step that writes it")
-        if self.in_catalog:
-            return DeltaTable.forName(spark, self.location(role))
-        return DeltaTable.forPath(spark, self.location(role))
 
     def read(self, spark: SparkSession, role: str, version: int | None = None) -> DataFrame:
-        if not self.exists(spark, role):
-            raise SpeedrunError(f"table {self.location(role)} does not exist yet: run the step that writes it")
+        self.require(spark, role)
         reader = spark.read.format("delta")
         if version is not None:
             reader = reader.option("versionAsOf", version)
         return reader.table(self.location(role)) if self.in_catalog else reader.load(self.location(role))
 
     def commit(self, spark: SparkSession, role: str, version: int | None = None) -> Commit:
-        """The table's latest commit, or the one that made `version`, read from the Delta log, not the data."""
-        history = self.delta(spark, role).history(1 if version is None else None)
-        found = history.first() if version is None else history.where(F.col("version") == version).first()
-        if found is None:
-            raise SpeedrunError(f"table {self.location(role)} has no version {version} (was it vacuumed?)")
-        return Commit(
-            version=found["version"],
-            rows=int((found["operationMetrics"] or {}).get("numOutputRows", 0)),
-            lineage=json.loads(found["userMetadata"]) if found["userMetadata"] else {},
-        )
+        """The commit that made `version` (default: the latest), read from the Delta log, not the data."""
+        self.require(spark, role)
+        found = self.log(spark, role).entries(version, limit=1)
+        if not found:
+            raise SpeedrunError(f"table {self.location(role)} has no version {version} in its log (was it vacuumed?)")
+        return found[0][0]
 
     def version(self, spark: SparkSession, role: str) -> int:
         return self.commit(spark, role).version
 
-    def write(self, df: DataFrame, role: str, mode: str = "overwrite", lineage: dict[str, int] | None = None) -> Commit:
-        """Overwrite (atomically, schema included) or append, as one commit that records the versions of
-        the inputs it was made from (`lineage`, in the commit's userMetadata)."""
-        writer = df.write.format("delta").mode(mode).option("userMetadata", json.dumps(lineage or {}, sort_keys=True))
-        if mode == "overwrite":
-            writer = writer.option("overwriteSchema", "true")
+    def commit_of_write(self, spark: SparkSession, role: str, token: str) -> Commit:
+        """The commit a write tagged with `token` made, however many commits others made since."""
+        for commit, written_by in self.log(spark, role).entries():
+            if written_by == token:
+                return commit
+        raise SpeedrunError(f"the commit just written to {self.location(role)} is not in its recent history")
+
+    def _save(self, df: DataFrame, role: str, mode: str, lineage: dict[str, int] | None, **options: str) -> Commit:
+        """One commit of `df` to `role`, tagged so that it can be found again; returns it."""
+        token = uuid.uuid4().hex
+        metadata = json.dumps({**(lineage or {}), WRITE_TOKEN: token}, sort_keys=True)
+        writer = df.write.format("delta").mode(mode).option("userMetadata", metadata).options(**options)
         if self.in_catalog:
             writer.saveAsTable(self.location(role))
         else:
             writer.save(self.location(role))
-        return self.commit(df.sparkSession, role)
+        return self.commit_of_write(df.sparkSession, role, token)
+
+    def write(self, df: DataFrame, role: str, mode: str = "overwrite", lineage: dict[str, int] | None = None) -> Commit:
+        """Overwrite (atomically, schema included) or append, as one commit that records the versions of
+        the inputs it was made from (`lineage`, in the commit's userMetadata)."""
+        options = {"overwriteSchema": "true"} if mode == "overwrite" else {}
+        return self._save(df, role, mode, lineage, **options)
 
     def write_all(self, writes: dict[str, tuple[DataFrame, dict[str, int] | None]]) -> dict[str, Commit]:
         """Overwrite several tables at once, `{role: (rows, lineage)}`, one commit each. A small write is mostly
-        the driver's Delta log work and short jobs, which overlap in threads (three 10^4-row overwrites: 4.1 s
-        one after another, 2.9 s at once). A failed write fails the call once all have ended."""
+        the driver's Delta log work and short jobs, which overlap in threads. A failed write fails the call once
+        all have ended."""
         with ThreadPoolExecutor(max_workers=len(writes), thread_name_prefix="speedrun-write") as pool:
             started = {role: pool.submit(self.write, df, role, lineage=lin) for role, (df, lin) in writes.items()}
         return {role: future.result() for role, future in started.items()}
@@ -108,20 +184,13 @@ class Tables:
         """`replace`, returning the commit; `evolve_schema` lets `df` bring new columns."""
         if not self.exists(df.sparkSession, role):
             return self.write(df, role, mode="append")
-        writer = df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
-        if evolve_schema:
-            writer = writer.option("mergeSchema", "true")
-        if self.in_catalog:
-            writer.saveAsTable(self.location(role))
-        else:
-            writer.save(self.location(role))
-        return self.commit(df.sparkSession, role)
+        options = {"replaceWhere": predicate, **({"mergeSchema": "true"} if evolve_schema else {})}
+        return self._save(df, role, "overwrite", None, **options)
 
     def upsert(self, df: DataFrame, role: str, key: str, value: str) -> None:
         """Put `df`'s rows, whose `key` is `value`, in place of the table's rows with that key, in one commit: a
-        rerun replaces its own record; a record with new columns (a newer speedrun) extends the table. Done as
-        a `replaceWhere` overwrite, not a MERGE: measured on a one-row record, 2.8 s against 3.5 s warm, and
-        4.2 s against 11.8 s as the first of its kind in a session."""
+        rerun replaces its own record; a record with new columns (a newer speedrun) extends the table. A
+        `replaceWhere` overwrite, which is faster than a MERGE here."""
         self.replace_where(df, role, f"`{key}` = {sql_string(value)}", evolve_schema=True)
 
 

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,12 @@ def mlflow_run(cfg: Config, run_name: str | None = None, run_id: str | None = No
         yield run
 
 
+@dataclass(frozen=True)
+class LoggedModel:
+    uri: str  # where MLflow keeps the fitted pipeline (`models:/m-...`): the run's only copy of it
+    version: str  # its registered version
+
+
 def log_training(
     contract: Contract,
     model: Any,
@@ -104,9 +110,9 @@ def log_training(
     metrics: dict[str, float],
     config_yaml: str,
     registered_name: str,
-) -> str:
+) -> LoggedModel:
     """Params, tags, validation metrics, the resolved config and the fitted pipeline, on the active run; the
-    pipeline is registered as a new version of `registered_name`, whose number is returned."""
+    pipeline is registered as a new version of `registered_name`."""
     import mlflow
     import mlflow.spark
 
@@ -123,7 +129,14 @@ def log_training(
         registered_model_name=registered_name,
         metadata={"speedrun_contract": asdict(contract)},
     )
-    return str(info.registered_model_version)
+    return LoggedModel(info.model_uri, str(info.registered_model_version))
+
+
+def load_logged_model(uri: str) -> Any:
+    """A pipeline logged to MLflow, by its URI."""
+    import mlflow.spark
+
+    return mlflow.spark.load_model(uri)
 
 
 def model_requirements() -> list[str]:

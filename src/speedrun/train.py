@@ -1,8 +1,10 @@
-"""train: the train table -> a fitted PipelineModel (saved) and a run record in `<name>_training_runs`.
+"""train: silver's train rows -> a fitted PipelineModel (saved once: in MLflow when tracking, else in the work
+folder) and a run record in `<name>_training_runs`.
 
-A run records its lineage: the Delta version of every table its model was made from (the splits it read,
-and through their commits the silver and bronze versions behind them), the resolved config and its hash,
-the seed, row counts, versions of speedrun and Spark, the git commit, start and end times.
+A run records its lineage: the Delta version of every table its model was made from (silver, whose `_split`
+column holds the splits, a given test file's silver_test, and through silver's commit the bronze version behind
+it), the resolved config and its hash, the seed, row counts, versions of speedrun and Spark, the git commit,
+start and end times.
 """
 
 from __future__ import annotations
@@ -19,16 +21,16 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
 
 import speedrun
+from speedrun.columns import ROW_KEY
 from speedrun.config import Config
 from speedrun.contract import contract_of
 from speedrun.features import build_pipeline, classifier_params
 from speedrun.metrics import classification_metrics
-from speedrun.prepare import ROW_KEY
 from speedrun.progress import step
 from speedrun.runs import RUNS_SCHEMA, TrainingRun, git_commit, new_run_id, run_params, run_tags
-from speedrun.split import SPLITS
-from speedrun.tables import Commit, Tables
-from speedrun.tracking import log_training, mlflow_run, registered_model_name
+from speedrun.split import SPLITS, SplitResult, class_counts, require_evaluable, rows_of
+from speedrun.tables import Tables
+from speedrun.tracking import load_logged_model, log_training, mlflow_run, registered_model_name
 
 
 def fixed_layout(df: DataFrame, partitions: int) -> DataFrame:
@@ -68,57 +70,93 @@ def model_path(cfg: Config, run_id: str) -> str:
     return cfg.storage.resolve(f"models/{cfg.name}/{run_id}")
 
 
+def load_model(path: str) -> PipelineModel:
+    """A run's fitted pipeline: from MLflow (`models:/...`, `runs:/...`) or from a folder."""
+    return load_logged_model(path) if path.startswith(("models:/", "runs:/")) else PipelineModel.load(path)
+
+
+@dataclass(frozen=True)
+class SplitRows:
+    """The rows of each split and where they come from: silver (and silver_test) at the versions read."""
+
+    rows: dict[str, DataFrame]
+    split: SplitResult
+    silver_version: int
+    bronze_version: int | None
+
+
+def bronze_version_of(spark: SparkSession, tables: Tables, silver_version: int) -> int | None:
+    """The bronze version silver was cleaned from, through silver versions that only re-split it."""
+    lineage = tables.commit(spark, "silver", silver_version).lineage
+    for _ in range(100):
+        if "silver" not in lineage:
+            break
+        lineage = tables.commit(spark, "silver", lineage["silver"]).lineage
+    return lineage.get("bronze")
+
+
+def read_split_rows(spark: SparkSession, cfg: Config) -> SplitRows:
+    """The latest silver (and silver_test) as split rows, checked as the split step checks them."""
+    tables = Tables(cfg)
+    silver_version = tables.version(spark, "silver")
+    silver = tables.read(spark, "silver", silver_version)
+    silver_test, versions = None, dict.fromkeys(SPLITS, silver_version)
+    if cfg.test_source is not None:
+        versions["test"] = tables.version(spark, "silver_test")
+        silver_test = tables.read(spark, "silver_test", versions["test"])
+    counts = class_counts(silver, silver_test)
+    require_evaluable(counts, contract_of(silver).classes, cfg)
+    rows = {name: rows_of(silver, name, silver_test) for name in SPLITS}
+    return SplitRows(
+        rows, SplitResult(counts, versions), silver_version, bronze_version_of(spark, tables, silver_version)
+    )
+
+
 @dataclass(frozen=True)
 class Trained:
     """A recorded run and its fitted model, handed by `run` to evaluate without reading either back."""
 
     record: TrainingRun
     model: PipelineModel
+    test_rows: DataFrame
 
 
 def train(spark: SparkSession, cfg: Config, run_id: str | None = None) -> TrainingRun:
-    """Fit on the latest version of the train table and record the run."""
+    """Fit on the train rows of the latest silver and record the run."""
     return fit_and_record(spark, cfg, run_id).record
 
 
 def fit_and_record(
-    spark: SparkSession, cfg: Config, run_id: str | None = None, split_commits: dict[str, Commit] | None = None
+    spark: SparkSession, cfg: Config, run_id: str | None = None, inputs: SplitRows | None = None
 ) -> Trained:
-    """`train`, returning the fitted model as well; on the split tables' versions of `split_commits` (those of
-    the split just made, in `run`: no reading them back from the tables' logs), by default the latest."""
-    tables = Tables(cfg)
+    """`train`, returning the fitted model as well; on the split rows `inputs` (those just prepared, in `run`:
+    nothing read back from the tables), by default the latest silver's."""
     run_id = run_id or new_run_id()
     started = datetime.now(timezone.utc)
     with step("train") as progress:
-        commits = split_commits or {name: tables.commit(spark, name) for name in SPLITS}
-        versions = {name: commit.version for name, commit in commits.items()}
-        silver_version = commits["train"].lineage.get("silver")
-        bronze_version = (
-            None if silver_version is None else tables.commit(spark, "silver", silver_version).lineage.get("bronze")
-        )
+        inputs = inputs or read_split_rows(spark, cfg)
+        versions, rows = inputs.split.versions, inputs.split.rows
         with mlflow_run(cfg, run_name=run_id) as tracked:
-            training = tables.read(spark, "train", versions["train"])
+            training = inputs.rows["train"]
             model = fit(cfg, training)
-            path = model_path(cfg, run_id)
-            model.write().overwrite().save(path)
-            validation_metrics, _ = score(cfg, model, tables.read(spark, "validation", versions["validation"]))
+            validation_metrics, _ = score(cfg, model, inputs.rows["validation"])
             record = TrainingRun(
                 run_id=run_id,
                 name=cfg.name,
                 model_type=cfg.model.type,
                 model_params=json.dumps(classifier_params(cfg), sort_keys=True),
-                model_path=path,
+                model_path=model_path(cfg, run_id),
                 config=json.dumps(cfg.as_dict(), sort_keys=True),
                 config_hash=cfg.digest(),
                 split_seed=cfg.split.seed,
-                bronze_version=bronze_version,
-                silver_version=silver_version,
+                bronze_version=inputs.bronze_version,
+                silver_version=inputs.silver_version,
                 train_version=versions["train"],
                 validation_version=versions["validation"],
                 test_version=versions["test"],
-                train_rows=commits["train"].rows,
-                validation_rows=commits["validation"].rows,
-                test_rows=commits["test"].rows,
+                train_rows=rows["train"],
+                validation_rows=rows["validation"],
+                test_rows=rows["test"],
                 validation_metrics=json.dumps(validation_metrics, sort_keys=True),
                 started_at=started,
                 finished_at=datetime.now(timezone.utc),
@@ -129,7 +167,7 @@ def fit_and_record(
                 target=os.environ.get("SPEEDRUN_TARGET"),
             )
             if tracked:
-                version = log_training(
+                logged = log_training(
                     contract_of(training),
                     model,
                     params=run_params(cfg),
@@ -138,13 +176,21 @@ def fit_and_record(
                     config_yaml=yaml.safe_dump(cfg.as_dict(), sort_keys=False),
                     registered_name=registered_model_name(cfg),
                 )
-                record = replace(record, registered_model=registered_model_name(cfg), model_version=version)
+                record = replace(
+                    record,
+                    model_path=logged.uri,
+                    registered_model=registered_model_name(cfg),
+                    model_version=logged.version,
+                )
+            else:
+                model.write().overwrite().save(record.model_path)
+        tables = Tables(cfg)
         tables.upsert(
             spark.createDataFrame([tuple(asdict(record).values())], RUNS_SCHEMA), "training_runs", "run_id", run_id
         )
         auc = validation_metrics.get("areaUnderROC")
         progress.done(
-            f"{cfg.model.type} on {record.train_rows:,} rows -> {path}"
+            f"{cfg.model.type} on {record.train_rows:,} rows -> {record.model_path}"
             + (f" (validation AUC {auc:.4f})" if auc is not None else "")
         )
-    return Trained(record, model)
+    return Trained(record, model, inputs.rows["test"])
