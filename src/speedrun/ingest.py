@@ -3,6 +3,14 @@ ingest metadata. A separate test source, when configured, goes to `<name>_bronze
 
 from __future__ import annotations
 
+import csv
+import glob
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -17,12 +25,50 @@ from speedrun.tables import Commit, Tables
 from speedrun.validate import require_columns
 
 
+def local_path(path: str) -> str | None:
+    """`path` on this machine's file system (a plain path, `file:`, or a Databricks `/Volumes/...` mount), or None
+    for a remote URI, which only Spark can list."""
+    if path.startswith("file:"):
+        return re.sub(r"^file:/*", "/", path)
+    return None if "://" in path else path
+
+
+def data_files(path: str) -> list[str] | None:
+    """The data files a local `path` (a file, a folder or a glob) matches, in name order, without Spark's and
+    Hadoop's marker files (`_SUCCESS`, `.crc`); None for a remote path."""
+    local = local_path(path)
+    if local is None:
+        return None
+    found = []
+    for match in sorted(glob.glob(local)):
+        candidates = sorted(Path(match).rglob("*")) if Path(match).is_dir() else [Path(match)]
+        found += [str(f) for f in candidates if f.is_file() and not f.name.startswith(("_", "."))]
+    return found
+
+
 def path_has_files(spark: SparkSession, path: str) -> bool:
-    """Whether `path` (a file, a folder or a glob, on any Hadoop file system) matches anything."""
-    jvm = spark._jvm
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    matches = hadoop_path.getFileSystem(spark._jsc.hadoopConfiguration()).globStatus(hadoop_path)
-    return matches is not None and len(matches) > 0
+    """Whether `path` (a file, a folder or a glob) matches anything: listed in Python where it is local (no
+    `spark._jvm`, which standard access mode and Spark Connect forbid), else by asking Spark to read it."""
+    files = data_files(path)
+    if files is not None:
+        return bool(files)
+    try:
+        spark.read.format("binaryFile").load(path).limit(1).count()
+    except AnalysisException:
+        return False
+    return True
+
+
+def csv_header(spark: SparkSession, source: SourceConfig, path: str) -> list[str]:
+    """The column names on a CSV source's first line, read in Python from the first local file (no Spark job),
+    or by Spark for a remote path."""
+    files = data_files(path)
+    if not files:
+        return [c.strip() for c in csv_reader(spark, source).load(path).columns]
+    with open(files[0], encoding=source.encoding, newline="") as lines:
+        wanted = (line for line in lines if not (source.comment and line.startswith(source.comment)))
+        first = next(csv.reader(wanted, delimiter=source.delimiter, quotechar=source.quote), [])
+    return [c.strip() for c in first]
 
 
 def csv_reader(spark: SparkSession, source: SourceConfig):
@@ -45,7 +91,7 @@ def read_source(spark: SparkSession, source: SourceConfig, path: str, key: str =
         raise SpeedrunError(f"source not found: {path} ({key}): no file matches")
     try:
         if source.format == "csv":
-            names = source.column_names or [c.strip() for c in csv_reader(spark, source).load(path).columns]
+            names = source.column_names or csv_header(spark, source, path)
             schema = StructType([StructField(n, StringType()) for n in names] + [StructField(CORRUPT, StringType())])
             df = csv_reader(spark, source).schema(schema).option("columnNameOfCorruptRecord", CORRUPT).load(path)
         else:
@@ -55,22 +101,26 @@ def read_source(spark: SparkSession, source: SourceConfig, path: str, key: str =
     return df.select("*", F.col("_metadata.file_path").alias(SOURCE_FILE))
 
 
-def with_ingest_time(df: DataFrame) -> DataFrame:
-    return df.withColumn(INGESTED_AT, F.current_timestamp())
+def with_ingest_time(df: DataFrame, at: datetime) -> DataFrame:
+    """`_ingested_at`, one value for the whole ingest: the same rows read twice (written to bronze, and cleaned
+    for silver in the same run) carry the same time."""
+    return df.withColumn(INGESTED_AT, F.lit(at))
 
 
 def trim_column_names(df: DataFrame) -> DataFrame:
     return df.toDF(*[name.strip() for name in df.columns])
 
 
-def bronze_rows(spark: SparkSession, cfg: Config, source: SourceConfig, key: str) -> DataFrame:
+def bronze_rows(spark: SparkSession, cfg: Config, source: SourceConfig, key: str, at: datetime) -> DataFrame:
     """The rows of one configured source as they go to bronze (generated first where configured and missing)."""
     path = cfg.storage.resolve(source.path)
     if source.generate_if_missing and not path_has_files(spark, path):
         with step("generate") as progress:
             generate(spark, source.generate_if_missing.rows, source.generate_if_missing.seed, path)
             progress.done(f"{source.generate_if_missing.rows:,} rows -> {path}")
-    bronze = read_source(spark, source, path, key).transform(trim_column_names).transform(with_ingest_time)
+    bronze = (
+        read_source(spark, source, path, key).transform(trim_column_names).transform(partial(with_ingest_time, at=at))
+    )
     require_columns(bronze, cfg.columns.declared, where=path)
     if bronze.isEmpty():
         raise SpeedrunError(f"source {path} ({key}) has no rows")
@@ -81,25 +131,51 @@ def data_columns(df: DataFrame) -> list[str]:
     return [c for c in df.columns if not c.startswith("_")]
 
 
+def bronze_frames(spark: SparkSession, cfg: Config) -> dict[str, DataFrame]:
+    """The rows of the configured source (`bronze`) and of a given test file (`bronze_test`) as they go to
+    bronze, checked: both exist, hold rows and the columns the config names, and the same columns."""
+    at = datetime.now(timezone.utc)
+    frames = {"bronze": bronze_rows(spark, cfg, cfg.source, "source.path", at)}
+    if cfg.test_source:
+        frames["bronze_test"] = bronze_rows(spark, cfg, cfg.test_source, "test_source.path", at)
+        train_columns, test_columns = data_columns(frames["bronze"]), data_columns(frames["bronze_test"])
+        if train_columns != test_columns:
+            raise SpeedrunError(
+                "the test file's columns differ from the training file's: "
+                f"{cfg.storage.resolve(cfg.test_source.path)} has "
+                f"{', '.join(test_columns)}; expected {', '.join(train_columns)}"
+            )
+    return frames
+
+
+def describe_ingest(tables: Tables, written: dict[str, Commit]) -> str:
+    outcome = f"{written['bronze'].rows:,} rows -> {tables.location('bronze')} v{written['bronze'].version}"
+    if "bronze_test" in written:
+        test = written["bronze_test"]
+        outcome += f"; test {test.rows:,} rows -> {tables.location('bronze_test')} v{test.version}"
+    return outcome
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """Each bronze table's commit, and the rows written in it (for `run`'s prepare, which cleans the very rows
+    of that commit without reading them back)."""
+
+    commits: dict[str, Commit]
+    frames: dict[str, DataFrame]
+
+
 def ingest(spark: SparkSession, cfg: Config) -> Commit:
     """Ingest the configured source into `<name>_bronze` (and a test source into `<name>_bronze_test`, written
     at the same time); returns bronze's commit (version, rows)."""
+    return ingest_frames(spark, cfg).commits["bronze"]
+
+
+def ingest_frames(spark: SparkSession, cfg: Config) -> Ingested:
+    """`ingest`, returning the commits and the rows written."""
     tables = Tables(cfg)
     with step("ingest") as progress:
-        rows = {"bronze": bronze_rows(spark, cfg, cfg.source, "source.path")}
-        if cfg.test_source:
-            rows["bronze_test"] = bronze_rows(spark, cfg, cfg.test_source, "test_source.path")
-            train_columns, test_columns = data_columns(rows["bronze"]), data_columns(rows["bronze_test"])
-            if train_columns != test_columns:
-                raise SpeedrunError(
-                    "the test file's columns differ from the training file's: "
-                    f"{cfg.storage.resolve(cfg.test_source.path)} has "
-                    f"{', '.join(test_columns)}; expected {', '.join(train_columns)}"
-                )
-        written = tables.write_all({role: (df, None) for role, df in rows.items()})
-        outcome = f"{written['bronze'].rows:,} rows -> {tables.location('bronze')} v{written['bronze'].version}"
-        if cfg.test_source:
-            test = written["bronze_test"]
-            outcome += f"; test {test.rows:,} rows -> {tables.location('bronze_test')} v{test.version}"
-        progress.done(outcome)
-    return written["bronze"]
+        frames = bronze_frames(spark, cfg)
+        written = tables.write_all({role: (df, None) for role, df in frames.items()})
+        progress.done(describe_ingest(tables, written))
+    return Ingested(written, frames)

@@ -2,37 +2,51 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from pyspark.sql import SparkSession
 
 from speedrun.config import Config
 from speedrun.evaluate import Evaluation, evaluate
-from speedrun.ingest import ingest
-from speedrun.prepare import prepare_and_keep
+from speedrun.ingest import bronze_frames
+from speedrun.prepare import Bronze, prepare_and_keep
 from speedrun.progress import step
-from speedrun.split import SPLITS, checked_split, describe, rows_of
-from speedrun.train import SplitRows, fit_and_record
+from speedrun.split import SPLITS, checked_split, describe, rows_of, split_versions
+from speedrun.tables import BackgroundWrites, Tables
+from speedrun.train import SplitLineage, SplitRows, fit_and_record
 
 
 def run_pipeline(spark: SparkSession, cfg: Config, metrics_out: str | None = None) -> Evaluation:
-    """ingest -> prepare -> split -> train -> evaluate. Each step works on exactly what the step before it
-    wrote: prepare reads bronze at the version ingest committed, and the rows prepare wrote to silver stay
-    cached for split, train and evaluate (the same rows as silver's version, not read back), so a concurrent
-    write to any table cannot change this run halfway."""
-    bronze = ingest(spark, cfg)
-    prepared = prepare_and_keep(spark, cfg, bronze.version)
-    try:
-        summary = prepared.result
-        with step("split") as progress:
-            result = checked_split(
-                cfg, prepared.silver, prepared.silver_test, summary.silver_version, summary.silver_test_version
-            )
-            progress.done(describe(result, cfg.test_source is not None))
-        rows = {name: rows_of(prepared.silver, name, prepared.silver_test) for name in SPLITS}
-        inputs = SplitRows(rows, result, summary.silver_version, bronze.version)
-        trained = fit_and_record(spark, cfg, inputs=inputs)
-        return evaluate(spark, cfg, trained.record.run_id, metrics_out, trained=trained)
-    finally:
-        prepared.release()
+    """ingest -> prepare -> split -> train -> evaluate, in one process, on the rows in hand: the rows ingest
+    reads are cleaned by prepare as they are written to bronze, and the rows prepare writes to silver stay cached
+    for split, train and evaluate (the very rows of silver's commit, not read back). The Delta writes of bronze
+    and silver run in the background while the model is fitted; the run record waits for them and records their
+    versions, so a failed write fails the run before anything is recorded or registered."""
+    tables = Tables(cfg)
+    with BackgroundWrites(tables) as writes:
+        with step("ingest") as progress:
+            frames = bronze_frames(spark, cfg)
+            for role, df in frames.items():
+                writes.submit(role, df)
+            progress.done(f"{', '.join(frames)} being written in the background")
+        bronze, bronze_test = Bronze(rows=frames["bronze"]), Bronze(rows=frames.get("bronze_test"))
+        prepared = prepare_and_keep(spark, cfg, bronze, bronze_test, writes, wait_for_writes=False)
+        try:
+            with step("split") as progress:
+                result = checked_split(cfg, prepared.silver, prepared.silver_test)
+                progress.done(describe(result, cfg.test_source is not None))
+            rows = {name: rows_of(prepared.silver, name, prepared.silver_test) for name in SPLITS}
+            trained = fit_and_record(spark, cfg, inputs=SplitRows(rows, result, partial(lineage_of, writes, cfg)))
+            return evaluate(spark, cfg, trained.record.run_id, metrics_out, trained=trained)
+        finally:
+            prepared.release()
+
+
+def lineage_of(writes: BackgroundWrites, cfg: Config) -> SplitLineage:
+    """The versions the run's writes made (waiting for them)."""
+    silver = writes.commit("silver").version
+    silver_test = writes.commit("silver_test").version if cfg.test_source is not None else None
+    return SplitLineage(split_versions(silver, silver_test), silver, writes.commit("bronze").version)
 
 
 def print_summary(evaluation: Evaluation) -> None:

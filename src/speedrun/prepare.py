@@ -21,7 +21,7 @@ from speedrun.contract import Contract, infer_contract
 from speedrun.errors import SpeedrunError
 from speedrun.progress import step
 from speedrun.split import split_of
-from speedrun.tables import Commit, Tables
+from speedrun.tables import BackgroundWrites, Lineage, Tables
 
 
 def trim_strings(df: DataFrame, null_values: list[str] | tuple[str, ...] = ("",)) -> DataFrame:
@@ -116,6 +116,21 @@ GIVEN_TEST = Side("bronze_test", "silver_test", "quarantine_test", min_classes=1
 
 
 @dataclass(frozen=True)
+class Bronze:
+    """A bronze table to clean: its version (None: the latest, or in `run` the one its pending write makes) and,
+    when the caller holds them, its rows."""
+
+    version: int | None = None
+    rows: DataFrame | None = None
+
+    def lineage(self, role: str, writes: BackgroundWrites) -> Lineage:
+        """What silver records it was made from: this version, or that of the write still under way."""
+        if self.version is not None:
+            return {role: self.version}
+        return lambda: {role: writes.commit(role).version}
+
+
+@dataclass(frozen=True)
 class PrepareResult:
     accepted: int
     quarantined: int
@@ -166,18 +181,22 @@ def summarize(tagged: DataFrame, label: str, max_quarantined: float = 1.0, min_c
 
 
 def prepare_side(
-    spark: SparkSession, cfg: Config, side: Side, bronze_version: int | None, contract: Contract | None
-) -> tuple[PrepareResult, Commit, Contract, DataFrame, DataFrame]:
-    """Clean one bronze table into its silver and quarantine tables, inferring the contract if none is given.
-    Returns silver's rows as written and the cache they are read from (the caller unpersists it)."""
+    spark: SparkSession,
+    cfg: Config,
+    side: Side,
+    bronze: Bronze,
+    contract: Contract | None,
+    writes: BackgroundWrites,
+) -> tuple[PrepareResult, Contract, DataFrame, DataFrame]:
+    """Clean one bronze table into its silver and quarantine tables (written through `writes`), inferring the
+    contract if none is given. Returns silver's rows as written and the cache they are read from (the caller
+    unpersists it)."""
     tables, label = Tables(cfg), cfg.columns.label.column
-    bronze_version = tables.version(spark, side.bronze) if bronze_version is None else bronze_version
+    if bronze.rows is None and bronze.version is None:
+        bronze = Bronze(tables.version(spark, side.bronze))
+    rows = bronze.rows if bronze.rows is not None else tables.read(spark, side.bronze, bronze.version)
     source = cfg.source if side is TRAINING else cfg.test_source
-    cleaned = (
-        tables.read(spark, side.bronze, bronze_version)
-        .transform(partial(clean, columns=cfg.columns, null_values=source.null_values))
-        .persist()
-    )
+    cleaned = rows.transform(partial(clean, columns=cfg.columns, null_values=source.null_values)).persist()
     try:
         contract = contract or infer_contract(
             cleaned.where(F.col(CORRUPT).isNull()) if CORRUPT in cleaned.columns else cleaned, cfg.columns
@@ -188,14 +207,13 @@ def prepare_side(
         silver = tagged.where(F.col(REASON).isNull()).transform(
             partial(to_silver, contract=contract, label=label, split=split)
         )
-        lineage = {side.bronze: bronze_version}
-        written = tables.write_all(
-            {side.silver: (silver, lineage), side.quarantine: (tagged.where(F.col(REASON).isNotNull()), lineage)}
-        )
+        lineage = bronze.lineage(side.bronze, writes)
+        writes.submit(side.silver, silver, lineage)
+        writes.submit(side.quarantine, tagged.where(F.col(REASON).isNotNull()), lineage)
     except BaseException:
         cleaned.unpersist()
         raise
-    return result, written[side.silver], contract, silver, cleaned
+    return result, contract, silver, cleaned
 
 
 def prepare(
@@ -206,7 +224,8 @@ def prepare(
 ) -> PrepareResult:
     """Clean bronze (at `bronze_version`, default the latest) into silver and quarantine; a given test source
     likewise into silver_test, under the contract inferred from the training source."""
-    prepared = prepare_and_keep(spark, cfg, bronze_version, bronze_test_version)
+    with BackgroundWrites(Tables(cfg), announce=False) as writes:
+        prepared = prepare_and_keep(spark, cfg, Bronze(bronze_version), Bronze(bronze_test_version), writes)
     prepared.release()
     return prepared.result
 
@@ -214,24 +233,29 @@ def prepare(
 def prepare_and_keep(
     spark: SparkSession,
     cfg: Config,
-    bronze_version: int | None = None,
-    bronze_test_version: int | None = None,
+    bronze: Bronze,
+    bronze_test: Bronze,
+    writes: BackgroundWrites,
+    wait_for_writes: bool = True,
 ) -> Prepared:
-    """`prepare`, keeping silver's rows cached for the steps that follow in this process."""
+    """`prepare`, keeping silver's rows cached for the steps that follow in this process. Silver and quarantine
+    are written through `writes`: prepare waits for them when it ran alone (its result then has their versions),
+    `run` only at the end."""
     tables = Tables(cfg)
     with step("prepare") as progress:
-        result, silver, contract, silver_rows, cached = prepare_side(spark, cfg, TRAINING, bronze_version, None)
+        result, contract, silver_rows, cached = prepare_side(spark, cfg, TRAINING, bronze, None, writes)
         outcome = f"{result.accepted:,} rows -> {tables.location('silver')}, {result.quarantined:,} quarantined"
-        silver_test_version, test_rows, kept = None, None, (cached,)
+        test_rows, kept = None, (cached,)
         if cfg.test_source:
-            test, silver_test, _, test_rows, test_cached = prepare_side(
-                spark, cfg, GIVEN_TEST, bronze_test_version, contract
-            )
-            silver_test_version, kept = silver_test.version, (cached, test_cached)
+            test, _, test_rows, test_cached = prepare_side(spark, cfg, GIVEN_TEST, bronze_test, contract, writes)
+            kept = (cached, test_cached)
             outcome += f"; test {test.accepted:,} rows, {test.quarantined:,} quarantined"
+        if wait_for_writes:
+            written = writes.wait()
+            versions = [written[role].version if role in written else None for role in ("silver", "silver_test")]
+            result = PrepareResult(result.accepted, result.quarantined, result.reasons, *versions)
         progress.done(
             f"{outcome}; {len(contract.numeric)} numeric, {len(contract.categorical)} categorical "
             f"features, classes {', '.join(contract.classes)}"
         )
-    summary = PrepareResult(result.accepted, result.quarantined, result.reasons, silver.version, silver_test_version)
-    return Prepared(summary, contract, silver_rows, test_rows, kept)
+    return Prepared(result, contract, silver_rows, test_rows, kept)

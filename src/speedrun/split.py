@@ -60,10 +60,11 @@ def rows_of(silver: DataFrame, name: str, silver_test: DataFrame | None = None) 
 
 @dataclass(frozen=True)
 class SplitResult:
-    """Rows per split and class; the versions each split is read at (silver's, silver_test's for a given test)."""
+    """Rows per split and class; the versions each split is read at (silver's, silver_test's for a given test),
+    when known (in `run`, silver's write may still be under way)."""
 
     counts: dict[str, Counter]
-    versions: dict[str, int]
+    versions: dict[str, int] | None = None
 
     @property
     def rows(self) -> dict[str, int]:
@@ -130,24 +131,27 @@ def split(
             if silver_test_version is None:
                 silver_test_version = tables.version(spark, "silver_test")
             silver_test = tables.read(spark, "silver_test", silver_test_version)
-        result = checked_split(cfg, silver, silver_test, silver_version, silver_test_version)
+        result = checked_split(cfg, silver, silver_test, split_versions(silver_version, silver_test_version))
         progress.done(describe(result, given_test))
     return result
+
+
+def split_versions(silver_version: int, silver_test_version: int | None) -> dict[str, int]:
+    versions = dict.fromkeys(SPLITS, silver_version)
+    if silver_test_version is not None:
+        versions["test"] = silver_test_version
+    return versions
 
 
 def checked_split(
     cfg: Config,
     silver: DataFrame,
     silver_test: DataFrame | None,
-    silver_version: int,
-    silver_test_version: int | None,
+    versions: dict[str, int] | None = None,
 ) -> SplitResult:
     """The split's counts, checked: each split to be evaluated holds two classes or more."""
     counts = class_counts(silver, silver_test)
     require_evaluable(counts, contract_of(silver).classes, cfg)
-    versions = {name: silver_version for name in SPLITS}
-    if silver_test is not None:
-        versions["test"] = silver_test_version
     return SplitResult(counts, versions)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
@@ -28,7 +28,7 @@ from speedrun.features import build_pipeline, classifier_params
 from speedrun.metrics import classification_metrics
 from speedrun.progress import step
 from speedrun.runs import RUNS_SCHEMA, TrainingRun, git_commit, new_run_id, run_params, run_tags
-from speedrun.split import SPLITS, SplitResult, class_counts, require_evaluable, rows_of
+from speedrun.split import SPLITS, SplitResult, checked_split, rows_of, split_versions
 from speedrun.tables import Tables
 from speedrun.tracking import load_logged_model, log_training, mlflow_run, registered_model_name
 
@@ -76,13 +76,22 @@ def load_model(path: str) -> PipelineModel:
 
 
 @dataclass(frozen=True)
+class SplitLineage:
+    """The versions a run's rows come from."""
+
+    versions: dict[str, int]  # each split's table version (silver's; silver_test's for a given test file)
+    silver_version: int
+    bronze_version: int | None
+
+
+@dataclass(frozen=True)
 class SplitRows:
-    """The rows of each split and where they come from: silver (and silver_test) at the versions read."""
+    """The rows of each split, their counts, and where they come from (`lineage()`: in `run`, known once the
+    writes of bronze and silver are done, which it waits for)."""
 
     rows: dict[str, DataFrame]
     split: SplitResult
-    silver_version: int
-    bronze_version: int | None
+    lineage: Callable[[], SplitLineage]
 
 
 def bronze_version_of(spark: SparkSession, tables: Tables, silver_version: int) -> int | None:
@@ -100,16 +109,13 @@ def read_split_rows(spark: SparkSession, cfg: Config) -> SplitRows:
     tables = Tables(cfg)
     silver_version = tables.version(spark, "silver")
     silver = tables.read(spark, "silver", silver_version)
-    silver_test, versions = None, dict.fromkeys(SPLITS, silver_version)
+    silver_test, versions = None, split_versions(silver_version, None)
     if cfg.test_source is not None:
-        versions["test"] = tables.version(spark, "silver_test")
+        versions = split_versions(silver_version, tables.version(spark, "silver_test"))
         silver_test = tables.read(spark, "silver_test", versions["test"])
-    counts = class_counts(silver, silver_test)
-    require_evaluable(counts, contract_of(silver).classes, cfg)
     rows = {name: rows_of(silver, name, silver_test) for name in SPLITS}
-    return SplitRows(
-        rows, SplitResult(counts, versions), silver_version, bronze_version_of(spark, tables, silver_version)
-    )
+    lineage = SplitLineage(versions, silver_version, bronze_version_of(spark, tables, silver_version))
+    return SplitRows(rows, checked_split(cfg, silver, silver_test, versions), lambda: lineage)
 
 
 @dataclass(frozen=True)
@@ -135,11 +141,13 @@ def fit_and_record(
     started = datetime.now(timezone.utc)
     with step("train") as progress:
         inputs = inputs or read_split_rows(spark, cfg)
-        versions, rows = inputs.split.versions, inputs.split.rows
+        rows = inputs.split.rows
         with mlflow_run(cfg, run_name=run_id) as tracked:
             training = inputs.rows["train"]
             model = fit(cfg, training)
-            validation_metrics, _ = score(cfg, model, inputs.rows["validation"])
+            validation_metrics = score(cfg, model, inputs.rows["validation"])[0] if rows["validation"] else {}
+            lineage = inputs.lineage()
+            versions = lineage.versions
             record = TrainingRun(
                 run_id=run_id,
                 name=cfg.name,
@@ -149,8 +157,8 @@ def fit_and_record(
                 config=json.dumps(cfg.as_dict(), sort_keys=True),
                 config_hash=cfg.digest(),
                 split_seed=cfg.split.seed,
-                bronze_version=inputs.bronze_version,
-                silver_version=inputs.silver_version,
+                bronze_version=lineage.bronze_version,
+                silver_version=lineage.silver_version,
                 train_version=versions["train"],
                 validation_version=versions["validation"],
                 test_version=versions["test"],
