@@ -1,0 +1,51 @@
+"""Tables: each write finds its own commit by the token it wrote, whatever other writers committed since; a
+pipeline whose background write fails records nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from speedrun.config import load_config
+from speedrun.pipeline import run_pipeline
+from speedrun.tables import WRITE_TOKEN, Tables
+from speedrun.tracking import tracking_uri
+
+
+def test_a_write_finds_its_own_commit_after_someone_elses(spark, tmp_path: Path) -> None:
+    # GIVEN a table written by speedrun, with lineage
+    tables = Tables(load_config("default", [f"storage.work_dir={tmp_path}"]))
+    first = tables.write(spark.range(4), "silver", lineage={"bronze": 7})
+    token = json.loads(
+        (Path(tables.location("silver")) / "_delta_log" / f"{first.version:020d}.json").read_text().splitlines()[0]
+    )["commitInfo"]["userMetadata"]
+    # AND two commits by another writer after it (as Databricks' own OPTIMIZE or a concurrent job would make)
+    spark.range(3).write.format("delta").mode("append").save(tables.location("silver"))
+    spark.range(2).write.format("delta").mode("append").save(tables.location("silver"))
+    # WHEN speedrun looks for the commit its write made
+    found = tables.commit_of_write(spark, "silver", json.loads(token)[WRITE_TOKEN])
+    # THEN it is that commit, with its rows and lineage, not the latest one
+    assert (found.version, found.rows, found.lineage) == (0, 4, {"bronze": 7})
+    assert tables.version(spark, "silver") == 2
+    assert tables.commit(spark, "silver", 1).lineage == {}
+
+
+def test_a_run_whose_background_write_fails_records_and_registers_nothing(spark, tmp_path: Path) -> None:
+    # GIVEN a run whose silver table cannot be written (a file stands where its folder would be)
+    cfg = load_config(
+        "default",
+        [f"storage.work_dir={tmp_path}", "source.generate_if_missing.rows=300", "model={type: logistic_regression}"],
+    )
+    silver = Path(Tables(cfg).location("silver"))
+    silver.parent.mkdir(parents=True)
+    silver.write_text("not a table")
+    # WHEN it runs THEN it fails on that write
+    with pytest.raises(Exception, match="churn_silver"):
+        run_pipeline(spark, cfg)
+    # AND no run was recorded and no model version registered; bronze, written before, is a good version
+    assert not Tables(cfg).exists(spark, "training_runs")
+    assert mlflow.MlflowClient(tracking_uri(cfg)).search_registered_models() == []
+    assert Tables(cfg).read(spark, "bronze").count() == 300
