@@ -19,11 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from databricks.bundles.experiments import MlflowExperiment
 from databricks.bundles.jobs import Job
-from databricks.bundles.schemas import Schema
+from databricks.bundles.schemas import PrivilegeAssignment, Schema
 from databricks.bundles.volumes import Volume
 
-TYPED_RESOURCES = {"jobs": Job, "schemas": Schema, "volumes": Volume}
+TYPED_RESOURCES = {"jobs": Job, "schemas": Schema, "volumes": Volume, "experiments": MlflowExperiment}
+# what the principal a production job runs as needs on the schema and volume the deployer creates
+PRINCIPAL_NEEDS = {
+    "schemas": {"USE_SCHEMA", "CREATE_TABLE", "CREATE_MODEL", "SELECT", "MODIFY", "EXECUTE"},
+    "volumes": {"READ_VOLUME", "WRITE_VOLUME"},
+}
 BUNDLE_KEYS = {
     "bundle",
     "include",
@@ -162,6 +168,64 @@ def target_problems(bundle: dict[str, Any]) -> list[str]:
     return problems
 
 
+def reference_problems(bundle: dict[str, Any]) -> list[str]:
+    """Jobs name the schema, volume and experiment through the resources that create them: in development mode
+    the CLI renames the schema (`dev_<user>_...`) and the experiment, and a job naming them by variable would
+    write where nothing was created. An experiment lives in a folder that exists, not under /Workspace/."""
+    problems = []
+    resources = bundle["resources"]
+    shadowed = {"schemas": "${var.schema}", "experiments": "${var.experiment}"}
+    for name, job in resources.get("jobs", {}).items():
+        text = yaml.safe_dump(job)
+        for kind, variable in shadowed.items():
+            if resources.get(kind) and variable in text:
+                problems.append(
+                    f"job {name}: names {variable} while the bundle creates it as a resource: "
+                    f"refer to ${{resources.{kind}.<key>.name}}"
+                )
+        for path in re.findall(r"/Volumes/[^\s,\]\"']+", text):
+            if path.count("/") >= 4 and not re.match(r"/Volumes/[^/]+/[^/]+/(\{\{|\$\{)", path):
+                problems.append(f"job {name}: {path} names the volume itself, not the bundle's volume resource")
+    for target in bundle.get("targets", {}):
+        values = resolved_variables(bundle, target)
+        for name, experiment in resources.get("experiments", {}).items():
+            path = VAR_REF.sub(lambda m, v=values: str(v.get(m.group(1))), str(experiment.get("name", "")))
+            where = f"target {target}: experiments.{name}: {path}"
+            if path.startswith("/Workspace/"):
+                problems.append(f"{where} starts with /Workspace/, which MLflow does not find again by name")
+            elif not re.match(r"^/(Shared|Users/[^/]+)/[^/]+$", path):
+                problems.append(f"{where} is not directly in /Shared or /Users/<user>: MLflow creates no folders")
+    return problems
+
+
+def grant_problems(bundle: dict[str, Any]) -> list[str]:
+    """A production target whose jobs run as a service principal grants it what it needs; its root path is one
+    that only the deployer can write (the wheel there runs as the principal)."""
+    problems = []
+    for target, spec in bundle.get("targets", {}).items():
+        if spec.get("mode") != "production":
+            continue
+        if str(spec.get("workspace", {}).get("root_path", "")).startswith(("/Workspace/Shared", "/Shared")):
+            problems.append(f"target {target}: root_path is under /Workspace/Shared, which every user can write")
+        principal = spec.get("run_as", {}).get("service_principal_name")
+        if principal is None:
+            continue
+        overrides = spec.get("resources", {})
+        for kind, needed in PRINCIPAL_NEEDS.items():
+            for key in bundle["resources"].get(kind, {}):
+                granted = set()
+                for grant in overrides.get(kind, {}).get(key, {}).get("grants", []):
+                    PrivilegeAssignment.from_dict(grant)
+                    if grant.get("principal") == principal:
+                        granted |= set(grant.get("privileges", []))
+                if needed - granted:
+                    problems.append(
+                        f"target {target}: {kind}.{key} does not grant {', '.join(sorted(needed - granted))} "
+                        f"to {principal}, whom the jobs run as"
+                    )
+    return problems
+
+
 def bundle_problems(root: Path) -> list[str]:
     bundle, origin = load_bundle(root)
     problems = [f"databricks.yml: unknown top-level key {k!r}" for k in sorted(set(bundle) - BUNDLE_KEYS)]
@@ -187,7 +251,7 @@ def bundle_problems(root: Path) -> list[str]:
                 continue
             if kind == "jobs":
                 problems += job_problems(name, spec, origin[f"{kind}.{name}"])
-    problems += target_problems(bundle)
+    problems += target_problems(bundle) + reference_problems(bundle) + grant_problems(bundle)
     used = set(VAR_REF.findall(yaml.safe_dump(bundle)))
     problems += [f"${{var.{v}}} is used but not declared in databricks.yml variables" for v in sorted(used - declared)]
     return problems

@@ -60,6 +60,23 @@ def test_each_target_resolves_its_own_schema_and_schedule(target: str, pause: st
         ),
         (lambda b: b["targets"]["prod"].pop("run_as"), "target prod: production mode without run_as"),
         (lambda b: b["targets"]["staging"]["variables"].update(schema="speedrun"), "targets share a schema"),
+        (
+            lambda b: b["targets"]["prod"]["workspace"].update(root_path="/Workspace/Shared/.bundle/speedrun/prod"),
+            "target prod: root_path is under /Workspace/Shared, which every user can write",
+        ),
+        (
+            lambda b: b["targets"]["prod"].update(resources={}),
+            "target prod: schemas.speedrun_schema does not grant CREATE_MODEL, CREATE_TABLE, EXECUTE, MODIFY, "
+            "SELECT, USE_SCHEMA to ${var.service_principal}",
+        ),
+        (
+            lambda b: b["variables"]["experiment"].update(default="/Workspace/Shared/speedrun/churn-${bundle.target}"),
+            "starts with /Workspace/, which MLflow does not find again by name",
+        ),
+        (
+            lambda b: b["variables"]["experiment"].update(default="/Shared/speedrun/churn-${bundle.target}"),
+            "is not directly in /Shared or /Users/<user>: MLflow creates no folders",
+        ),
     ],
 )
 def test_a_broken_target_is_caught(tmp_path: Path, edit, problem: str) -> None:
@@ -68,6 +85,13 @@ def test_a_broken_target_is_caught(tmp_path: Path, edit, problem: str) -> None:
     edit(data)
     (root / "databricks.yml").write_text(yaml.safe_dump(data))
     assert any(problem in p for p in bundle_problems(root)), bundle_problems(root)
+
+
+def test_the_catalog_must_be_given_at_deploy() -> None:
+    # `main` does not exist in workspaces whose Unity Catalog was enabled automatically: no guessed default
+    bundle, _ = load_bundle(ROOT)
+    assert "default" not in bundle["variables"]["catalog"]
+    assert all("catalog" not in spec.get("variables", {}) for spec in bundle["targets"].values())
 
 
 def test_training_job_is_the_pipeline_as_a_dag_on_runtime_17_3() -> None:
@@ -123,6 +147,16 @@ def test_training_job_is_the_pipeline_as_a_dag_on_runtime_17_3() -> None:
             ),
             "{{job.parameters.x}} is not a parameter of the job",
         ),
+        (
+            lambda job: job["parameters"][1].update(default="${var.schema}"),
+            "job training: names ${var.schema} while the bundle creates it as a resource",
+        ),
+        (
+            lambda job: job["tasks"][0]["python_wheel_task"]["parameters"].extend(
+                ["--set", "storage.work_dir=/Volumes/{{job.parameters.catalog}}/{{job.parameters.schema}}/speedrun"]
+            ),
+            "names the volume itself, not the bundle's volume resource",
+        ),
     ],
 )
 def test_a_broken_job_is_caught(tmp_path: Path, edit, problem: str) -> None:
@@ -161,3 +195,11 @@ def test_the_wheel_carries_the_config_and_entry_points_the_tasks_use(tmp_path: P
         # THEN every task's entry point and packaged config are inside it
         assert f"{task['python_wheel_task']['entry_point']} = speedrun.cli:" in scripts
         assert f"speedrun/conf/{config}.yml" in wheel.namelist()
+    # AND it requires no Spark of its own: the cluster's runtime has pyspark and Delta (a PyPI pyspark would be
+    # installed beside them at every cluster start, and fail without PyPI); only the `local` extra brings them
+    metadata = wheel.read(next(n for n in wheel.namelist() if n.endswith("METADATA"))).decode()
+    requires = [line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    unconditional = [r for r in requires if "extra ==" not in r]
+    assert not [r for r in unconditional if r.startswith(("pyspark", "delta-spark", "mlflow>", "mlflow "))], requires
+    assert any(r.startswith("pyspark") and 'extra == "local"' in r for r in requires)
+    assert any(r.startswith("mlflow-skinny") for r in unconditional)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import mlflow
 from mlflow.utils import requirements_utils
 
 from speedrun import tracking
+from speedrun.config import load_config
 
 
 def test_the_store_and_experiment_are_ready_before_the_first_run(tmp_path: Path, make_config, monkeypatch) -> None:
@@ -27,3 +29,22 @@ def test_the_store_and_experiment_are_ready_before_the_first_run(tmp_path: Path,
     with tracking.mlflow_run(cfg, run_name="first") as run:
         assert run.info.run_name == "first"
     assert tracking.tracking_uri(cfg) not in tracking._ready
+
+
+def test_on_databricks_spark_models_are_staged_in_the_runs_volume(monkeypatch) -> None:
+    # GIVEN a job on Databricks whose run names its catalog and schema at run time (job parameters), and no
+    # staging folder set on the cluster
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "17.3")
+    monkeypatch.delenv("MLFLOW_DFS_TMP", raising=False)
+    cfg = load_config("default", ["storage.catalog=prod_cat", "storage.work_dir=/Volumes/prod_cat/churn/speedrun"])
+    # WHEN MLflow is prepared for the run
+    tracking.stage_models_in_work_dir(cfg)
+    # THEN Spark models are staged in that run's volume, not in the DBFS root
+    assert os.environ["MLFLOW_DFS_TMP"] == "/Volumes/prod_cat/churn/speedrun/mlflow-tmp"
+
+
+def test_off_databricks_the_staging_folder_is_left_alone(monkeypatch) -> None:
+    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+    monkeypatch.delenv("MLFLOW_DFS_TMP", raising=False)
+    tracking.stage_models_in_work_dir(load_config("default", []))
+    assert "MLFLOW_DFS_TMP" not in os.environ

@@ -6,6 +6,7 @@ Locally, `mlflow ui --backend-store-uri sqlite:///work/mlflow.db` opens it.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -39,10 +40,24 @@ def experiment_name(cfg: Config) -> str:
     return cfg.tracking.experiment or f"speedrun-{cfg.name}"
 
 
+def model_staging_dir(cfg: Config) -> str:
+    """Where MLflow stages a Spark model it logs or loads: in the work folder, on Databricks the run's volume."""
+    return cfg.storage.resolve("mlflow-tmp")
+
+
+def stage_models_in_work_dir(cfg: Config) -> None:
+    """On Databricks, MLflow stages Spark models in `MLFLOW_DFS_TMP`, by default a folder of the DBFS root, which
+    many workspaces disable: point it at the work folder's volume, taken from this run's config (so a job
+    parameter that changes the catalog or schema moves it too), unless the cluster sets it."""
+    if on_databricks():
+        os.environ.setdefault("MLFLOW_DFS_TMP", model_staging_dir(cfg))
+
+
 def use_experiment(cfg: Config) -> None:
     """Point MLflow at the configured store and experiment, creating them on first use."""
     import mlflow
 
+    stage_models_in_work_dir(cfg)
     uri = tracking_uri(cfg)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri("databricks-uc" if uri == "databricks" else uri)
