@@ -48,7 +48,7 @@ def data_files(path: str) -> list[str] | None:
 
 def path_has_files(spark: SparkSession, path: str) -> bool:
     """Whether `path` (a file, a folder or a glob) matches anything: listed in Python where it is local (no
-    `spark._jvm`, which standard access mode and Spark Connect forbid), else by asking Spark to read it."""
+    JVM gateway, which standard access mode and Spark Connect forbid), else by asking Spark to read it."""
     files = data_files(path)
     if files is not None:
         return bool(files)

@@ -133,12 +133,20 @@ class Tables:
         return reader.table(self.location(role)) if self.in_catalog else reader.load(self.location(role))
 
     def commit(self, spark: SparkSession, role: str, version: int | None = None) -> Commit:
-        """The commit that made `version` (default: the latest), read from the Delta log, not the data."""
+        """The commit that made `version`, read from the Delta log, not the data; by default speedrun's latest
+        write: a later commit of someone else's (Databricks' OPTIMIZE of a managed table) changes no rows and
+        records no lineage."""
         self.require(spark, role)
-        found = self.log(spark, role).entries(version, limit=1)
-        if not found:
-            raise SpeedrunError(f"table {self.location(role)} has no version {version} in its log (was it vacuumed?)")
-        return found[0][0]
+        if version is not None:
+            found = self.log(spark, role).entries(version)
+            if not found:
+                raise SpeedrunError(f"table {self.location(role)} has no version {version} in its log (vacuumed?)")
+            return found[0][0]
+        entries = self.log(spark, role).entries()
+        ours = [commit for commit, token in entries if token is not None]
+        if not ours and not entries:
+            raise SpeedrunError(f"table {self.location(role)} has no commit in its log")
+        return ours[0] if ours else entries[0][0]
 
     def version(self, spark: SparkSession, role: str) -> int:
         return self.commit(spark, role).version
