@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
-from tests_support import ROOT
+from tests_support import ROOT, csv_config, write
 
 from speedrun.config import load_config
 from speedrun.contract import contract_of
@@ -71,25 +71,6 @@ def test_parquet_with_an_id_column(spark, tmp_path: Path, monkeypatch) -> None:
     assert contract.id == "loan_id" and "loan_id" not in contract.features
     assert "term_months" in contract.categorical and "income" in contract.numeric
     assert sum(report["rows"].values()) == 1000
-
-
-def write(path: Path, text: str) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return str(path)
-
-
-def csv_config(tmp_path: Path, source: str, *overrides: str):
-    return load_config(
-        "default",
-        [
-            f"storage.work_dir={tmp_path}",
-            f"source.path={source}",
-            "source.generate_if_missing=null",
-            "columns={id: null, label: {column: y}}",
-            *overrides,
-        ],
-    )
 
 
 def test_bad_rows_are_quarantined_with_their_reason_and_file(spark, tmp_path: Path) -> None:

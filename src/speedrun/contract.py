@@ -8,7 +8,7 @@ very contract the rows were cleaned with, even in another process.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -27,6 +27,7 @@ class Contract:
     categorical: list[str]
     classes: list[str]
     id: str | None = None
+    empty: list[str] = field(default_factory=list)  # candidate features left out: no value in any training row
 
     @property
     def features(self) -> list[str]:
@@ -54,24 +55,40 @@ def is_numeric_type(df: DataFrame, name: str) -> bool:
     return df.schema[name].dataType.typeName() in ("byte", "short", "integer", "long", "float", "double", "decimal")
 
 
+def number(value: Column) -> Column:
+    """A value as a finite-or-infinite double; NaN (a "NaN" string, or a NaN double) is missing."""
+    as_double = value.try_cast("double")
+    return F.when(~F.isnan(as_double), as_double)
+
+
 def infer_contract(df: DataFrame, columns: ColumnsConfig) -> Contract:
     """Declared columns as declared; every other candidate numeric when all its values read as numbers.
+    A candidate with no value in any row (every value missing, or NaN) is left out, and named in `empty`.
     Classes as declared, or the label's distinct values (numbers in numeric order, else alphabetical;
     a named positive class last). `df` holds trimmed, label-normalized rows of the training source."""
-    undecided = [c for c in candidate_features(df, columns) if c not in columns.numeric + columns.categorical]
+    candidates = candidate_features(df, columns)
+    undecided = [c for c in candidates if c not in columns.numeric + columns.categorical]
     checks = [F.lit(1).alias("_rows")]
     for name in undecided:
         if not is_numeric_type(df, name):
             value = F.col(name)
             checks.append(F.sum((value.isNotNull() & value.try_cast("double").isNull()).cast("int")).alias(name))
+    checks += [F.count(F.col(name)).alias(f"_values_{i}") for i, name in enumerate(candidates)]
+    checks += [F.count(number(F.col(name))).alias(f"_numbers_{i}") for i, name in enumerate(candidates)]
     found = df.agg(*checks).first()
     numeric = [*columns.numeric]
     categorical = [*columns.categorical]
     for name in undecided:
         (numeric if is_numeric_type(df, name) or not found[name] else categorical).append(name)
+    values = {name: found[f"_values_{i}"] for i, name in enumerate(candidates)}
+    values |= {name: found[f"_numbers_{i}"] for i, name in enumerate(candidates) if name in numeric}
+    empty = [name for name in candidates if not values[name]]
+    numeric, categorical = [c for c in numeric if c not in empty], [c for c in categorical if c not in empty]
     if not numeric and not categorical:
-        raise SpeedrunError("no feature columns are left: check columns.include and columns.exclude")
-    return Contract(numeric, categorical, columns.label.classes or infer_classes(df, columns), columns.id)
+        left_out = f" ({', '.join(empty)} have no values)" if empty else ""
+        raise SpeedrunError(f"no feature columns are left{left_out}: check columns.include and columns.exclude")
+    classes = columns.label.classes or infer_classes(df, columns)
+    return Contract(numeric, categorical, classes, columns.id, empty)
 
 
 def infer_classes(df: DataFrame, columns: ColumnsConfig) -> list[str]:

@@ -25,8 +25,28 @@ def spark_param_name(name: str) -> str:
     return first + "".join(part.title() for part in rest)
 
 
+DEFAULT_MAX_BINS = 32  # Spark's default; raised to the largest categorical feature's values when the config is silent
+
+
 def classifier_params(cfg: Config) -> dict[str, object]:
-    return {spark_param_name(k): v for k, v in cfg.model.model_dump().items() if k != "type"}
+    """The classifier's Spark parameters the config sets (`max_bins` unset: sized from the data, see `tree_bins`)."""
+    return {spark_param_name(k): v for k, v in cfg.model.model_dump().items() if k != "type" and v is not None}
+
+
+def tree_bins(cfg: Config, categories: dict[str, int]) -> int:
+    """The trees' `maxBins`: the configured value, which must hold every categorical feature's values (plus the
+    bucket of unseen ones), or else the default raised to the largest of them."""
+    needed = max(categories.values(), default=0)
+    configured = getattr(cfg.model, "max_bins", None)
+    if configured is None:
+        return max(DEFAULT_MAX_BINS, needed)
+    if needed > configured:
+        column = max(categories, key=lambda c: categories[c])
+        raise SpeedrunError(
+            f"model.max_bins = {configured} is less than the {needed} values of categorical feature {column} "
+            f"(with the bucket of unseen values): raise model.max_bins to {needed} or more, or leave it unset"
+        )
+    return configured
 
 
 def build_classifier(cfg: Config):

@@ -4,12 +4,9 @@ ingest metadata. A separate test source, when configured, goes to `<name>_bronze
 from __future__ import annotations
 
 import csv
-import glob
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
-from pathlib import Path
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
@@ -19,31 +16,11 @@ from pyspark.sql.types import StringType, StructField, StructType
 from speedrun.columns import CORRUPT, INGESTED_AT, SOURCE_FILE
 from speedrun.config import Config, SourceConfig
 from speedrun.errors import SpeedrunError
+from speedrun.files import data_files, require_format
 from speedrun.generate import generate
 from speedrun.progress import step
 from speedrun.tables import Commit, Tables
 from speedrun.validate import require_columns
-
-
-def local_path(path: str) -> str | None:
-    """`path` on this machine's file system (a plain path, `file:`, or a Databricks `/Volumes/...` mount), or None
-    for a remote URI, which only Spark can list."""
-    if path.startswith("file:"):
-        return re.sub(r"^file:/*", "/", path)
-    return None if "://" in path else path
-
-
-def data_files(path: str) -> list[str] | None:
-    """The data files a local `path` (a file, a folder or a glob) matches, in name order, without Spark's and
-    Hadoop's marker files (`_SUCCESS`, `.crc`); None for a remote path."""
-    local = local_path(path)
-    if local is None:
-        return None
-    found = []
-    for match in sorted(glob.glob(local)):
-        candidates = sorted(Path(match).rglob("*")) if Path(match).is_dir() else [Path(match)]
-        found += [str(f) for f in candidates if f.is_file() and not f.name.startswith(("_", "."))]
-    return found
 
 
 def path_has_files(spark: SparkSession, path: str) -> bool:
@@ -89,6 +66,7 @@ def read_source(spark: SparkSession, source: SourceConfig, path: str, key: str =
     A CSV line with the wrong number of fields is kept, whole, in `_corrupt_record`."""
     if not path_has_files(spark, path):
         raise SpeedrunError(f"source not found: {path} ({key}): no file matches")
+    require_format(data_files(path) or [], source.format, key)
     try:
         if source.format == "csv":
             names = source.column_names or csv_header(spark, source, path)

@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 
 from speedrun.columns import CORRUPT, REASON, ROW_KEY, SOURCE_FILE, SPLIT
 from speedrun.config import ColumnsConfig, Config
-from speedrun.contract import Contract, infer_contract
+from speedrun.contract import Contract, infer_contract, number
 from speedrun.errors import SpeedrunError
 from speedrun.progress import step
 from speedrun.split import split_of
@@ -57,6 +57,10 @@ def with_reject_reason(df: DataFrame, contract: Contract, label: str | None) -> 
         F.when(F.col(name).isNotNull() & F.col(name).try_cast("double").isNull(), F.lit(f"{name}: not a number"))
         for name in contract.numeric
     ]
+    checks += [
+        F.when(F.abs(F.col(name).try_cast("double")) == float("inf"), F.lit(f"{name}: not a finite number"))
+        for name in contract.numeric
+    ]
     if label is not None:
         value = F.col(label)
         checks += [
@@ -74,7 +78,7 @@ def typed_features(contract: Contract) -> list[Column]:
     """The id and feature columns, typed as the model takes them: numbers as double, categories as strings."""
     return [
         *([F.col(contract.id).cast("string")] if contract.id else []),
-        *[F.col(name).try_cast("double").alias(name) for name in contract.numeric],
+        *[number(F.col(name)).alias(name) for name in contract.numeric],
         *[F.col(name).cast("string").alias(name) for name in contract.categorical],
     ]
 
@@ -254,8 +258,9 @@ def prepare_and_keep(
             written = writes.wait()
             versions = [written[role].version if role in written else None for role in ("silver", "silver_test")]
             result = PrepareResult(result.accepted, result.quarantined, result.reasons, *versions)
+        left_out = f" ({', '.join(contract.empty)} left out: no values)" if contract.empty else ""
         progress.done(
             f"{outcome}; {len(contract.numeric)} numeric, {len(contract.categorical)} categorical "
-            f"features, classes {', '.join(contract.classes)}"
+            f"features{left_out}, classes {', '.join(contract.classes)}"
         )
     return Prepared(result, contract, silver_rows, test_rows, kept)

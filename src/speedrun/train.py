@@ -17,14 +17,15 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 
 import yaml
-from pyspark.ml import PipelineModel
+from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.feature import StringIndexerModel
 from pyspark.sql import DataFrame, SparkSession
 
 import speedrun
 from speedrun.columns import ROW_KEY
 from speedrun.config import Config
 from speedrun.contract import contract_of
-from speedrun.features import build_pipeline, classifier_params
+from speedrun.features import TREE_MODELS, build_pipeline, classifier_params, tree_bins
 from speedrun.metrics import classification_metrics
 from speedrun.progress import step
 from speedrun.runs import RUNS_SCHEMA, TrainingRun, git_commit, new_run_id, run_params, run_tags
@@ -40,12 +41,28 @@ def fixed_layout(df: DataFrame, partitions: int) -> DataFrame:
 
 
 def fit(cfg: Config, training: DataFrame) -> PipelineModel:
-    """Fit the configured pipeline on the training rows, laid out the reproducible way."""
+    """Fit the configured pipeline on the training rows, laid out the reproducible way. Trees get as many bins
+    as the categorical feature with the most values needs (the indexers are fitted first, as the pipeline would)."""
     rows = fixed_layout(training, cfg.train.partitions).persist()
     try:
-        return build_pipeline(cfg, contract_of(training)).fit(rows)
+        stages = build_pipeline(cfg, contract_of(training)).getStages()
+        if cfg.model.type not in TREE_MODELS:
+            return Pipeline(stages=stages).fit(rows)
+        preprocessing = Pipeline(stages=stages[:-1]).fit(rows)
+        classifier = stages[-1].setMaxBins(tree_bins(cfg, category_counts(preprocessing)))
+        return PipelineModel(stages=[*preprocessing.stages, classifier.fit(preprocessing.transform(rows))])
     finally:
         rows.unpersist()
+
+
+def category_counts(preprocessing: PipelineModel) -> dict[str, int]:
+    """Each categorical feature's number of values as indexed, plus the bucket of unseen and missing ones."""
+    counts = {}
+    for stage in preprocessing.stages:
+        if isinstance(stage, StringIndexerModel):
+            for column, labels in zip(stage.getInputCols(), stage.labelsArray, strict=True):
+                counts[column] = len(labels) + 1
+    return counts
 
 
 @contextmanager

@@ -22,7 +22,7 @@ class RandomForestConfig(Strict):
     type: Literal["random_forest"]
     num_trees: int = Field(50, ge=1)
     max_depth: int = Field(8, ge=1, le=30)
-    max_bins: int = Field(32, ge=2)
+    max_bins: int | None = Field(None, ge=2)  # None: 32, or more when a categorical feature has more values
     min_instances_per_node: int = Field(1, ge=1)
     subsampling_rate: float = Field(1.0, gt=0, le=1)
     feature_subset_strategy: str = "auto"
@@ -33,7 +33,7 @@ class GBTConfig(Strict):
     type: Literal["gbt"]
     max_iter: int = Field(50, ge=1)
     max_depth: int = Field(5, ge=1, le=30)
-    max_bins: int = Field(32, ge=2)
+    max_bins: int | None = Field(None, ge=2)  # None: 32, or more when a categorical feature has more values
     step_size: float = Field(0.1, gt=0, le=1)
     subsampling_rate: float = Field(1.0, gt=0, le=1)
     min_instances_per_node: int = Field(1, ge=1)
