@@ -110,3 +110,23 @@ def test_a_split_that_cannot_be_evaluated_stops_before_training(spark, tmp_path:
     # AND the split step alone says the same
     with pytest.raises(SpeedrunError, match=r"split cannot be evaluated: .* raise split\.(test|validation)"):
         split(spark, cfg)
+
+
+def test_quoted_line_breaks_are_read_as_one_record_with_multiline(spark, tmp_path: Path) -> None:
+    # GIVEN a valid CSV with two quoted values that hold a line break: 20 records on 22 lines
+    broken = "two\nlines"
+    body = rows(20, lambda i: f'{i},"{broken if i in (3, 11) else "one"}",{"yn"[i % 3 == 0]}\n')
+    source = write(tmp_path / "raw" / "d.csv", "x,c,y\n" + body)
+    # WHEN it is read line by line THEN each broken half is quarantined with a hint naming the option
+    lines = csv_config(tmp_path / "lines", source, "prepare.max_quarantined_fraction=0.5")
+    assert ingest(spark, lines).rows == 22
+    prepare(spark, lines)
+    reasons = {r["_reject_reason"] for r in Tables(lines).read(spark, "quarantine").collect()}
+    assert any("unbalanced quote" in r and "source.multiline: true" in r for r in reasons), reasons
+    # WHEN it is read with source.multiline THEN it holds its 20 records, none quarantined
+    records = csv_config(tmp_path / "records", source, "source.multiline=true")
+    assert ingest(spark, records).rows == 20
+    result = prepare(spark, records)
+    assert (result.accepted, result.quarantined) == (20, 0)
+    silver = Tables(records).read(spark, "silver")
+    assert silver.where(F.col("c") == "two\nlines").count() == 2

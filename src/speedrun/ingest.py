@@ -57,6 +57,7 @@ def csv_reader(spark: SparkSession, source: SourceConfig):
         .option("escape", source.escape)
         .option("encoding", source.encoding)
         .option("comment", source.comment or "\u0000")
+        .option("multiLine", source.multiline)
         .option("mode", "PERMISSIVE")
     )
 

@@ -47,12 +47,25 @@ def with_row_key(df: DataFrame, id_column: str | None) -> DataFrame:
     return df.withColumn(ROW_KEY, F.xxhash64(*[F.col(c).cast("string") for c in keyed]))
 
 
-def with_reject_reason(df: DataFrame, contract: Contract, label: str | None) -> DataFrame:
+def malformed_reason(line: Column, quote: str) -> Column:
+    """Why a line was malformed; a line with an odd number of quote characters is most likely half of a record
+    whose quoted value holds a line break, which `source.multiline: true` reads whole."""
+    quotes = F.length(line) - F.length(F.replace(line, F.lit(quote), F.lit("")))
+    return F.when(
+        (F.lit(quote) != "") & (quotes % 2 == 1),
+        F.lit(
+            "malformed line (wrong number of fields; an unbalanced quote: half of a quoted value with a line "
+            "break? set source.multiline: true)"
+        ),
+    ).otherwise(F.lit("malformed line (wrong number of fields)"))
+
+
+def with_reject_reason(df: DataFrame, contract: Contract, label: str | None, quote: str = '"') -> DataFrame:
     """`_reject_reason`: why a row cannot be cleaned, or null for a good row (no label checks without a label:
     rows to score have none)."""
     checks = []
     if CORRUPT in df.columns:
-        checks.append(F.when(F.col(CORRUPT).isNotNull(), F.lit("malformed line (wrong number of fields)")))
+        checks.append(F.when(F.col(CORRUPT).isNotNull(), malformed_reason(F.col(CORRUPT), quote)))
     checks += [
         F.when(F.col(name).isNotNull() & F.col(name).try_cast("double").isNull(), F.lit(f"{name}: not a number"))
         for name in contract.numeric
@@ -205,7 +218,7 @@ def prepare_side(
         contract = contract or infer_contract(
             cleaned.where(F.col(CORRUPT).isNull()) if CORRUPT in cleaned.columns else cleaned, cfg.columns
         )
-        tagged = with_reject_reason(cleaned, contract, label)
+        tagged = with_reject_reason(cleaned, contract, label, source.quote)
         result = summarize(tagged, label, cfg.prepare.max_quarantined_fraction, side.min_classes)
         split = split_of(cfg.split, cfg.test_source is not None) if side is TRAINING else None
         silver = tagged.where(F.col(REASON).isNull()).transform(

@@ -100,7 +100,7 @@ def score(
         require_columns(raw, [*contract.features, *filter(None, [contract.id])], where=path)
         tagged = (
             raw.transform(partial(clean, columns=cfg.columns, null_values=cfg.source.null_values))
-            .transform(partial(with_reject_reason, contract=contract, label=None))
+            .transform(partial(with_reject_reason, contract=contract, label=None, quote=cfg.source.quote))
             .withColumn("batch_id", F.lit(batch_id))
             .persist()
         )

@@ -53,6 +53,7 @@ class SourceConfig(Strict):
     escape: str = "\\"
     encoding: str = "UTF-8"
     comment: str | None = None  # lines starting with this character are skipped
+    multiline: bool = False  # quoted values may hold line breaks: a record may span lines (slower to read)
     null_values: list[str] = [""]  # values that mean missing, compared after trimming
     generate_if_missing: GenerateConfig | None = None
 
