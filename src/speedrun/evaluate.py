@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pyspark.sql import Row, SparkSession
 from pyspark.sql import functions as F
 
+from speedrun.background import BackgroundWrites
 from speedrun.config import METRICS, Config
 from speedrun.contract import contract_of
 from speedrun.errors import SpeedrunError
@@ -96,10 +98,11 @@ def evaluate(
     run_id: str | None = None,
     metrics_out: str | None = None,
     trained: Trained | None = None,
+    writes: BackgroundWrites | None = None,
 ) -> Evaluation:
     """Score the run's test table (at the version the run recorded); write metrics, JSON, report and MLflow.
-    The run is `trained` (just fitted, in this process), or read back: `run_id`, default the latest."""
-    tables = Tables(cfg)
+    The run is `trained` (just fitted, in this process), or read back: `run_id`, default the latest. With
+    `writes` (in `run`), the metrics record and the MLflow logging are left to run in the background."""
     with step("evaluate") as progress:
         run: Mapping[str, Any] = asdict(trained.record) if trained else find_run(spark, cfg, run_id)
         if not run["test_rows"]:
@@ -109,10 +112,9 @@ def evaluate(
         model = trained.model if trained else load_model(run["model_path"])
         test = trained.test_rows if trained else read_split(spark, cfg, "test", run["test_version"])
         classes = contract_of(test).classes
-        binary = len(classes) == 2
         with predictions_of(cfg, model, test) as predictions:
             metrics, matrix = classification_metrics(predictions, len(classes))
-            histogram = score_histogram(predictions) if binary else None
+            histogram = score_histogram(predictions) if len(classes) == 2 else None
             weights = feature_weights(model, predictions)
         report = run_report(cfg, run, metrics, matrix, classes)
         folder = Path(cfg.storage.resolve(f"runs/{cfg.name}/{run['run_id']}"))
@@ -123,19 +125,35 @@ def evaluate(
         drawing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speedrun-report")
         drawn = drawing.submit(write_report, folder / "report", report, histogram, weights)
         drawing.shutdown(wait=False)
-        record = (
-            run["run_id"],
-            run["model_type"],
-            datetime.fromisoformat(report["evaluated_at"]),
-            run["test_rows"],
-            *[metrics.get(name) for name in METRICS],
-            matrix,
-            json.dumps(metrics, sort_keys=True),
-        )
-        tables.upsert(spark.createDataFrame([record], METRICS_SCHEMA), "metrics", "run_id", run["run_id"])
-        page = drawn.result()
-        with mlflow_run(cfg, run_id=run["mlflow_run_id"]) as tracked:
-            if tracked:
-                log_evaluation(metrics, path, page.parent)
+        record = spark.createDataFrame([metrics_record(run, report, metrics, matrix)], METRICS_SCHEMA)
+        keep = partial(Tables(cfg).upsert, record, "metrics", "run_id", run["run_id"])
+        log = partial(log_to_run, cfg, run["mlflow_run_id"], metrics, path, drawn)
+        if writes is None:
+            keep()
+            log()
+        else:
+            writes.later("metrics", keep)
+            writes.later("evaluation_log", log, lane="tracking")
         progress.done(f"test {', '.join(f'{k} {v:.4f}' for k, v in metrics.items())}")
-    return Evaluation(report, str(path), str(page))
+    return Evaluation(report, str(path), str(folder / "report" / "report.html"))
+
+
+def metrics_record(run: Mapping[str, Any], report: dict[str, Any], metrics: dict[str, float], matrix) -> tuple:
+    """The run's row in `<name>_metrics` (METRICS_SCHEMA)."""
+    return (
+        run["run_id"],
+        run["model_type"],
+        datetime.fromisoformat(report["evaluated_at"]),
+        run["test_rows"],
+        *[metrics.get(name) for name in METRICS],
+        matrix,
+        json.dumps(metrics, sort_keys=True),
+    )
+
+
+def log_to_run(cfg: Config, mlflow_run_id: str | None, metrics: dict[str, float], path: Path, drawn: Future) -> None:
+    """The test metrics, the metrics JSON and the report (once drawn) on the run's MLflow run, if tracked."""
+    page = drawn.result()
+    with mlflow_run(cfg, run_id=mlflow_run_id) as tracked:
+        if tracked:
+            log_evaluation(metrics, path, page.parent)

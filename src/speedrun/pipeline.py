@@ -6,13 +6,14 @@ from functools import partial
 
 from pyspark.sql import SparkSession
 
+from speedrun.background import BackgroundWrites
 from speedrun.config import Config
 from speedrun.evaluate import Evaluation, evaluate
 from speedrun.ingest import bronze_frames
 from speedrun.prepare import Bronze, prepare_and_keep
 from speedrun.progress import step
 from speedrun.split import SPLITS, checked_split, describe, rows_of, split_versions
-from speedrun.tables import BackgroundWrites, Tables
+from speedrun.tables import Tables
 from speedrun.train import SplitLineage, SplitRows, fit_and_record
 
 
@@ -36,8 +37,9 @@ def run_pipeline(spark: SparkSession, cfg: Config, metrics_out: str | None = Non
                 result = checked_split(cfg, prepared.silver, prepared.silver_test)
                 progress.done(describe(result, cfg.test_source is not None))
             rows = {name: rows_of(prepared.silver, name, prepared.silver_test) for name in SPLITS}
-            trained = fit_and_record(spark, cfg, inputs=SplitRows(rows, result, partial(lineage_of, writes, cfg)))
-            return evaluate(spark, cfg, trained.record.run_id, metrics_out, trained=trained)
+            inputs = SplitRows(rows, result, partial(lineage_of, writes, cfg))
+            trained = fit_and_record(spark, cfg, inputs=inputs, writes=writes)
+            return evaluate(spark, cfg, trained.record.run_id, metrics_out, trained=trained, writes=writes)
         finally:
             prepared.release()
 

@@ -15,13 +15,14 @@ from functools import partial
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from speedrun.background import BackgroundWrites, Lineage
 from speedrun.columns import CORRUPT, REASON, ROW_KEY, SOURCE_FILE, SPLIT
 from speedrun.config import ColumnsConfig, Config
 from speedrun.contract import Contract, infer_contract, number
 from speedrun.errors import SpeedrunError
 from speedrun.progress import step
 from speedrun.split import split_of
-from speedrun.tables import BackgroundWrites, Lineage, Tables
+from speedrun.tables import Tables
 
 
 def trim_strings(df: DataFrame, null_values: list[str] | tuple[str, ...] = ("",)) -> DataFrame:

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,6 +176,8 @@ class Tables:
         """Overwrite several tables at once, `{role: (rows, lineage)}`, one commit each. A small write is mostly
         the driver's Delta log work and short jobs, which overlap in threads. A failed write fails the call once
         all have ended."""
+        from speedrun.background import BackgroundWrites
+
         with BackgroundWrites(self, announce=False) as background:
             for role, (df, lineage) in writes.items():
                 background.submit(role, df, lineage)
@@ -203,56 +202,6 @@ class Tables:
         rerun replaces its own record; a record with new columns (a newer speedrun) extends the table. A
         `replaceWhere` overwrite, which is faster than a MERGE here."""
         self.replace_where(df, role, f"`{key}` = {sql_string(value)}", evolve_schema=True)
-
-
-Lineage = dict[str, int] | Callable[[], dict[str, int]] | None
-
-
-class BackgroundWrites:
-    """Table writes that run in threads while the caller goes on (`run`: bronze and silver are committed while
-    the model is fitted on the same rows in memory). Each write is one commit, as with `Tables.write`; a write
-    whose lineage is a function waits for what it names (the versions of writes submitted before it). Leaving
-    the `with` block waits for every write; the first failure is raised then, or by `commit(role)`."""
-
-    def __init__(self, tables: Tables, announce: bool = True) -> None:
-        self.tables, self.announce = tables, announce
-        self.pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="speedrun-write")
-        self.pending: dict[str, Future[Commit]] = {}
-
-    def submit(self, role: str, df: DataFrame, lineage: Lineage = None) -> None:
-        submitted = time.perf_counter()
-
-        def write() -> Commit:
-            commit = self.tables.write(df, role, lineage=lineage() if callable(lineage) else lineage)
-            if self.announce:
-                from speedrun.progress import say
-
-                say(
-                    f"{'write':<9} {role} v{commit.version}: {commit.rows:,} rows -> {self.tables.location(role)} "
-                    f"({time.perf_counter() - submitted:.1f}s after it was queued)"
-                )
-            return commit
-
-        self.pending[role] = self.pool.submit(write)
-
-    def commit(self, role: str) -> Commit:
-        """The commit of `role`'s write, once done."""
-        return self.pending[role].result()
-
-    def wait(self) -> dict[str, Commit]:
-        """Every write's commit, once all are done; the first failure is raised."""
-        wait(list(self.pending.values()))
-        return {role: future.result() for role, future in self.pending.items()}
-
-    def __enter__(self) -> BackgroundWrites:
-        return self
-
-    def __exit__(self, *failure: object) -> None:
-        try:
-            if failure[0] is None:
-                self.wait()
-        finally:
-            self.pool.shutdown(wait=True)  # a failed run still lets writes in flight end: each is one commit
 
 
 def sql_string(value: str) -> str:

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
+from functools import partial
+from typing import Any
 
 import yaml
 from pyspark.ml import Pipeline, PipelineModel
@@ -22,9 +24,10 @@ from pyspark.ml.feature import StringIndexerModel
 from pyspark.sql import DataFrame, SparkSession
 
 import speedrun
+from speedrun.background import BackgroundWrites
 from speedrun.columns import ROW_KEY
 from speedrun.config import Config
-from speedrun.contract import contract_of
+from speedrun.contract import Contract, contract_of
 from speedrun.features import TREE_MODELS, build_pipeline, classifier_params, tree_bins
 from speedrun.metrics import classification_metrics
 from speedrun.progress import step
@@ -150,72 +153,96 @@ def train(spark: SparkSession, cfg: Config, run_id: str | None = None) -> Traini
 
 
 def fit_and_record(
-    spark: SparkSession, cfg: Config, run_id: str | None = None, inputs: SplitRows | None = None
+    spark: SparkSession,
+    cfg: Config,
+    run_id: str | None = None,
+    inputs: SplitRows | None = None,
+    writes: BackgroundWrites | None = None,
 ) -> Trained:
     """`train`, returning the fitted model as well; on the split rows `inputs` (those just prepared, in `run`:
-    nothing read back from the tables), by default the latest silver's."""
+    nothing read back from the tables), by default the latest silver's. With `writes` (in `run`), the model is
+    logged and registered, and the run recorded, in the background while the caller evaluates."""
     run_id = run_id or new_run_id()
     started = datetime.now(timezone.utc)
     with step("train") as progress:
         inputs = inputs or read_split_rows(spark, cfg)
-        rows = inputs.split.rows
         with mlflow_run(cfg, run_name=run_id) as tracked:
-            training = inputs.rows["train"]
-            model = fit(cfg, training)
-            validation_metrics = score(cfg, model, inputs.rows["validation"])[0] if rows["validation"] else {}
-            lineage = inputs.lineage()
-            versions = lineage.versions
-            record = TrainingRun(
-                run_id=run_id,
-                name=cfg.name,
-                model_type=cfg.model.type,
-                model_params=json.dumps(classifier_params(cfg), sort_keys=True),
-                model_path=model_path(cfg, run_id),
-                config=json.dumps(cfg.as_dict(), sort_keys=True),
-                config_hash=cfg.digest(),
-                split_seed=cfg.split.seed,
-                bronze_version=lineage.bronze_version,
-                silver_version=lineage.silver_version,
-                train_version=versions["train"],
-                validation_version=versions["validation"],
-                test_version=versions["test"],
-                train_rows=rows["train"],
-                validation_rows=rows["validation"],
-                test_rows=rows["test"],
-                validation_metrics=json.dumps(validation_metrics, sort_keys=True),
-                started_at=started,
-                finished_at=datetime.now(timezone.utc),
-                speedrun_version=speedrun.__version__,
-                spark_version=spark.version,
-                git_commit=git_commit(),
-                mlflow_run_id=tracked.info.run_id if tracked else None,
-                target=os.environ.get("SPEEDRUN_TARGET"),
-            )
-            if tracked:
-                logged = log_training(
-                    contract_of(training),
-                    model,
-                    params=run_params(cfg),
-                    tags=run_tags(record),
-                    metrics=validation_metrics,
-                    config_yaml=yaml.safe_dump(cfg.as_dict(), sort_keys=False),
-                    registered_name=registered_model_name(cfg),
-                )
-                record = replace(
-                    record,
-                    model_path=logged.uri,
-                    registered_model=registered_model_name(cfg),
-                    model_version=logged.version,
-                )
-            else:
-                model.write().overwrite().save(record.model_path)
-        tables = Tables(cfg)
-        tables.upsert(
-            spark.createDataFrame([tuple(asdict(record).values())], RUNS_SCHEMA), "training_runs", "run_id", run_id
-        )
-        auc = validation_metrics.get("areaUnderROC")
+            model = fit(cfg, inputs.rows["train"])
+            validation = score(cfg, model, inputs.rows["validation"])[0] if inputs.split.rows["validation"] else {}
+            record = training_record(spark, cfg, run_id, started, inputs, validation, tracked)
+        keep = partial(keep_model_and_record, spark, cfg, record, model, contract_of(inputs.rows["train"]))
+        if writes is None:
+            record = keep()
+        else:
+            writes.later("training_runs", keep, lane="tracking")
+        auc = validation.get("areaUnderROC")
         progress.done(
             f"{cfg.model.type} on {record.train_rows:,} rows -> {record.model_path}"
             + (f" (validation AUC {auc:.4f})" if auc is not None else "")
         )
     return Trained(record, model, inputs.rows["test"])
+
+
+def training_record(
+    spark: SparkSession,
+    cfg: Config,
+    run_id: str,
+    started: datetime,
+    inputs: SplitRows,
+    validation_metrics: dict[str, float],
+    tracked: Any,
+) -> TrainingRun:
+    """The run's record: what was fitted, on which rows of which table versions (waiting for them in `run`)."""
+    lineage, rows = inputs.lineage(), inputs.split.rows
+    mlflow_run_id = tracked.info.run_id if tracked else None
+    return TrainingRun(
+        run_id=run_id,
+        name=cfg.name,
+        model_type=cfg.model.type,
+        model_params=json.dumps(classifier_params(cfg), sort_keys=True),
+        # logged once, to MLflow, when tracking; else saved in the work folder
+        model_path=f"runs:/{mlflow_run_id}/model" if mlflow_run_id else model_path(cfg, run_id),
+        config=json.dumps(cfg.as_dict(), sort_keys=True),
+        config_hash=cfg.digest(),
+        split_seed=cfg.split.seed,
+        bronze_version=lineage.bronze_version,
+        silver_version=lineage.silver_version,
+        train_version=lineage.versions["train"],
+        validation_version=lineage.versions["validation"],
+        test_version=lineage.versions["test"],
+        train_rows=rows["train"],
+        validation_rows=rows["validation"],
+        test_rows=rows["test"],
+        validation_metrics=json.dumps(validation_metrics, sort_keys=True),
+        started_at=started,
+        finished_at=datetime.now(timezone.utc),
+        speedrun_version=speedrun.__version__,
+        spark_version=spark.version,
+        git_commit=git_commit(),
+        mlflow_run_id=mlflow_run_id,
+        target=os.environ.get("SPEEDRUN_TARGET"),
+    )
+
+
+def keep_model_and_record(
+    spark: SparkSession, cfg: Config, record: TrainingRun, model: PipelineModel, contract: Contract
+) -> TrainingRun:
+    """Log the model to the run's MLflow run and register it (or, without tracking, save it in the work folder),
+    then put the run's record in `<name>_training_runs`; returns the record with its registered version."""
+    if record.mlflow_run_id is None:
+        model.write().overwrite().save(record.model_path)
+    else:
+        with mlflow_run(cfg, run_id=record.mlflow_run_id):
+            logged = log_training(
+                contract,
+                model,
+                params=run_params(cfg),
+                tags=run_tags(record),
+                metrics=json.loads(record.validation_metrics),
+                config_yaml=yaml.safe_dump(cfg.as_dict(), sort_keys=False),
+                registered_name=registered_model_name(cfg),
+            )
+        record = replace(record, registered_model=registered_model_name(cfg), model_version=logged.version)
+    runs = spark.createDataFrame([tuple(asdict(record).values())], RUNS_SCHEMA)
+    Tables(cfg).upsert(runs, "training_runs", "run_id", record.run_id)
+    return record
