@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from speedrun.config import load_config
+from speedrun.config import load_config, relative_to
 from speedrun.errors import SpeedrunError
 
 
@@ -90,3 +90,29 @@ def test_digest_changes_with_any_value() -> None:
 def test_key_of_another_model_type_says_which_type() -> None:
     with pytest.raises(SpeedrunError, match=r"model\.reg_param: unknown key for model type random_forest"):
         load_config("default", ["model.type=random_forest"])
+
+
+def test_a_config_files_dot_paths_are_relative_to_the_file(tmp_path: Path, monkeypatch) -> None:
+    # GIVEN a config file in its own folder naming its data with ./ and ../, read from another folder
+    (tmp_path / "project" / "conf").mkdir(parents=True)
+    config = tmp_path / "project" / "conf" / "mine.yml"
+    config.write_text(
+        "name: mine\nsource: {path: ./data/train.csv}\ntest_source: {path: ../held_out.csv}\n"
+        "columns: {label: {column: y}}\nmodel: {type: logistic_regression}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    # WHEN it is loaded, with a --set path as well
+    cfg = load_config(str(config), ["scoring.path=./new"])
+    # THEN the file's paths are relative to its folder; the command line's stay relative to where you are
+    assert cfg.source.path == str(tmp_path / "project" / "conf" / "data" / "train.csv")
+    assert cfg.test_source.path == str(tmp_path / "project" / "held_out.csv")
+    assert cfg.storage.resolve(cfg.scoring.path) == str(tmp_path / "new")
+
+
+def test_a_workspace_files_paths_are_read_by_spark_as_files() -> None:
+    # a config synced by a bundle lives in /Workspace/...; Spark on Databricks takes a bare path for DBFS
+    data = {"source": {"path": "./adult/adult.data"}}
+    relative_to(Path("/Workspace/Users/someone/.bundle/speedrun/dev/files/examples"), data)
+    assert (
+        data["source"]["path"] == "file:/Workspace/Users/someone/.bundle/speedrun/dev/files/examples/adult/adult.data"
+    )

@@ -126,9 +126,23 @@ class Config(Strict):
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+PATH_KEYS = (("source", "path"), ("test_source", "path"), ("scoring", "path"), ("storage", "work_dir"))
+
+
+def relative_to(folder: Path, data: dict[str, Any]) -> None:
+    """A config file's `./x` and `../x` paths are relative to the file's own folder (wherever speedrun runs,
+    and wherever a bundle syncs the file); on Databricks a workspace file is read by Spark as `file:/Workspace/...`."""
+    for section, key in PATH_KEYS:
+        node = data.get(section)
+        value = node.get(key) if isinstance(node, dict) else None
+        if isinstance(value, str) and value.startswith(("./", "../")):
+            resolved = str((folder / value).resolve())
+            node[key] = f"file:{resolved}" if resolved.startswith("/Workspace/") else resolved
+
+
 def read_yaml(source: str) -> tuple[str, dict[str, Any]]:
     """Read a config file, or a config packaged with speedrun, as a dict. Returns (where, data)."""
-    path = Path(source)
+    path = Path(source.removeprefix("file:"))
     if path.is_file():
         text, where = path.read_text(), str(path)
     elif source in PACKAGED_CONFIGS:
@@ -144,6 +158,8 @@ def read_yaml(source: str) -> tuple[str, dict[str, Any]]:
         raise SpeedrunError(f"{where} is not valid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(data, dict):
         raise SpeedrunError(f"{where} must be a YAML mapping of keys to values")
+    if path.is_file():
+        relative_to(path.absolute().parent, data)
     return where, data
 
 
