@@ -3,7 +3,8 @@
 Every job goes through the `databricks-bundles` package's typed resources, which reject unknown keys and
 bad types; then cross-references are checked: task keys unique, `depends_on` targets exist, job clusters
 defined, entry points in the installed wheel's console scripts, referenced files present, `${var.x}` and
-`{{job.parameters.x}}` declared, and each task's `--config`/`--set` arguments load as a valid config.
+`{{job.parameters.x}}` declared, and in each target each task's `--config`/`--set` arguments load as a valid
+config whose files are in the bundle.
 
 Run as a script (`make validate-bundle`) to print the problems, or call `bundle_problems(root)`.
 """
@@ -104,10 +105,8 @@ def job_problems(name: str, job: dict[str, Any], where: Path) -> list[str]:
         if task.get("job_cluster_key") and task["job_cluster_key"] not in clusters:
             problems.append(f"{label}: job_cluster_key {task['job_cluster_key']!r} is not defined in job_clusters")
         wheel = task.get("python_wheel_task")
-        if wheel:
-            if wheel.get("entry_point") not in scripts:
-                problems.append(f"{label}: entry point {wheel.get('entry_point')!r} is not in [project.scripts]")
-            problems += [f"{label}: {p}" for p in task_config_problems(wheel.get("parameters", []))]
+        if wheel and wheel.get("entry_point") not in scripts:
+            problems.append(f"{label}: entry point {wheel.get('entry_point')!r} is not in [project.scripts]")
         for library in task.get("libraries", []):
             for path in library.values():
                 if (
@@ -122,22 +121,49 @@ def job_problems(name: str, job: dict[str, Any], where: Path) -> list[str]:
     return problems
 
 
-def task_config_problems(arguments: list[str]) -> list[str]:
-    """The task's `--config` resolves (from the installed wheel) and its `--set`s make a valid config."""
+def task_config(arguments: list[str], params: dict[str, str], values: dict[str, Any], root: Path):
+    """The config a task loads in a target: its `--config` and `--set`s with the job's parameter defaults, the
+    target's variables and the bundle's synced files (`${workspace.file_path}` is this checkout) put in."""
     from speedrun.config import load_config
-    from speedrun.errors import SpeedrunError
+
+    def resolved(text: str) -> str:
+        text = JOB_PARAM_REF.sub(lambda m: str(params.get(m.group(1), "sample")), text)
+        text = VAR_REF.sub(lambda m: str(values.get(m.group(1)) or "sample"), text)  # unset: given at deploy
+        text = text.replace("${workspace.file_path}", str(root))
+        return DYNAMIC_REF.sub("sample", re.sub(r"\$\{[^}]+\}", "sample", text))
 
     config, overrides = "default", []
     for flag, value in itertools.pairwise(arguments):
         if flag == "--config":
-            config = value
+            config = resolved(value)
         elif flag == "--set":
-            overrides.append(DYNAMIC_REF.sub("sample", value))
-    try:
-        load_config(config, overrides)
-    except SpeedrunError as exc:
-        return [str(exc)]
-    return []
+            overrides.append(resolved(value))
+    return load_config(config, overrides)
+
+
+def config_problems(bundle: dict[str, Any], root: Path) -> list[str]:
+    """In every target, each task's config loads, and the files a synced config names are in the bundle."""
+    from speedrun.errors import SpeedrunError
+    from speedrun.files import data_files, local_path
+
+    problems = []
+    for target in bundle.get("targets", {}):
+        values = resolved_variables(bundle, target)
+        for name, job in bundle["resources"].get("jobs", {}).items():
+            params = {p["name"]: p.get("default") for p in job.get("parameters", [])}
+            for task in job.get("tasks", []):
+                wheel = task.get("python_wheel_task") or {}
+                label = f"target {target}, job {name}, task {task.get('task_key')}"
+                try:
+                    cfg = task_config(wheel.get("parameters", []), params, values, root)
+                except SpeedrunError as exc:
+                    problems.append(f"{label}: {exc}")
+                    continue
+                for source in filter(None, (cfg.source, cfg.test_source)):
+                    path = cfg.storage.resolve(source.path)
+                    if local_path(path) is not None and not path.startswith("/Volumes/") and not data_files(path):
+                        problems.append(f"{label}: {path} (from the config) is not in the bundle")
+    return problems
 
 
 def resolved_variables(bundle: dict[str, Any], target: str) -> dict[str, Any]:
@@ -226,8 +252,11 @@ def grant_problems(bundle: dict[str, Any]) -> list[str]:
     return problems
 
 
-def bundle_problems(root: Path) -> list[str]:
+def bundle_problems(root: Path, variables: dict[str, str] | None = None) -> list[str]:
+    """Every problem found; `variables` as given on the command line (`--var name=value`), in every target."""
     bundle, origin = load_bundle(root)
+    for target in bundle.get("targets", {}).values():
+        target.setdefault("variables", {}).update(variables or {})
     problems = [f"databricks.yml: unknown top-level key {k!r}" for k in sorted(set(bundle) - BUNDLE_KEYS)]
     if not bundle.get("bundle", {}).get("name"):
         problems.append("databricks.yml: bundle.name is missing")
@@ -252,12 +281,14 @@ def bundle_problems(root: Path) -> list[str]:
             if kind == "jobs":
                 problems += job_problems(name, spec, origin[f"{kind}.{name}"])
     problems += target_problems(bundle) + reference_problems(bundle) + grant_problems(bundle)
+    problems += config_problems(bundle, root)
     used = set(VAR_REF.findall(yaml.safe_dump(bundle)))
     problems += [f"${{var.{v}}} is used but not declared in databricks.yml variables" for v in sorted(used - declared)]
     return problems
 
 
 if __name__ == "__main__":
-    found = bundle_problems(Path(__file__).resolve().parents[1])
+    given = dict(arg.split("=", 1) for arg in sys.argv[1:])  # `config=${workspace.file_path}/examples/adult.yml`
+    found = bundle_problems(Path(__file__).resolve().parents[1], given)
     print("\n".join(found) or "bundle OK: every job, target, variable and entry point checks out")
     sys.exit(1 if found else 0)

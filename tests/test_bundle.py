@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from bundle_validation import bundle_problems, load_bundle, resolved_variables
+from bundle_validation import bundle_problems, load_bundle, resolved_variables, task_config
 from tests_support import ROOT
 
 
@@ -85,6 +85,35 @@ def test_a_broken_target_is_caught(tmp_path: Path, edit, problem: str) -> None:
     edit(data)
     (root / "databricks.yml").write_text(yaml.safe_dump(data))
     assert any(problem in p for p in bundle_problems(root)), bundle_problems(root)
+
+
+def test_no_job_names_a_config_the_bundle_variable_does() -> None:
+    # GIVEN the jobs' definitions THEN every task's config is the job's `config` parameter, whose default is the
+    # bundle variable: one place names the dataset
+    bundle, _ = load_bundle(ROOT)
+    for job in bundle["resources"]["jobs"].values():
+        assert {"name": "config", "default": "${var.config}"} in job["parameters"]
+        for task in job["tasks"]:
+            arguments = task["python_wheel_task"]["parameters"]
+            assert arguments[arguments.index("--config") + 1] == "{{job.parameters.config}}"
+    assert "--config, default" not in "".join(p.read_text() for p in (ROOT / "resources").glob("*.yml"))
+
+
+def test_a_second_dataset_deploys_by_changing_the_config_variable_only() -> None:
+    # GIVEN the bundle as it is, deployed with another config: `--var config=.../examples/adult.yml`
+    adult = {"config": "${workspace.file_path}/examples/adult.yml"}
+    # THEN it validates in every target: each task loads that config, and the files it names are in the bundle
+    assert bundle_problems(ROOT, adult) == []
+    bundle, _ = load_bundle(ROOT)
+    job = bundle["resources"]["jobs"]["training"]
+    params = {p["name"]: p["default"] for p in job["parameters"]}
+    values = resolved_variables(bundle, "prod") | adult
+    cfg = task_config(job["tasks"][0]["python_wheel_task"]["parameters"], params, values, ROOT)
+    assert (cfg.name, cfg.storage.catalog) == ("adult", "sample")
+    assert cfg.source.path == str(ROOT / "examples" / "adult" / "adult.data")
+    # AND a config naming a file the bundle does not hold is caught
+    missing = bundle_problems(ROOT, {"config": "${workspace.file_path}/examples/nope.yml"})
+    assert any("config file not found" in p for p in missing), missing
 
 
 def test_the_catalog_must_be_given_at_deploy() -> None:
@@ -189,12 +218,11 @@ def test_the_wheel_carries_the_config_and_entry_points_the_tasks_use(tmp_path: P
     entry_points = next(n for n in wheel.namelist() if n.endswith("entry_points.txt"))
     scripts = wheel.read(entry_points).decode()
     bundle, _ = load_bundle(ROOT)
+    config = bundle["variables"]["config"]["default"]
+    # THEN every task's entry point, and the packaged config the jobs run by default, are inside it
     for task in bundle["resources"]["jobs"]["training"]["tasks"]:
-        arguments = task["python_wheel_task"]["parameters"]
-        config = arguments[arguments.index("--config") + 1]
-        # THEN every task's entry point and packaged config are inside it
         assert f"{task['python_wheel_task']['entry_point']} = speedrun.cli:" in scripts
-        assert f"speedrun/conf/{config}.yml" in wheel.namelist()
+    assert f"speedrun/conf/{config}.yml" in wheel.namelist()
     # AND it requires no Spark of its own: the cluster's runtime has pyspark and Delta (a PyPI pyspark would be
     # installed beside them at every cluster start, and fail without PyPI); only the `local` extra brings them
     metadata = wheel.read(next(n for n in wheel.namelist() if n.endswith("METADATA"))).decode()

@@ -20,6 +20,17 @@ class ReplayMismatch(SpeedrunError):
     """A replay whose outcome differs from the recorded one (exit code 1)."""
 
 
+# Every step takes --run-id, so that a job's tasks can share one argument list; the steps that name a training
+# run use it.
+RUN_ID_HELP = {
+    "train": "name the run (default: time + random suffix); a rerun replaces it",
+    "evaluate": "the training run to evaluate (default: the latest)",
+    "validate": "the training run to validate (default: the latest)",
+    "run": "name the run (default: time + random suffix)",
+}
+RUN_ID_IGNORED = "accepted so that a job's tasks share their arguments; this step names no run"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="speedrun", description="Machine learning on Spark, fast.")
     parser.add_argument("--debug", action="store_true", help="show the full stack trace of an error")
@@ -45,17 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         if name in ("evaluate", "run"):
             sub.add_argument("--metrics-out", help="where to write the metrics JSON (default: in the run's folder)")
-        if name == "evaluate":
-            sub.add_argument("--run-id", help="the training run to evaluate (default: the latest)")
-        if name == "train":
-            sub.add_argument("--run-id", help="name the run (default: time + random suffix); a rerun replaces it")
+        sub.add_argument("--run-id", help=RUN_ID_HELP.get(name, RUN_ID_IGNORED))
     val = steps.add_parser("validate", help="check a run's model version; set alias challenger if it passes")
     pro = steps.add_parser("promote", help="move alias champion to the challenger (or --version)")
     for sub in (val, pro):
         sub.add_argument("--config", default="default", help="YAML file, or a packaged config name (default)")
         sub.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    val.add_argument("--run-id", help="the training run to validate (default: the latest)")
+    val.add_argument("--run-id", help=RUN_ID_HELP["validate"])
+    pro.add_argument("--run-id", help=RUN_ID_IGNORED)
     sco = steps.add_parser("score", help="score new data with the champion (or --version) into predictions")
     sco.add_argument("--config", default="default", help="YAML file, or a packaged config name (default)")
     sco.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -100,7 +109,7 @@ def dispatch(args: argparse.Namespace) -> None:
     if args.step == "run":
         from speedrun.pipeline import print_summary, run_pipeline
 
-        print_summary(run_pipeline(spark, cfg, args.metrics_out))
+        print_summary(run_pipeline(spark, cfg, args.metrics_out, args.run_id))
     elif args.step == "evaluate":
         from speedrun.evaluate import evaluate
         from speedrun.pipeline import print_summary

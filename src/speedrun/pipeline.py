@@ -17,7 +17,9 @@ from speedrun.tables import Tables
 from speedrun.train import SplitLineage, SplitRows, fit_and_record
 
 
-def run_pipeline(spark: SparkSession, cfg: Config, metrics_out: str | None = None) -> Evaluation:
+def run_pipeline(
+    spark: SparkSession, cfg: Config, metrics_out: str | None = None, run_id: str | None = None
+) -> Evaluation:
     """ingest -> prepare -> split -> train -> evaluate, in one process, on the rows in hand: the rows ingest
     reads are cleaned by prepare as they are written to bronze, and the rows prepare writes to silver stay cached
     for split, train and evaluate (the very rows of silver's commit, not read back). The Delta writes of bronze
@@ -38,7 +40,7 @@ def run_pipeline(spark: SparkSession, cfg: Config, metrics_out: str | None = Non
                 progress.done(describe(result, cfg.test_source is not None))
             rows = {name: rows_of(prepared.silver, name, prepared.silver_test) for name in SPLITS}
             inputs = SplitRows(rows, result, partial(lineage_of, writes, cfg))
-            trained = fit_and_record(spark, cfg, inputs=inputs, writes=writes)
+            trained = fit_and_record(spark, cfg, run_id, inputs=inputs, writes=writes)
             return evaluate(spark, cfg, trained.record.run_id, metrics_out, trained=trained, writes=writes)
         finally:
             prepared.release()
