@@ -13,7 +13,20 @@ from collections.abc import Callable
 
 from speedrun.errors import SpeedrunError
 
-STEPS = ("generate", "ingest", "prepare", "split", "train", "evaluate", "validate", "promote", "score", "run", "replay")
+STEPS = (
+    "init",
+    "generate",
+    "ingest",
+    "prepare",
+    "split",
+    "train",
+    "evaluate",
+    "validate",
+    "promote",
+    "score",
+    "run",
+    "replay",
+)
 
 
 class ReplayMismatch(SpeedrunError):
@@ -78,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--config", default="default", help="YAML file, or a packaged config name (default)")
     rep.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     rep.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    ini = steps.add_parser("init", help="write a first config for a data file, from a sample of it")
+    ini.add_argument("data", help="the data: a CSV, Parquet or JSON-lines file, folder or glob")
+    ini.add_argument("--label", required=True, help="the label column: a name, a 1-based column number, or last")
+    ini.add_argument("--output", help="the config file to write (default: <data file name>.yml here)")
+    ini.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     gen = steps.add_parser("generate", help="write a deterministic synthetic dataset as CSV files")
     gen.add_argument("--rows", type=int, default=20_000)
     gen.add_argument("--seed", type=int, default=7)
@@ -87,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def dispatch(args: argparse.Namespace) -> None:
+    if args.step == "init":
+        from speedrun.first_config import init
+
+        init(args.data, args.label, args.output)
+        return
     from speedrun.session import get_spark
 
     if args.step == "generate":
@@ -182,6 +205,7 @@ split_main = _entry_point("split")
 train_main = _entry_point("train")
 evaluate_main = _entry_point("evaluate")
 run_main = _entry_point("run")
+init_main = _entry_point("init")
 replay_main = _entry_point("replay")
 validate_main = _entry_point("validate")
 promote_main = _entry_point("promote")

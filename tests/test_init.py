@@ -1,0 +1,91 @@
+"""`speedrun init`: a first config written from a sample of the file, which trains as it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests_support import write
+
+from speedrun.cli import main
+from speedrun.config import load_config
+from speedrun.errors import SpeedrunError
+from speedrun.first_config import init
+from speedrun.pipeline import run_pipeline
+
+
+def rows(n: int, line) -> str:
+    return "".join(line(i) for i in range(n))
+
+
+FILES = {
+    # header-less, comma and space separated, `?` for missing, the label last with a trailing dot
+    "headerless.data": rows(
+        120,
+        lambda i: (
+            f"{20 + i % 50}, {'?' if i % 17 == 0 else 'abc'[i % 3]}, {i * 7 % 13}, "
+            f"{'>50K.' if i % 4 == 0 else '<=50K.'}\n"
+        ),
+    ),
+    # semicolon separated with a header, decimal numbers, NA for missing
+    "semicolon.csv": "id;amount;kind;label\n"
+    + rows(120, lambda i: f"R{i};{'NA' if i % 11 == 0 else i * 1.5};{'xy'[i % 2]};{'yes' if i % 3 == 0 else 'no'}\n"),
+    # quoted values holding the delimiter
+    "quoted.csv": "name,score,city,churned\n"
+    + rows(120, lambda i: f'"Doe, J{i}",{i % 9},"{"Paris, FR" if i % 2 else "Rome, IT"}",{i % 3 == 0}\n'),
+}
+
+
+@pytest.mark.parametrize(
+    ("file", "label", "expected"),
+    [
+        ("headerless.data", "last", {"header": False, "delimiter": ",", "label": "c4", "nulls": ["", "?"]}),
+        ("semicolon.csv", "label", {"header": True, "delimiter": ";", "label": "label", "nulls": ["", "NA"]}),
+        ("quoted.csv", "4", {"header": True, "delimiter": ",", "label": "churned", "nulls": [""]}),
+    ],
+)
+def test_init_guesses_the_layout_and_writes_a_config_that_loads(tmp_path: Path, file, label, expected, capsys) -> None:
+    # GIVEN a data file of one of the layouts real files have
+    data = write(tmp_path / "data" / file, FILES[file])
+    # WHEN init is run on it
+    target = init(data, label, str(tmp_path / "conf" / "mine.yml"))
+    # THEN the config loads, names the data relative to itself, and holds what a person would have written
+    cfg = load_config(str(target))
+    assert cfg.source.path == str(Path(data).resolve())
+    assert (cfg.source.header, cfg.source.delimiter) == (expected["header"], expected["delimiter"])
+    assert cfg.columns.label.column == expected["label"]
+    assert cfg.source.null_values == expected["nulls"]
+    assert len(cfg.columns.label.classes) == 2
+    # AND it said what it guessed and why
+    err = capsys.readouterr().err
+    assert "init      wrote" in err and "label " in err
+
+
+def test_init_finds_numbers_categories_ids_and_the_rarer_class(tmp_path: Path) -> None:
+    data = write(tmp_path / "semicolon.csv", FILES["semicolon.csv"])
+    cfg = load_config(str(init(data, "label", str(tmp_path / "c.yml"))))
+    assert (cfg.columns.id, cfg.columns.numeric, cfg.columns.categorical) == ("id", ["amount"], ["kind"])
+    assert (cfg.columns.label.classes, cfg.columns.label.positive) == (["no", "yes"], "yes")
+
+
+def test_init_refuses_to_overwrite_and_names_an_unknown_label(tmp_path: Path, capsys) -> None:
+    data = write(tmp_path / "semicolon.csv", FILES["semicolon.csv"])
+    (tmp_path / "taken.yml").write_text("mine\n")
+    assert main(["init", data, "--label", "label", "--output", str(tmp_path / "taken.yml")]) == 2
+    assert "taken.yml exists: speedrun init does not overwrite a file" in capsys.readouterr().err
+    assert (tmp_path / "taken.yml").read_text() == "mine\n"
+    with pytest.raises(SpeedrunError, match=r"--label target: no such column; the columns are id, amount, kind, label"):
+        init(data, "target", str(tmp_path / "new.yml"))
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("file", sorted(FILES))
+def test_the_written_config_trains_unchanged(spark, tmp_path: Path, file, monkeypatch) -> None:
+    # GIVEN a config written by init, in another folder than the one speedrun runs in
+    data = write(tmp_path / "data" / file, FILES[file])
+    target = init(data, "last", str(tmp_path / "conf" / "mine.yml"))
+    monkeypatch.chdir(tmp_path)
+    # WHEN it is run as it is THEN it trains and evaluates, every row accounted for
+    evaluation = run_pipeline(spark, load_config(str(target)))
+    assert sum(evaluation.report["rows"].values()) == 120
+    assert 0.0 <= evaluation.report["metrics"]["areaUnderROC"] <= 1.0
