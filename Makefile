@@ -32,7 +32,7 @@ lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 validate-bundle: install  ## offline checks of databricks.yml and resources/*.yml
-	$(BIN)/python tests/bundle_validation.py
+	$(BIN)/python tests/bundle_validation.py $(ARGS)
 
 delta-jars: install  ## only where Spark's resolver cannot reach Maven Central: fetch the Delta jars with mvn
 	mvn -q dependency:copy -Dartifact=io.delta:delta-spark_2.13:$(DELTA_VERSION) -DoutputDirectory=.cache/delta-jars
