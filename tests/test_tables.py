@@ -4,12 +4,14 @@ pipeline whose background write fails records nothing."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import mlflow
 import pytest
 
 from speedrun.config import load_config
+from speedrun.errors import SpeedrunError
 from speedrun.pipeline import run_pipeline
 from speedrun.tables import WRITE_TOKEN, Tables
 from speedrun.tracking import tracking_uri
@@ -63,3 +65,20 @@ def test_no_step_reaches_into_the_jvm() -> None:
         if p.name != "session.py" and ("._jvm" in p.read_text() or "._jsc" in p.read_text())
     ]
     assert using == []
+
+
+@pytest.mark.e2e
+def test_writers_at_once_each_succeed_or_say_another_run_is_writing(spark, tmp_path: Path) -> None:
+    # GIVEN four runs overwriting the same new table at the same moment (threads of one session)
+    tables = Tables(load_config("default", [f"storage.work_dir={tmp_path}"]))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        attempts = [pool.submit(tables.write, spark.range(n * 10), "silver") for n in range(1, 5)]
+    # THEN each either committed, or failed with the one line naming the table and the other writer
+    outcomes = [a.exception() for a in attempts]
+    for failure in filter(None, outcomes):
+        assert isinstance(failure, SpeedrunError), repr(failure)
+        assert str(failure).startswith(f"another run is writing {tables.location('silver')} (")
+    assert any(o is None for o in outcomes)
+    # AND the table holds one writer's rows whole, and the next write succeeds
+    assert tables.read(spark, "silver").count() in (10, 20, 30, 40)
+    assert tables.write(spark.range(5), "silver").rows == 5

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from speedrun.background import BackgroundWrites
 from speedrun.config import Config
 from speedrun.evaluate import Evaluation, evaluate
+from speedrun.files import data_files
 from speedrun.ingest import bronze_frames
 from speedrun.prepare import Bronze, prepare_and_keep
 from speedrun.progress import step
@@ -21,7 +23,8 @@ def run_pipeline(
     spark: SparkSession, cfg: Config, metrics_out: str | None = None, run_id: str | None = None
 ) -> Evaluation:
     """ingest -> prepare -> split -> train -> evaluate, in one process, on the rows in hand: the rows ingest
-    reads are cleaned by prepare as they are written to bronze, and the rows prepare writes to silver stay cached
+    reads are cleaned by prepare as they are written to bronze (or, for large files, from bronze once written:
+    `bronze_to_clean`), and the rows prepare writes to silver stay cached
     for split, train and evaluate (the very rows of silver's commit, not read back). The Delta writes of bronze
     and silver run in the background while the model is fitted; the run record waits for them and records their
     versions, so a failed write fails the run before anything is recorded or registered."""
@@ -32,8 +35,8 @@ def run_pipeline(
             for role, df in frames.items():
                 writes.submit(role, df)
             progress.done(f"{', '.join(frames)} being written in the background")
-        bronze, bronze_test = Bronze(rows=frames["bronze"]), Bronze(rows=frames.get("bronze_test"))
-        prepared = prepare_and_keep(spark, cfg, bronze, bronze_test, writes, wait_for_writes=False)
+        bronze = {role: bronze_to_clean(cfg, role, df, writes) for role, df in frames.items()}
+        prepared = prepare_and_keep(spark, cfg, bronze["bronze"], bronze.get("bronze_test"), writes, False)
         try:
             with step("split") as progress:
                 result = checked_split(cfg, prepared.silver, prepared.silver_test)
@@ -44,6 +47,20 @@ def run_pipeline(
             return evaluate(spark, cfg, trained.record.run_id, metrics_out, trained=trained, writes=writes)
         finally:
             prepared.release()
+
+
+IN_HAND_BYTES = 32 * 2**20  # raw files up to this size are cleaned as they are read; larger ones from bronze
+
+
+def bronze_to_clean(cfg: Config, role: str, rows: DataFrame, writes: BackgroundWrites) -> Bronze:
+    """What prepare cleans: small raw files as read, while bronze is written (the overlap saves a fresh JVM
+    several seconds); large ones from bronze once written, at its version (parsing a large CSV again costs more
+    than reading its Parquet files)."""
+    source = cfg.source if role == "bronze" else cfg.test_source
+    files = data_files(cfg.storage.resolve(source.path))
+    if files is not None and sum(Path(f).stat().st_size for f in files) <= IN_HAND_BYTES:
+        return Bronze(rows=rows)
+    return Bronze(writes.commit(role).version)
 
 
 def lineage_of(writes: BackgroundWrites, cfg: Config) -> SplitLineage:

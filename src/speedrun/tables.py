@@ -23,6 +23,8 @@ from speedrun.errors import SpeedrunError
 
 WRITE_TOKEN = "_write"  # the userMetadata key naming the write that made a commit
 COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
+# Delta's optimistic concurrency: another writer committed to the table between this write's read and commit
+CONFLICT = re.compile(r"Concurrent\w*Exception|(Metadata|Protocol)ChangedException|DELTA_CONCURRENT_\w+")
 SEARCHED_COMMITS = 50  # how far back a write looks for its own commit (concurrent commits in between)
 
 
@@ -160,10 +162,19 @@ class Tables:
         token = uuid.uuid4().hex
         metadata = json.dumps({**(lineage or {}), WRITE_TOKEN: token}, sort_keys=True)
         writer = df.write.format("delta").mode(mode).option("userMetadata", metadata).options(**options)
-        if self.in_catalog:
-            writer.saveAsTable(self.location(role))
-        else:
-            writer.save(self.location(role))
+        try:
+            if self.in_catalog:
+                writer.saveAsTable(self.location(role))
+            else:
+                writer.save(self.location(role))
+        except Exception as exc:
+            conflict = CONFLICT.search(str(exc))
+            if conflict is None:
+                raise
+            raise SpeedrunError(
+                f"another run is writing {self.location(role)} ({conflict.group(0)}): the table stays at its last "
+                "good version; run again once the other run is done"
+            ) from None
         return self.commit_of_write(df.sparkSession, role, token)
 
     def write(self, df: DataFrame, role: str, mode: str = "overwrite", lineage: dict[str, int] | None = None) -> Commit:

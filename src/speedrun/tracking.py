@@ -107,8 +107,53 @@ def mlflow_run(cfg: Config, run_name: str | None = None, run_id: str | None = No
     if started is not None:
         started.result()  # an error in the background surfaces here, where it would have happened anyway
     use_experiment(cfg)
-    with mlflow.start_run(run_id=run_id, run_name=run_name) as run:
+    # a step retried under the same run id (a job's task retry) goes on in the MLflow run it began
+    run_id = run_id or (run_name and run_named(cfg, run_name))
+    with mlflow.start_run(run_id=run_id, run_name=None if run_id else run_name) as run:
         yield run
+
+
+def run_named(cfg: Config, run_name: str) -> str | None:
+    """The MLflow run of the experiment named `run_name`, if one was begun (the earliest)."""
+    import mlflow
+
+    found = mlflow.search_runs(
+        experiment_names=[experiment_name(cfg)],
+        filter_string=f"attributes.run_name = '{run_name}'",
+        order_by=["attributes.start_time ASC"],
+        max_results=1,
+        output_format="list",
+    )
+    return found[0].info.run_id if found else None
+
+
+def not_yet_logged(metrics: dict[str, float]) -> dict[str, float]:
+    """The metrics the active run does not hold yet with these values: a retried step logs nothing twice."""
+    import mlflow
+
+    logged = mlflow.get_run(mlflow.active_run().info.run_id).data.metrics
+    return {k: v for k, v in metrics.items() if logged.get(k) != v}
+
+
+LINEAGE_TAGS = ("speedrun.config_hash", "speedrun.silver_version", "speedrun.test_version")
+
+
+def same_inputs(tags: dict[str, Any]) -> bool:
+    """Whether the active run was begun before on the same config and table versions (a retry, not a rerun on
+    new data under the same run id)."""
+    import mlflow
+
+    logged = mlflow.get_run(mlflow.active_run().info.run_id).data.tags
+    return all(key in logged and logged[key] == str(tags.get(key)) for key in LINEAGE_TAGS)
+
+
+def registered_version(registered_name: str) -> LoggedModel | None:
+    """The version of `registered_name` the active run already registered (a retry), if any."""
+    import mlflow
+
+    run_id = mlflow.active_run().info.run_id
+    versions = mlflow.MlflowClient().search_model_versions(f"name = '{registered_name}' and run_id = '{run_id}'")
+    return LoggedModel(versions[0].source, str(versions[0].version)) if versions else None
 
 
 @dataclass(frozen=True)
@@ -131,10 +176,14 @@ def log_training(
     import mlflow
     import mlflow.spark
 
+    retried = same_inputs(tags)
     mlflow.log_params(params)
     mlflow.set_tags({k: v for k, v in tags.items() if v is not None})
-    mlflow.log_metrics({f"validation_{k}": v for k, v in metrics.items()})
+    mlflow.log_metrics(not_yet_logged({f"validation_{k}": v for k, v in metrics.items()}))
     mlflow.log_text(config_yaml, "config.yml")
+    already = registered_version(registered_name) if retried else None
+    if already is not None:
+        return already  # a retry refits the same model from the same rows, bit for bit: its version stands
     # Requirements given, not inferred: inferring them is most of log_model's time.
     info = mlflow.spark.log_model(
         model,
@@ -173,6 +222,6 @@ def log_evaluation(metrics: dict[str, float], metrics_json: Path, report_folder:
     """Test metrics, the metrics JSON and the report, on the active run."""
     import mlflow
 
-    mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
+    mlflow.log_metrics(not_yet_logged({f"test_{k}": v for k, v in metrics.items()}))
     mlflow.log_artifact(str(metrics_json))
     mlflow.log_artifacts(str(report_folder), "report")

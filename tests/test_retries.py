@@ -1,0 +1,56 @@
+"""A job's task retried with the same run id: train and evaluate again add nothing twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import pytest
+from pyspark.sql import functions as F
+
+from speedrun.evaluate import evaluate
+from speedrun.ingest import ingest
+from speedrun.prepare import prepare
+from speedrun.tables import Tables
+from speedrun.tracking import experiment_name, registered_model_name, tracking_uri
+from speedrun.train import train
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_retried_train_and_evaluate_add_no_second_run_version_row_or_metric(spark, make_config) -> None:
+    # GIVEN prepared data, and train and evaluate of job run 7, each run twice (a task retry)
+    cfg = make_config()
+    ingest(spark, cfg)
+    prepare(spark, cfg)
+    first = train(spark, cfg, "job-7")
+    again = train(spark, cfg, "job-7")
+    evaluate(spark, cfg, "job-7")
+    evaluate(spark, cfg, "job-7")
+    # THEN there is one MLflow run of that name, one registered version, one runs row and one metrics row
+    client = mlflow.MlflowClient(tracking_uri(cfg), registry_uri=tracking_uri(cfg))
+    experiment = client.get_experiment_by_name(experiment_name(cfg))
+    runs = client.search_runs([experiment.experiment_id], "attributes.run_name = 'job-7'")
+    assert len(runs) == 1
+    assert [v.version for v in client.search_model_versions(f"name = '{registered_model_name(cfg)}'")] == ["1"]
+    assert first.model_version == again.model_version == "1"
+    tables = Tables(cfg)
+    assert tables.read(spark, "training_runs").where(F.col("run_id") == "job-7").count() == 1
+    assert tables.read(spark, "metrics").where(F.col("run_id") == "job-7").count() == 1
+    # AND each metric was logged once
+    run_id = runs[0].info.run_id
+    assert len(client.get_metric_history(run_id, "test_areaUnderROC")) == 1
+    assert len(client.get_metric_history(run_id, "validation_areaUnderROC")) == 1
+
+
+def test_a_rerun_on_new_data_under_the_same_run_id_registers_its_new_model(spark, make_config, tmp_path: Path) -> None:
+    # GIVEN a run trained as job-8, then new data prepared and trained again as job-8
+    cfg = make_config()
+    ingest(spark, cfg)
+    prepare(spark, cfg)
+    train(spark, cfg, "job-8")
+    other = make_config("source.generate_if_missing.rows=2000", f"source.path={tmp_path}/raw/other")
+    ingest(spark, other)
+    prepare(spark, other)
+    # THEN the new model is not taken for the old one: it gets a version of its own
+    assert train(spark, other, "job-8").model_version == "2"
