@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import mlflow
 import pytest
 from pyspark.sql import functions as F
 
+from speedrun.errors import SpeedrunError
 from speedrun.evaluate import evaluate
+from speedrun.generate import synthetic_churn
 from speedrun.ingest import ingest
 from speedrun.prepare import prepare
 from speedrun.tables import Tables
@@ -32,7 +32,7 @@ def test_a_retried_train_and_evaluate_add_no_second_run_version_row_or_metric(sp
     experiment = client.get_experiment_by_name(experiment_name(cfg))
     runs = client.search_runs([experiment.experiment_id], "attributes.run_name = 'job-7'")
     assert len(runs) == 1
-    assert [v.version for v in client.search_model_versions(f"name = '{registered_model_name(cfg)}'")] == ["1"]
+    assert [str(v.version) for v in client.search_model_versions(f"name = '{registered_model_name(cfg)}'")] == ["1"]
     assert first.model_version == again.model_version == "1"
     tables = Tables(cfg)
     assert tables.read(spark, "training_runs").where(F.col("run_id") == "job-7").count() == 1
@@ -43,14 +43,19 @@ def test_a_retried_train_and_evaluate_add_no_second_run_version_row_or_metric(sp
     assert len(client.get_metric_history(run_id, "validation_areaUnderROC")) == 1
 
 
-def test_a_rerun_on_new_data_under_the_same_run_id_registers_its_new_model(spark, make_config, tmp_path: Path) -> None:
-    # GIVEN a run trained as job-8, then new data prepared and trained again as job-8
+def test_a_rerun_on_new_data_under_the_same_run_id_registers_its_new_model(spark, make_config) -> None:
+    # GIVEN a run trained as job-8, then its source overwritten with other rows, prepared and trained again as job-8
     cfg = make_config()
     ingest(spark, cfg)
     prepare(spark, cfg)
-    train(spark, cfg, "job-8")
-    other = make_config("source.generate_if_missing.rows=2000", f"source.path={tmp_path}/raw/other")
-    ingest(spark, other)
-    prepare(spark, other)
+    assert train(spark, cfg, "job-8").model_version == "1"
+    synthetic_churn(spark, 2000, seed=99).write.mode("overwrite").option("header", True).csv(
+        cfg.storage.resolve(cfg.source.path)
+    )
+    ingest(spark, cfg)
+    prepare(spark, cfg)
     # THEN the new model is not taken for the old one: it gets a version of its own
-    assert train(spark, other, "job-8").model_version == "2"
+    assert train(spark, cfg, "job-8").model_version == "2"
+    # AND the same run id with another config is one line asking for a run id of its own
+    with pytest.raises(SpeedrunError, match="run id job-8 was used before with another config: give this run a"):
+        train(spark, make_config("model.max_iter=7"), "job-8")

@@ -100,7 +100,10 @@ class Tables:
         storage, table = self.cfg.storage, f"{self.cfg.name}_{role}"
         if self.in_catalog:
             return f"{storage.catalog}.{storage.schema_name}.{table}"
-        return f"{storage.resolve(storage.warehouse_dir)}/{storage.schema_name}/{table}"
+        folder = storage.resolve(storage.warehouse_dir)
+        if local_folder(folder) is not None and not folder.startswith(("/", "file:")):
+            folder = str(Path(folder).absolute())  # from Python's folder: the JVM may have started in another
+        return f"{folder}/{storage.schema_name}/{table}"
 
     def log(self, spark: SparkSession, role: str) -> DeltaLog:
         location = self.location(role)

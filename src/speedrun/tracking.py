@@ -16,6 +16,7 @@ from typing import Any
 
 from speedrun.config import Config
 from speedrun.contract import Contract
+from speedrun.errors import SpeedrunError
 from speedrun.session import on_databricks
 
 for noisy in ("mlflow", "alembic", "mlflow.store.db.utils"):
@@ -175,9 +176,18 @@ def log_training(
     pipeline is registered as a new version of `registered_name`."""
     import mlflow
     import mlflow.spark
+    from mlflow.exceptions import MlflowException
 
     retried = same_inputs(tags)
-    mlflow.log_params(params)
+    try:
+        mlflow.log_params(params)
+    except MlflowException as exc:
+        if "Changing param values is not allowed" not in str(exc):
+            raise
+        run = tags.get("speedrun.run_id")
+        raise SpeedrunError(
+            f"run id {run} was used before with another config: give this run a --run-id of its own"
+        ) from None
     mlflow.set_tags({k: v for k, v in tags.items() if v is not None})
     mlflow.log_metrics(not_yet_logged({f"validation_{k}": v for k, v in metrics.items()}))
     mlflow.log_text(config_yaml, "config.yml")
