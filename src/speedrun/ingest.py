@@ -4,7 +4,6 @@ ingest metadata. A separate test source, when configured, goes to `<name>_bronze
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
 
@@ -135,26 +134,11 @@ def describe_ingest(tables: Tables, written: dict[str, Commit]) -> str:
     return outcome
 
 
-@dataclass(frozen=True)
-class Ingested:
-    """Each bronze table's commit, and the rows written in it (for `run`'s prepare, which cleans the very rows
-    of that commit without reading them back)."""
-
-    commits: dict[str, Commit]
-    frames: dict[str, DataFrame]
-
-
 def ingest(spark: SparkSession, cfg: Config) -> Commit:
     """Ingest the configured source into `<name>_bronze` (and a test source into `<name>_bronze_test`, written
     at the same time); returns bronze's commit (version, rows)."""
-    return ingest_frames(spark, cfg).commits["bronze"]
-
-
-def ingest_frames(spark: SparkSession, cfg: Config) -> Ingested:
-    """`ingest`, returning the commits and the rows written."""
     tables = Tables(cfg)
     with step("ingest") as progress:
-        frames = bronze_frames(spark, cfg)
-        written = tables.write_all({role: (df, None) for role, df in frames.items()})
+        written = tables.write_all({role: (df, None) for role, df in bronze_frames(spark, cfg).items()})
         progress.done(describe_ingest(tables, written))
-    return Ingested(written, frames)
+    return written["bronze"]
