@@ -13,7 +13,7 @@ import pytest
 from speedrun.config import load_config
 from speedrun.errors import SpeedrunError
 from speedrun.pipeline import run_pipeline
-from speedrun.tables import WRITE_TOKEN, Tables
+from speedrun.tables import WRITE_TOKEN, Tables, conflict_error
 from speedrun.tracking import tracking_uri
 
 
@@ -82,3 +82,17 @@ def test_writers_at_once_each_succeed_or_say_another_run_is_writing(spark, tmp_p
     # AND the table holds one writer's rows whole, and the next write succeeds
     assert tables.read(spark, "silver").count() in (10, 20, 30, 40)
     assert tables.write(spark.range(5), "silver").rows == 5
+
+
+def test_a_delta_conflict_is_one_line_and_other_failures_are_not_hidden() -> None:
+    # GIVEN the errors Delta raises when another writer committed first, and an unrelated failure
+    conflicts = [
+        "io.delta.exceptions.ConcurrentAppendException: [DELTA_CONCURRENT_APPEND] Files were added ...",
+        "io.delta.exceptions.MetadataChangedException: [DELTA_METADATA_CHANGED] The metadata ... was changed",
+        "io.delta.exceptions.ProtocolChangedException: [DELTA_PROTOCOL_CHANGED] The protocol version ...",
+    ]
+    # THEN each conflict becomes the one line naming the table; the other failure is left as it is
+    for text in conflicts:
+        error = conflict_error("/w/churn_silver", RuntimeError(text))
+        assert str(error).startswith("another run is writing /w/churn_silver (") and "last good version" in str(error)
+    assert conflict_error("/w/churn_silver", RuntimeError("java.io.IOException: No space left on device")) is None

@@ -73,9 +73,10 @@ def run_report(
     """What the metrics JSON holds: the run, its model, test metrics, row counts and lineage."""
     tables = Tables(cfg)
     roles = ("bronze", "silver", "train", "validation", "test")
-    silver = tables.location("silver")
-    where = {"train": f"{silver} (_split = 'train')", "validation": f"{silver} (_split = 'validation')"}
-    where["test"] = tables.location("silver_test") if cfg.test_source else f"{silver} (_split = 'test')"
+    written = ["bronze", "silver", *(["silver_test"] if cfg.test_source else [])]
+    splits = {name: f"{tables.location('silver')} where _split = '{name}'" for name in ("train", "validation", "test")}
+    if cfg.test_source:
+        splits["test"] = tables.location("silver_test")
     return {
         "run_id": run["run_id"],
         "name": cfg.name,
@@ -85,7 +86,8 @@ def run_report(
         "confusion_matrix": {"labels": classes, "rows_actual_columns_predicted": matrix},
         "per_class": dict(zip(classes, per_class(matrix), strict=True)),
         "rows": {split: run[f"{split}_rows"] for split in ("train", "validation", "test")},
-        "tables": {role: where.get(role) or tables.location(role) for role in roles},
+        "tables": {role: tables.location(role) for role in written},
+        "splits": splits,
         "inputs": {role: run[f"{role}_version"] for role in roles},
         **{key: run[key] for key in ("config_hash", "spark_version", "speedrun_version", "git_commit")},
         "evaluated_at": datetime.now(timezone.utc).isoformat(),

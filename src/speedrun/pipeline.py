@@ -36,7 +36,9 @@ def run_pipeline(
                 writes.submit(role, df)
             progress.done(f"{', '.join(frames)} being written in the background")
         bronze = {role: bronze_to_clean(cfg, role, df, writes) for role, df in frames.items()}
-        prepared = prepare_and_keep(spark, cfg, bronze["bronze"], bronze.get("bronze_test"), writes, False)
+        prepared = prepare_and_keep(
+            spark, cfg, bronze["bronze"], bronze.get("bronze_test"), writes, wait_for_writes=False
+        )
         try:
             with step("split") as progress:
                 result = checked_split(cfg, prepared.silver, prepared.silver_test)
@@ -84,7 +86,7 @@ def print_summary(evaluation: Evaluation) -> None:
     print("  confusion (rows: actual, columns: predicted) " + " ".join(f"{label:>8}" for label in labels))
     for label, counts in zip(labels, report["confusion_matrix"]["rows_actual_columns_predicted"], strict=True):
         print(f"  {label:>44} " + " ".join(f"{n:>8}" for n in counts))
-    print(f"tables:  {', '.join(dict.fromkeys(t.split(' (')[0] for t in report['tables'].values()))}")
+    print(f"tables:  {', '.join(report['tables'].values())}")
     print(f"model:   {report['model']['path']}")
     print(f"metrics: {evaluation.metrics_path}")
     print(f"report:  {evaluation.report_path}")

@@ -2,7 +2,7 @@
 
 The split is a column, not three more tables: prepare writes it with silver (one write of the rows instead of
 two), and `train`, `validation` and `test` are read by name as silver's rows of that split, at silver's version
-(`Tables.read(spark, "train")`; in SQL, `WHERE _split = 'train'`). With a given test file, `test` is the
+(`read_split(spark, cfg, "train")`; in SQL, `WHERE _split = 'train'`). With a given test file, `test` is the
 `silver_test` table. The `split` step checks that the stored split is the configured one (a new seed or new
 fractions: silver is written again with the new split, as one commit) and that each split can be evaluated.
 
@@ -60,11 +60,9 @@ def rows_of(silver: DataFrame, name: str, silver_test: DataFrame | None = None) 
 
 @dataclass(frozen=True)
 class SplitResult:
-    """Rows per split and class; the versions each split is read at (silver's, silver_test's for a given test),
-    when known (in `run`, silver's write may still be under way)."""
+    """Rows per split and class."""
 
     counts: dict[str, Counter]
-    versions: dict[str, int] | None = None
 
     @property
     def rows(self) -> dict[str, int]:
@@ -131,7 +129,7 @@ def split(
             if silver_test_version is None:
                 silver_test_version = tables.version(spark, "silver_test")
             silver_test = tables.read(spark, "silver_test", silver_test_version)
-        result = checked_split(cfg, silver, silver_test, split_versions(silver_version, silver_test_version))
+        result = checked_split(cfg, silver, silver_test)
         progress.done(describe(result, given_test))
     return result
 
@@ -143,16 +141,11 @@ def split_versions(silver_version: int, silver_test_version: int | None) -> dict
     return versions
 
 
-def checked_split(
-    cfg: Config,
-    silver: DataFrame,
-    silver_test: DataFrame | None,
-    versions: dict[str, int] | None = None,
-) -> SplitResult:
+def checked_split(cfg: Config, silver: DataFrame, silver_test: DataFrame | None) -> SplitResult:
     """The split's counts, checked: each split to be evaluated holds two classes or more."""
     counts = class_counts(silver, silver_test)
     require_evaluable(counts, contract_of(silver).classes, cfg)
-    return SplitResult(counts, versions)
+    return SplitResult(counts)
 
 
 def read_split(spark: SparkSession, cfg: Config, name: str, version: int | None = None) -> DataFrame:

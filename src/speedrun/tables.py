@@ -20,6 +20,7 @@ from pyspark.sql import functions as F
 
 from speedrun.config import Config
 from speedrun.errors import SpeedrunError
+from speedrun.files import local_path
 
 WRITE_TOKEN = "_write"  # the userMetadata key naming the write that made a commit
 COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
@@ -41,13 +42,6 @@ def commit_from(version: int, info: dict) -> tuple[Commit, str | None]:
     token = metadata.pop(WRITE_TOKEN, None)
     rows = int((info.get("operationMetrics") or {}).get("numOutputRows", 0))
     return Commit(version=version, rows=rows, lineage=metadata), token
-
-
-def local_folder(location: str) -> Path | None:
-    """The folder of a table on this machine's file system, or None (a catalog name or a remote URI)."""
-    if location.startswith("file:"):
-        return Path(re.sub(r"^file:/*", "/", location))
-    return None if "://" in location else Path(location)
 
 
 class DeltaLog:
@@ -101,7 +95,7 @@ class Tables:
         if self.in_catalog:
             return f"{storage.catalog}.{storage.schema_name}.{table}"
         folder = storage.resolve(storage.warehouse_dir)
-        if local_folder(folder) is not None and not folder.startswith(("/", "file:")):
+        if local_path(folder) is not None and not folder.startswith(("/", "file:")):
             folder = str(Path(folder).absolute())  # from Python's folder: the JVM may have started in another
         return f"{folder}/{storage.schema_name}/{table}"
 
@@ -109,15 +103,15 @@ class Tables:
         location = self.location(role)
         if self.in_catalog:
             return DeltaLog(spark, location, None)
-        folder = local_folder(location)
-        return DeltaLog(spark, f"delta.`{location}`", folder)
+        local = local_path(location)
+        return DeltaLog(spark, f"delta.`{location}`", None if local is None else Path(local))
 
     def exists(self, spark: SparkSession, role: str) -> bool:
         if self.in_catalog:
             return spark.catalog.tableExists(self.location(role))
-        folder = local_folder(self.location(role))
-        if folder is not None:
-            log = folder / "_delta_log"
+        local = local_path(self.location(role))
+        if local is not None:
+            log = Path(local) / "_delta_log"
             return bool(self.log(spark, role).versions()) or (log / "_last_checkpoint").is_file()
         from delta.tables import DeltaTable
 
@@ -171,13 +165,10 @@ class Tables:
             else:
                 writer.save(self.location(role))
         except Exception as exc:
-            conflict = CONFLICT.search(str(exc))
+            conflict = conflict_error(self.location(role), exc)
             if conflict is None:
                 raise
-            raise SpeedrunError(
-                f"another run is writing {self.location(role)} ({conflict.group(0)}): the table stays at its last "
-                "good version; run again once the other run is done"
-            ) from None
+            raise conflict from None
         return self.commit_of_write(df.sparkSession, role, token)
 
     def write(self, df: DataFrame, role: str, mode: str = "overwrite", lineage: dict[str, int] | None = None) -> Commit:
@@ -216,6 +207,18 @@ class Tables:
         rerun replaces its own record; a record with new columns (a newer speedrun) extends the table. A
         `replaceWhere` overwrite, which is faster than a MERGE here."""
         self.replace_where(df, role, f"`{key}` = {sql_string(value)}", evolve_schema=True)
+
+
+def conflict_error(location: str, exc: Exception) -> SpeedrunError | None:
+    """The one line a user sees when Delta refused a write because another writer committed first; None for
+    any other failure."""
+    conflict = CONFLICT.search(str(exc))
+    if conflict is None:
+        return None
+    return SpeedrunError(
+        f"another run is writing {location} ({conflict.group(0)}): the table stays at its last good version; "
+        "run again once the other run is done"
+    )
 
 
 def sql_string(value: str) -> str:

@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -148,19 +148,13 @@ def same_inputs(tags: dict[str, Any]) -> bool:
     return all(key in logged and logged[key] == str(tags.get(key)) for key in LINEAGE_TAGS)
 
 
-def registered_version(registered_name: str) -> LoggedModel | None:
+def registered_version(registered_name: str) -> str | None:
     """The version of `registered_name` the active run already registered (a retry), if any."""
     import mlflow
 
     run_id = mlflow.active_run().info.run_id
     versions = mlflow.MlflowClient().search_model_versions(f"name = '{registered_name}' and run_id = '{run_id}'")
-    return LoggedModel(versions[0].source, str(versions[0].version)) if versions else None
-
-
-@dataclass(frozen=True)
-class LoggedModel:
-    uri: str  # where MLflow keeps the fitted pipeline (`models:/m-...`): the run's only copy of it
-    version: str  # its registered version
+    return str(versions[0].version) if versions else None
 
 
 def log_training(
@@ -171,7 +165,7 @@ def log_training(
     metrics: dict[str, float],
     config_yaml: str,
     registered_name: str,
-) -> LoggedModel:
+) -> str:
     """Params, tags, validation metrics, the resolved config and the fitted pipeline, on the active run; the
     pipeline is registered as a new version of `registered_name`."""
     import mlflow
@@ -203,7 +197,7 @@ def log_training(
         registered_model_name=registered_name,
         metadata={"speedrun_contract": asdict(contract)},
     )
-    return LoggedModel(info.model_uri, str(info.registered_model_version))
+    return str(info.registered_model_version)
 
 
 def load_logged_model(uri: str) -> Any:

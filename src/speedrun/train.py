@@ -135,7 +135,7 @@ def read_split_rows(spark: SparkSession, cfg: Config) -> SplitRows:
         silver_test = tables.read(spark, "silver_test", versions["test"])
     rows = {name: rows_of(silver, name, silver_test) for name in SPLITS}
     lineage = SplitLineage(versions, silver_version, bronze_version_of(spark, tables, silver_version))
-    return SplitRows(rows, checked_split(cfg, silver, silver_test, versions), lambda: lineage)
+    return SplitRows(rows, checked_split(cfg, silver, silver_test), lambda: lineage)
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,7 @@ def keep_model_and_record(
         model.write().overwrite().save(record.model_path)
     else:
         with mlflow_run(cfg, run_id=record.mlflow_run_id):
-            logged = log_training(
+            version = log_training(
                 contract,
                 model,
                 params=run_params(cfg),
@@ -242,7 +242,7 @@ def keep_model_and_record(
                 config_yaml=yaml.safe_dump(cfg.as_dict(), sort_keys=False),
                 registered_name=registered_model_name(cfg),
             )
-        record = replace(record, registered_model=registered_model_name(cfg), model_version=logged.version)
+        record = replace(record, registered_model=registered_model_name(cfg), model_version=version)
     runs = spark.createDataFrame([tuple(asdict(record).values())], RUNS_SCHEMA)
     Tables(cfg).upsert(runs, "training_runs", "run_id", record.run_id)
     return record
