@@ -96,3 +96,16 @@ def test_a_delta_conflict_is_one_line_and_other_failures_are_not_hidden() -> Non
         error = conflict_error("/w/churn_silver", RuntimeError(text))
         assert str(error).startswith("another run is writing /w/churn_silver (") and "last good version" in str(error)
     assert conflict_error("/w/churn_silver", RuntimeError("java.io.IOException: No space left on device")) is None
+
+
+def test_names_delta_refuses_get_column_mapping_even_on_a_table_made_without(spark, tmp_path: Path) -> None:
+    # GIVEN a table written with plain column names
+    tables = Tables(load_config("default", [f"storage.work_dir={tmp_path}"]))
+    tables.write(spark.createDataFrame([(1, "a")], "id int, plan string"), "bronze")
+    # WHEN rows whose names hold a space, parentheses and an equals sign overwrite it
+    awkward = spark.createDataFrame([(2, "b", 3.5)], "`customer id` int, `plan (name)` string, `fee=monthly` double")
+    commit = tables.write(awkward, "bronze")
+    # THEN the table holds them under those names, at the version that write made
+    back = tables.read(spark, "bronze", commit.version)
+    assert back.columns == ["customer id", "plan (name)", "fee=monthly"]
+    assert [tuple(r) for r in back.collect()] == [(2, "b", 3.5)]

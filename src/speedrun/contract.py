@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from speedrun.columns import column
 from speedrun.config import ColumnsConfig, normalize_label
 from speedrun.errors import SpeedrunError
 
@@ -71,10 +72,10 @@ def infer_contract(df: DataFrame, columns: ColumnsConfig) -> Contract:
     checks = [F.lit(1).alias("_rows")]
     for name in undecided:
         if not is_numeric_type(df, name):
-            value = F.col(name)
+            value = column(name)
             checks.append(F.sum((value.isNotNull() & value.try_cast("double").isNull()).cast("int")).alias(name))
-    checks += [F.count(F.col(name)).alias(f"_values_{i}") for i, name in enumerate(candidates)]
-    checks += [F.count(number(F.col(name))).alias(f"_numbers_{i}") for i, name in enumerate(candidates)]
+    checks += [F.count(column(name)).alias(f"_values_{i}") for i, name in enumerate(candidates)]
+    checks += [F.count(number(column(name))).alias(f"_numbers_{i}") for i, name in enumerate(candidates)]
     found = df.agg(*checks).first()
     numeric = [*columns.numeric]
     categorical = [*columns.categorical]
@@ -94,7 +95,8 @@ def infer_contract(df: DataFrame, columns: ColumnsConfig) -> Contract:
 def infer_classes(df: DataFrame, columns: ColumnsConfig) -> list[str]:
     label = columns.label.column
     values = [
-        r[0] for r in df.where(F.col(label).isNotNull()).select(label).distinct().limit(MAX_CLASSES + 1).collect()
+        r[0]
+        for r in df.where(column(label).isNotNull()).select(column(label)).distinct().limit(MAX_CLASSES + 1).collect()
     ]
     if len(values) > MAX_CLASSES:
         raise SpeedrunError(f"label column {label} has more than {MAX_CLASSES} distinct values: is it a class label?")

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 from pyspark.ml import Pipeline
 from pyspark.ml.classification import GBTClassifier, LogisticRegression, RandomForestClassifier
-from pyspark.ml.feature import Imputer, OneHotEncoder, StandardScaler, StringIndexer, VectorAssembler
+from pyspark.ml.feature import (
+    Imputer,
+    OneHotEncoder,
+    SQLTransformer,
+    StandardScaler,
+    StringIndexer,
+    VectorAssembler,
+)
 
 from speedrun.config import Config
 from speedrun.contract import LABEL, Contract
@@ -17,6 +26,23 @@ CLASSIFIERS = {
     "gbt": GBTClassifier,
 }
 TREE_MODELS = ("random_forest", "gbt")
+PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def ml_names(features: list[str]) -> dict[str, str]:
+    """The name each feature goes by inside the Spark ML stages: its own when plain, else a plain stand-in
+    (Spark ML's stages read `plan.name` as a field of a struct). The user's names stay on every table."""
+    return {
+        name: name if PLAIN_NAME.match(name) else f"{re.sub(r'[^A-Za-z0-9_]+', '_', name).strip('_')}__{i}"
+        for i, name in enumerate(features)
+    }
+
+
+def renaming_stage(names: dict[str, str]) -> SQLTransformer | None:
+    """A first stage giving the stand-ins of `ml_names` to the features that need one (kept in the fitted
+    pipeline, so scoring takes rows under the user's names too); None when every name is plain."""
+    renamed = [f"`{name.replace('`', '``')}` AS {stand_in}" for name, stand_in in names.items() if name != stand_in]
+    return SQLTransformer(statement=f"SELECT *, {', '.join(renamed)} FROM __THIS__") if renamed else None
 
 
 def spark_param_name(name: str) -> str:
@@ -62,8 +88,9 @@ def build_pipeline(cfg: Config, contract: Contract) -> Pipeline:
             f"model type gbt handles two classes only; the label has {len(contract.classes)} "
             "classes: use random_forest or logistic_regression"
         )
-    numeric, categorical = contract.numeric, contract.categorical
-    stages: list = []
+    names = ml_names(contract.features)
+    numeric, categorical = [names[c] for c in contract.numeric], [names[c] for c in contract.categorical]
+    stages: list = [stage for stage in [renaming_stage(names)] if stage is not None]
     vector_inputs: list[str] = []
     if numeric:
         imputed = [f"{c}__imputed" for c in numeric]

@@ -16,7 +16,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from speedrun.background import BackgroundWrites, Lineage
-from speedrun.columns import CORRUPT, REASON, ROW_KEY, SOURCE_FILE, SPLIT
+from speedrun.columns import CORRUPT, REASON, ROW_KEY, SOURCE_FILE, SPLIT, column
 from speedrun.config import ColumnsConfig, Config
 from speedrun.contract import Contract, infer_contract, number
 from speedrun.errors import SpeedrunError
@@ -30,14 +30,14 @@ def trim_strings(df: DataFrame, null_values: list[str] | tuple[str, ...] = ("",)
     trimmed = {}
     for field in df.schema.fields:
         if field.dataType.typeName() == "string" and not field.name.startswith("_"):
-            value = F.trim(F.col(field.name))
+            value = F.trim(column(field.name))
             trimmed[field.name] = F.when(~value.isin(*null_values), value)
     return df.withColumns(trimmed)
 
 
 def normalize_label(df: DataFrame, label: str) -> DataFrame:
     """`'>50K.'` -> `>50K`: the label without surrounding quotes or trailing dots (as `config.normalize_label`)."""
-    value = F.trim(F.col(label).cast("string"))
+    value = F.trim(column(label).cast("string"))
     value = F.trim(F.regexp_replace(value, r"^['\"]+|['\"]+$", ""))
     return df.withColumn(label, F.nullif(F.trim(F.regexp_replace(value, r"\.+$", "")), F.lit("")))
 
@@ -45,7 +45,7 @@ def normalize_label(df: DataFrame, label: str) -> DataFrame:
 def with_row_key(df: DataFrame, id_column: str | None) -> DataFrame:
     """A stable key of the row's content (or of its id column): the same row gets the same key in every run."""
     keyed = [id_column] if id_column else sorted(c for c in df.columns if not c.startswith("_"))
-    return df.withColumn(ROW_KEY, F.xxhash64(*[F.col(c).cast("string") for c in keyed]))
+    return df.withColumn(ROW_KEY, F.xxhash64(*[column(c).cast("string") for c in keyed]))
 
 
 def malformed_reason(line: Column, quote: str) -> Column:
@@ -68,15 +68,15 @@ def with_reject_reason(df: DataFrame, contract: Contract, label: str | None, quo
     if CORRUPT in df.columns:
         checks.append(F.when(F.col(CORRUPT).isNotNull(), malformed_reason(F.col(CORRUPT), quote)))
     checks += [
-        F.when(F.col(name).isNotNull() & F.col(name).try_cast("double").isNull(), F.lit(f"{name}: not a number"))
+        F.when(column(name).isNotNull() & column(name).try_cast("double").isNull(), F.lit(f"{name}: not a number"))
         for name in contract.numeric
     ]
     checks += [
-        F.when(F.abs(F.col(name).try_cast("double")) == float("inf"), F.lit(f"{name}: not a finite number"))
+        F.when(F.abs(column(name).try_cast("double")) == float("inf"), F.lit(f"{name}: not a finite number"))
         for name in contract.numeric
     ]
     if label is not None:
-        value = F.col(label)
+        value = column(label)
         checks += [
             F.when(value.isNull(), F.lit(f"{label}: label is missing")),
             F.when(
@@ -91,9 +91,9 @@ def with_reject_reason(df: DataFrame, contract: Contract, label: str | None, quo
 def typed_features(contract: Contract) -> list[Column]:
     """The id and feature columns, typed as the model takes them: numbers as double, categories as strings."""
     return [
-        *([F.col(contract.id).cast("string")] if contract.id else []),
-        *[number(F.col(name)).alias(name) for name in contract.numeric],
-        *[F.col(name).cast("string").alias(name) for name in contract.categorical],
+        *([column(contract.id).cast("string")] if contract.id else []),
+        *[number(column(name)).alias(name) for name in contract.numeric],
+        *[column(name).cast("string").alias(name) for name in contract.categorical],
     ]
 
 
@@ -101,7 +101,7 @@ def to_silver(df: DataFrame, contract: Contract, label: str, split: Column | Non
     """The typed, model-ready columns of good rows: numbers as double, the label as its class index, and each
     row's split (`split`, a column of the row key; by default, every row is test)."""
     classes = F.array(*[F.lit(c) for c in contract.classes])
-    label_index = (F.array_position(classes, F.col(label)) - 1).cast("double")
+    label_index = (F.array_position(classes, column(label)) - 1).cast("double")
     return df.select(
         *typed_features(contract),
         contract.label_column(label_index),
@@ -175,7 +175,7 @@ class Prepared:
 
 def summarize(tagged: DataFrame, label: str, max_quarantined: float = 1.0, min_classes: int = 2) -> PrepareResult:
     """One pass: rows accepted (by class), rows quarantined (by reason); errors when too little is left to learn."""
-    groups = tagged.groupBy(REASON, F.col(label)).count().collect()
+    groups = tagged.groupBy(REASON, column(label)).count().collect()
     accepted = Counter({row[label]: row["count"] for row in groups if row[REASON] is None})
     reasons = Counter()
     for row in groups:

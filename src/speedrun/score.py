@@ -17,6 +17,7 @@ from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from speedrun.columns import column
 from speedrun.config import Config
 from speedrun.contract import Contract
 from speedrun.errors import SpeedrunError
@@ -71,7 +72,7 @@ def predictions(scored: DataFrame, contract: Contract, model: tuple[str, str], b
     probabilities = vector_to_array("probability")
     return scored.select(
         ROW_KEY,
-        *([F.col(contract.id)] if contract.id else []),
+        *([column(contract.id)] if contract.id else []),
         F.element_at(classes, F.col("prediction").cast("int") + 1).alias("predicted_class"),
         F.map_from_arrays(classes, probabilities).alias("probabilities"),
         F.lit(model[0]).alias("model_name"),

@@ -26,6 +26,9 @@ WRITE_TOKEN = "_write"  # the userMetadata key naming the write that made a comm
 COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
 # Delta's optimistic concurrency: another writer committed to the table between this write's read and commit
 CONFLICT = re.compile(r"Concurrent\w*Exception|(Metadata|Protocol)ChangedException|DELTA_CONCURRENT_\w+")
+# Delta keeps names with these characters only under column mapping (by name), which speedrun then turns on
+NEEDS_COLUMN_MAPPING = re.compile(r"[ ,;{}()\n\t=]")
+COLUMN_MAPPING = {"delta.columnMapping.mode": "name"}
 SEARCHED_COMMITS = 50  # how far back a write looks for its own commit (concurrent commits in between)
 
 
@@ -99,12 +102,13 @@ class Tables:
             folder = str(Path(folder).absolute())  # from Python's folder: the JVM may have started in another
         return f"{folder}/{storage.schema_name}/{table}"
 
+    def sql_name(self, role: str) -> str:
+        """The table's name in SQL: a catalog name, or `delta.`<folder>``."""
+        return self.location(role) if self.in_catalog else f"delta.`{self.location(role)}`"
+
     def log(self, spark: SparkSession, role: str) -> DeltaLog:
-        location = self.location(role)
-        if self.in_catalog:
-            return DeltaLog(spark, location, None)
-        local = local_path(location)
-        return DeltaLog(spark, f"delta.`{location}`", None if local is None else Path(local))
+        local = None if self.in_catalog else local_path(self.location(role))
+        return DeltaLog(spark, self.sql_name(role), None if local is None else Path(local))
 
     def exists(self, spark: SparkSession, role: str) -> bool:
         if self.in_catalog:
@@ -158,18 +162,27 @@ class Tables:
         """One commit of `df` to `role`, tagged so that it can be found again; returns it."""
         token = uuid.uuid4().hex
         metadata = json.dumps({**(lineage or {}), WRITE_TOKEN: token}, sort_keys=True)
+        mapped = any(NEEDS_COLUMN_MAPPING.search(name) for name in df.columns)
         writer = df.write.format("delta").mode(mode).option("userMetadata", metadata).options(**options)
         try:
-            if self.in_catalog:
-                writer.saveAsTable(self.location(role))
-            else:
-                writer.save(self.location(role))
+            self._write_with(writer.options(**COLUMN_MAPPING) if mapped else writer, df.sparkSession, role, mapped)
         except Exception as exc:
             conflict = conflict_error(self.location(role), exc)
             if conflict is None:
                 raise
             raise conflict from None
         return self.commit_of_write(df.sparkSession, role, token)
+
+    def _write_with(self, writer, spark: SparkSession, role: str, mapped: bool) -> None:
+        """Run `writer` on `role`; a table made before its columns needed column mapping gets it first."""
+        save = writer.saveAsTable if self.in_catalog else writer.save
+        try:
+            save(self.location(role))
+        except Exception as exc:
+            if not (mapped and "DELTA_INVALID_CHARACTERS_IN_COLUMN_NAMES" in str(exc)):
+                raise
+            spark.sql(f"ALTER TABLE {self.sql_name(role)} SET TBLPROPERTIES ('delta.columnMapping.mode' = 'name')")
+            save(self.location(role))
 
     def write(self, df: DataFrame, role: str, mode: str = "overwrite", lineage: dict[str, int] | None = None) -> Commit:
         """Overwrite (atomically, schema included) or append, as one commit that records the versions of

@@ -25,10 +25,10 @@ from pyspark.sql import DataFrame, SparkSession
 
 import speedrun
 from speedrun.background import BackgroundWrites
-from speedrun.columns import ROW_KEY
+from speedrun.columns import ROW_KEY, column
 from speedrun.config import Config
 from speedrun.contract import Contract, contract_of
-from speedrun.features import TREE_MODELS, build_pipeline, classifier_params, tree_bins
+from speedrun.features import TREE_MODELS, build_pipeline, classifier_params, ml_names, tree_bins
 from speedrun.metrics import classification_metrics
 from speedrun.progress import step
 from speedrun.runs import RUNS_SCHEMA, TrainingRun, git_commit, new_run_id, run_params, run_tags
@@ -40,7 +40,8 @@ from speedrun.tracking import load_logged_model, log_training, mlflow_run, regis
 def fixed_layout(df: DataFrame, partitions: int) -> DataFrame:
     """The same rows in the same partitions in the same order, whatever the input's layout or the cores:
     fits and metrics sum per partition, so this is what makes a refit reproduce its model bit for bit."""
-    return df.repartition(partitions, ROW_KEY).sortWithinPartitions(ROW_KEY, *[c for c in df.columns if c != ROW_KEY])
+    others = [column(c) for c in df.columns if c != ROW_KEY]
+    return df.repartition(partitions, ROW_KEY).sortWithinPartitions(ROW_KEY, *others)
 
 
 def fit(cfg: Config, training: DataFrame) -> PipelineModel:
@@ -48,23 +49,27 @@ def fit(cfg: Config, training: DataFrame) -> PipelineModel:
     as the categorical feature with the most values needs (the indexers are fitted first, as the pipeline would)."""
     rows = fixed_layout(training, cfg.train.partitions).persist()
     try:
-        stages = build_pipeline(cfg, contract_of(training)).getStages()
+        contract = contract_of(training)
+        stages = build_pipeline(cfg, contract).getStages()
         if cfg.model.type not in TREE_MODELS:
             return Pipeline(stages=stages).fit(rows)
         preprocessing = Pipeline(stages=stages[:-1]).fit(rows)
-        classifier = stages[-1].setMaxBins(tree_bins(cfg, category_counts(preprocessing)))
+        categories = category_counts(preprocessing, ml_names(contract.features))
+        classifier = stages[-1].setMaxBins(tree_bins(cfg, categories))
         return PipelineModel(stages=[*preprocessing.stages, classifier.fit(preprocessing.transform(rows))])
     finally:
         rows.unpersist()
 
 
-def category_counts(preprocessing: PipelineModel) -> dict[str, int]:
-    """Each categorical feature's number of values as indexed, plus the bucket of unseen and missing ones."""
+def category_counts(preprocessing: PipelineModel, names: dict[str, str]) -> dict[str, int]:
+    """Each categorical feature's number of values as indexed, plus the bucket of unseen and missing ones, by
+    the feature's own name (`names`: each feature's name inside the stages, from `ml_names`)."""
+    own_name = {stand_in: name for name, stand_in in names.items()}
     counts = {}
     for stage in preprocessing.stages:
         if isinstance(stage, StringIndexerModel):
             for column, labels in zip(stage.getInputCols(), stage.labelsArray, strict=True):
-                counts[column] = len(labels) + 1
+                counts[own_name[column]] = len(labels) + 1
     return counts
 
 
