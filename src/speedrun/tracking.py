@@ -63,10 +63,26 @@ def use_experiment(cfg: Config) -> None:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri("databricks-uc" if uri == "databricks" else uri)
     name = experiment_name(cfg)
-    if uri.startswith("sqlite:") and mlflow.get_experiment_by_name(name) is None:
-        Path(cfg.storage.resolve("mlartifacts")).mkdir(parents=True, exist_ok=True)
-        mlflow.create_experiment(name, artifact_location=Path(cfg.storage.resolve("mlartifacts")).resolve().as_uri())
+    if uri.startswith("sqlite:"):
+        with only_this_process(Path(uri.removeprefix("sqlite:///"))):
+            if mlflow.get_experiment_by_name(name) is None:
+                artifacts = Path(cfg.storage.resolve("mlartifacts")).resolve()
+                artifacts.mkdir(parents=True, exist_ok=True)
+                mlflow.create_experiment(name, artifact_location=artifacts.as_uri())
     mlflow.set_experiment(name)
+
+
+@contextmanager
+def only_this_process(store: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside a local store while creating it and its experiment: two runs started at
+    once would otherwise both create the SQLite schema (MLflow's migration fails in the second) or the same
+    experiment."""
+    import fcntl
+
+    store.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{store}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 _ready: dict[str, Future] = {}

@@ -1,0 +1,98 @@
+"""Runs as separate processes, as users and schedulers start them: two at once on one dataset, and runs killed
+with SIGKILL in the middle of each step. Every table stays at a good version and the next run succeeds."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests_support import ROOT, csv_config, write
+
+from speedrun.tables import WRITE_TOKEN, Tables
+
+pytestmark = pytest.mark.e2e
+
+SPEEDRUN = str(Path(sys.executable).parent / "speedrun")
+ROLES = ("bronze", "silver", "quarantine", "training_runs", "metrics")
+
+
+def dataset(tmp_path: Path) -> list[str]:
+    """A 3,000-row CSV of our own, and the `--set` options of a run on it in `tmp_path`."""
+    body = "".join(f"{i % 97},{'abc'[i % 3]},{(i * 7) % 13},{'yn'[(i % 5) < 2]}\n" for i in range(3000))
+    source = write(tmp_path / "raw" / "d.csv", "x,c,z,y\n" + body)
+    sets = [
+        f"storage.work_dir={tmp_path}",
+        f"source.path={source}",
+        "source.generate_if_missing=null",
+        "columns={id: null, label: {column: y}}",
+    ]
+    return [arg for s in sets for arg in ("--set", s)]
+
+
+def start(args: list[str]) -> subprocess.Popen:
+    return subprocess.Popen([SPEEDRUN, "run", *args], cwd=ROOT, stderr=subprocess.PIPE, text=True, env=os.environ)
+
+
+def kill_when_started(args: list[str], step_name: str) -> list[str]:
+    """Start a run, SIGKILL it as soon as it says `step_name` started; the lines it wrote until then."""
+    run = start(args)
+    lines = []
+    for line in run.stderr:
+        lines.append(line)
+        if line.startswith(f"[speedrun] {step_name} ") and "started" in line:
+            run.send_signal(signal.SIGKILL)
+            break
+    run.wait(timeout=60)
+    assert run.returncode == -signal.SIGKILL, "".join(lines)
+    return lines
+
+
+def assert_every_table_at_a_good_version(spark, tables: Tables) -> None:
+    """Each table that exists reads whole at its latest version, and that version is one speedrun committed."""
+    for role in ROLES:
+        if tables.exists(spark, role):
+            latest = tables.log(spark, role).versions()[0]
+            log = Path(tables.location(role)) / "_delta_log" / f"{latest:020d}.json"
+            info = next(json.loads(x)["commitInfo"] for x in log.read_text().splitlines() if "commitInfo" in x)
+            assert WRITE_TOKEN in json.loads(info["userMetadata"]), role
+            tables.read(spark, role).count()
+
+
+def test_runs_killed_in_each_step_leave_good_tables_and_the_next_run_succeeds(spark, tmp_path: Path) -> None:
+    # GIVEN a dataset that has had one complete run
+    args = dataset(tmp_path)
+    tables = Tables(csv_config(tmp_path, str(tmp_path / "raw" / "d.csv")))
+    assert subprocess.run([SPEEDRUN, "run", *args], cwd=ROOT, capture_output=True).returncode == 0
+    runs_before = tables.read(spark, "training_runs").count()
+    # WHEN runs are killed with SIGKILL in ingest, prepare, split and train, each run after the one killed before
+    for step_name in ("ingest", "prepare", "split", "train"):
+        kill_when_started(args, step_name)
+        # THEN every table is at a version speedrun committed whole, readable
+        assert_every_table_at_a_good_version(spark, tables)
+    # AND the next run succeeds, adding its one training record
+    final = subprocess.run([SPEEDRUN, "run", *args], cwd=ROOT, capture_output=True, text=True)
+    assert final.returncode == 0, final.stderr[-2000:]
+    assert tables.read(spark, "training_runs").count() == runs_before + 1
+
+
+def test_two_runs_at_once_each_succeed_or_say_another_run_is_writing(spark, tmp_path: Path) -> None:
+    # GIVEN one dataset, and two runs of it started at the same moment (two terminals)
+    args = dataset(tmp_path)
+    tables = Tables(csv_config(tmp_path, str(tmp_path / "raw" / "d.csv")))
+    runs = [start(args), start(args)]
+    outcomes = [(run.wait(timeout=600), run.stderr.read()) for run in runs]
+    # THEN each either succeeded, or ended with exit code 2 and one line saying another run is writing a table
+    for code, err in outcomes:
+        assert code in (0, 2), err[-3000:]
+        if code == 2:
+            errors = [line for line in err.splitlines() if line.startswith("speedrun run: error:")]
+            assert len(errors) == 1 and "another run is writing" in errors[0], err[-3000:]
+    # AND no table is left half-written, and the next run succeeds
+    assert_every_table_at_a_good_version(spark, tables)
+    final = subprocess.run([SPEEDRUN, "run", *args], cwd=ROOT, capture_output=True, text=True)
+    assert final.returncode == 0, final.stderr[-2000:]
