@@ -23,7 +23,12 @@ from speedrun.tables import Tables
 from speedrun.tracking import tracking_uri
 from speedrun.train import fit, score
 
-QUICK = {"logistic_regression": "max_iter: 20", "random_forest": "num_trees: 5", "gbt": "max_iter: 5"}
+QUICK = {
+    "logistic_regression": "max_iter: 20",
+    "random_forest": "num_trees: 5",
+    "gbt": "max_iter: 5",
+    "xgboost": "n_estimators: 10, num_workers: 2",
+}
 
 
 def silver_rows(spark, cfg, rows: int = 1500):
@@ -35,7 +40,7 @@ def silver_rows(spark, cfg, rows: int = 1500):
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("model", ["logistic_regression", "random_forest", "gbt"])
+@pytest.mark.parametrize("model", list(QUICK))
 def test_a_refit_gives_the_same_model_whatever_the_input_layout(spark, model: str) -> None:
     # GIVEN the same prepared rows in 1 and in 6 partitions, in another order
     cfg = load_config("default", [f"model={{type: {model}, {QUICK[model]}}}"])
@@ -47,6 +52,8 @@ def test_a_refit_gives_the_same_model_whatever_the_input_layout(spark, model: st
     if model == "logistic_regression":
         assert a.stages[-1].coefficients.toArray().tobytes() == b.stages[-1].coefficients.toArray().tobytes()
         assert a.stages[-1].intercept == b.stages[-1].intercept
+    elif model == "xgboost":
+        assert a.stages[-1].get_booster().save_raw("json") == b.stages[-1].get_booster().save_raw("json")
     else:
         trees = [m.stages[-1].toDebugString.split("\n", 1)[1] for m in (a, b)]  # the first line names the uid
         assert trees[0] == trees[1]

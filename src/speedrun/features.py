@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from pyspark.ml import Pipeline
@@ -25,7 +26,8 @@ CLASSIFIERS = {
     "random_forest": RandomForestClassifier,
     "gbt": GBTClassifier,
 }
-TREE_MODELS = ("random_forest", "gbt")
+TREE_MODELS = ("random_forest", "gbt", "xgboost")  # categories go in as indices, not one-hot
+BINNED_MODELS = ("random_forest", "gbt")  # Spark's trees: maxBins must hold every category
 PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -55,8 +57,10 @@ DEFAULT_MAX_BINS = 32  # Spark's default; raised to the largest categorical feat
 
 
 def classifier_params(cfg: Config) -> dict[str, object]:
-    """The classifier's Spark parameters the config sets (`max_bins` unset: sized from the data, see `tree_bins`)."""
-    return {spark_param_name(k): v for k, v in cfg.model.model_dump().items() if k != "type" and v is not None}
+    """The classifier's parameters the config sets, named as its estimator names them (Spark's camelCase, or
+    xgboost's own); `max_bins` unset: sized from the data, see `tree_bins`."""
+    params = {k: v for k, v in cfg.model.model_dump().items() if k != "type" and v is not None}
+    return params if cfg.model.type == "xgboost" else {spark_param_name(k): v for k, v in params.items()}
 
 
 def tree_bins(cfg: Config, categories: dict[str, int]) -> int:
@@ -76,6 +80,12 @@ def tree_bins(cfg: Config, categories: dict[str, int]) -> int:
 
 
 def build_classifier(cfg: Config):
+    if cfg.model.type == "xgboost":
+        from xgboost.spark import SparkXGBClassifier
+
+        for logger in ("XGBoost-PySpark", "SparkXGBClassifier"):  # its training parameters, at INFO, per fit
+            logging.getLogger(logger).setLevel(logging.WARNING)
+        return SparkXGBClassifier(features_col=FEATURES, label_col=LABEL, **classifier_params(cfg))
     return CLASSIFIERS[cfg.model.type](featuresCol=FEATURES, labelCol=LABEL, **classifier_params(cfg))
 
 

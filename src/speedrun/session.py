@@ -131,6 +131,9 @@ def get_spark(app_name: str = "speedrun", master: str | None = None, extra: dict
             conf.pop(key, None)
     for key, value in conf.items():
         builder = builder.config(key, value)
+    # Python workers (xgboost's training tasks, UDFs) run this interpreter and its packages: pyspark reads the
+    # variable, not `spark.pyspark.python`, when it starts the JVM itself; python3 on PATH may be another one.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     started = time.perf_counter()
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")

@@ -28,7 +28,7 @@ from speedrun.background import BackgroundWrites
 from speedrun.columns import ROW_KEY, column
 from speedrun.config import Config
 from speedrun.contract import Contract, contract_of
-from speedrun.features import TREE_MODELS, build_pipeline, classifier_params, ml_names, tree_bins
+from speedrun.features import BINNED_MODELS, build_pipeline, classifier_params, ml_names, tree_bins
 from speedrun.metrics import classification_metrics
 from speedrun.progress import step
 from speedrun.runs import RUNS_SCHEMA, TrainingRun, git_commit, new_run_id, run_params, run_tags
@@ -51,7 +51,7 @@ def fit(cfg: Config, training: DataFrame) -> PipelineModel:
     try:
         contract = contract_of(training)
         stages = build_pipeline(cfg, contract).getStages()
-        if cfg.model.type not in TREE_MODELS:
+        if cfg.model.type not in BINNED_MODELS:
             return Pipeline(stages=stages).fit(rows)
         preprocessing = Pipeline(stages=stages[:-1]).fit(rows)
         categories = category_counts(preprocessing, ml_names(contract.features))

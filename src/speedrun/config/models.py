@@ -40,5 +40,24 @@ class GBTConfig(Strict):
     seed: int = 42
 
 
-ModelConfig = Annotated[LogisticRegressionConfig | RandomForestConfig | GBTConfig, Field(discriminator="type")]
-MODEL_TYPES = ("logistic_regression", "random_forest", "gbt")
+class XGBoostConfig(Strict):
+    """xgboost's own parameter names (`xgboost.spark.SparkXGBClassifier`); `num_workers` Spark tasks train it."""
+
+    type: Literal["xgboost"]
+    n_estimators: int = Field(300, ge=1)
+    max_depth: int = Field(6, ge=0, le=30)
+    learning_rate: float = Field(0.1, gt=0, le=1)
+    min_child_weight: float = Field(1.0, ge=0)
+    subsample: float = Field(1.0, gt=0, le=1)
+    colsample_bytree: float = Field(1.0, gt=0, le=1)
+    reg_lambda: float = Field(1.0, ge=0)
+    reg_alpha: float = Field(0.0, ge=0)
+    max_bin: int = Field(256, ge=2)
+    num_workers: int = Field(1, ge=1)  # fixed, so that a refit is bit-identical on any number of cores
+    random_state: int = 42
+
+
+ModelConfig = Annotated[
+    LogisticRegressionConfig | RandomForestConfig | GBTConfig | XGBoostConfig, Field(discriminator="type")
+]
+MODEL_TYPES = ("logistic_regression", "random_forest", "gbt", "xgboost")
