@@ -25,6 +25,7 @@ STEPS = (
     "promote",
     "score",
     "run",
+    "tune",
     "replay",
 )
 
@@ -40,6 +41,7 @@ RUN_ID_HELP = {
     "evaluate": "the training run to evaluate (default: the latest)",
     "validate": "the training run to validate (default: the latest)",
     "run": "name the run (default: time + random suffix)",
+    "tune": "name the run (default: time + random suffix)",
 }
 RUN_ID_IGNORED = "accepted so that a job's tasks share their arguments; this step names no run"
 
@@ -55,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("train", "fit the ML pipeline on the train table; record the run"),
         ("evaluate", "score the test table; write the metrics table and JSON"),
         ("run", "ingest, prepare, split, train and evaluate in one Spark session"),
+        ("tune", "run, trying the search's candidates (or the default search): the best on validation is kept"),
     ]:
         sub = steps.add_parser(name, help=help_text)
         sub.add_argument("--config", default="default", help="YAML file, or a packaged config name (default)")
@@ -67,8 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
             help="override a config key, e.g. --set model.max_iter=50 (repeatable)",
         )
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-        if name in ("evaluate", "run"):
+        if name in ("evaluate", "run", "tune"):
             sub.add_argument("--metrics-out", help="where to write the metrics JSON (default: in the run's folder)")
+        if name == "tune":
+            sub.add_argument("--budget", help="no candidate starts after this long, e.g. 90s or 5m (search.budget)")
         sub.add_argument("--run-id", help=RUN_ID_HELP.get(name, RUN_ID_IGNORED))
     val = steps.add_parser("validate", help="check a run's model version; set alias challenger if it passes")
     pro = steps.add_parser("promote", help="move alias champion to the challenger (or --version)")
@@ -124,15 +129,16 @@ def dispatch(args: argparse.Namespace) -> None:
     from speedrun.config import load_config
 
     cfg = load_config(args.config, args.overrides)
-    if args.step in ("run", "train", "evaluate", "replay"):
+    if args.step in ("run", "tune", "train", "evaluate", "replay"):
         from speedrun.tracking import start_tracking
 
         start_tracking(cfg)  # in the background, while the JVM starts
     spark = get_spark(f"speedrun-{args.step}")
-    if args.step == "run":
+    if args.step in ("run", "tune"):
         from speedrun.pipeline import print_summary, run_pipeline
 
-        print_summary(run_pipeline(spark, cfg, args.metrics_out, args.run_id))
+        tune, budget = args.step == "tune", getattr(args, "budget", None)
+        print_summary(run_pipeline(spark, cfg, args.metrics_out, args.run_id, tune, budget and duration(budget)))
     elif args.step == "evaluate":
         from speedrun.evaluate import evaluate
         from speedrun.pipeline import print_summary
@@ -166,6 +172,15 @@ def dispatch(args: argparse.Namespace) -> None:
 
         module = importlib.import_module(f"speedrun.{args.step}")
         getattr(module, args.step)(spark, cfg)
+
+
+def duration(text: str) -> float:
+    from speedrun.config.search import seconds
+
+    try:
+        return seconds(text)
+    except ValueError as exc:
+        raise SpeedrunError(f"--budget: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,6 +220,7 @@ split_main = _entry_point("split")
 train_main = _entry_point("train")
 evaluate_main = _entry_point("evaluate")
 run_main = _entry_point("run")
+tune_main = _entry_point("tune")
 init_main = _entry_point("init")
 replay_main = _entry_point("replay")
 validate_main = _entry_point("validate")

@@ -17,17 +17,24 @@ from speedrun.progress import step
 from speedrun.split import SPLITS, checked_split, describe, rows_of, split_versions
 from speedrun.tables import Tables
 from speedrun.train import SplitLineage, SplitRows, fit_and_record
+from speedrun.tune import tuner
 
 
 def run_pipeline(
-    spark: SparkSession, cfg: Config, metrics_out: str | None = None, run_id: str | None = None
+    spark: SparkSession,
+    cfg: Config,
+    metrics_out: str | None = None,
+    run_id: str | None = None,
+    tune: bool = False,
+    budget: float | None = None,
 ) -> Evaluation:
     """ingest -> prepare -> split -> train -> evaluate, in one process, on the rows in hand: the rows ingest
     reads are cleaned by prepare as they are written to bronze (or, for large files, from bronze once written:
     `bronze_to_clean`), and the rows prepare writes to silver stay cached
     for split, train and evaluate (the very rows of silver's commit, not read back). The Delta writes of bronze
     and silver run in the background while the model is fitted; the run record waits for them and records their
-    versions, so a failed write fails the run before anything is recorded or registered."""
+    versions, so a failed write fails the run before anything is recorded or registered. With `tune` (or a
+    config with a `search:` section) the search's best candidate on validation becomes the run's model."""
     tables = Tables(cfg)
     with BackgroundWrites(tables) as writes:
         with step("ingest") as progress:
@@ -45,7 +52,8 @@ def run_pipeline(
                 progress.done(describe(result, cfg.test_source is not None))
             rows = {name: rows_of(prepared.silver, name, prepared.silver_test) for name in SPLITS}
             inputs = SplitRows(rows, result, partial(lineage_of, writes, cfg))
-            trained = fit_and_record(spark, cfg, run_id, inputs=inputs, writes=writes)
+            choose_model = tuner(budget) if tune or cfg.search else None
+            trained = fit_and_record(spark, cfg, run_id, inputs=inputs, writes=writes, choose_model=choose_model)
             return evaluate(spark, cfg, trained.record.run_id, metrics_out, trained=trained, writes=writes)
         finally:
             prepared.release()

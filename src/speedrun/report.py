@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 
 from speedrun.contract import LABEL
 from speedrun.features import FEATURES
+from speedrun.leaderboard import leaderboard_html
 
 BINS = 100
 STYLE = """body{font-family:sans-serif;margin:2em;max-width:70em} img{margin:.5em;border:1px solid #ddd}
@@ -167,6 +168,7 @@ def write_report(
 <p>{html.escape(report["model"]["type"])} on {report["rows"]["train"]:,} training rows,
 evaluated on {report["rows"]["test"]:,} test rows.</p>
 <h2>Test metrics</h2>{table(report["metrics"])}
+{leaderboard_html(folder)}
 <h2>Charts</h2>{"".join(f'<img src="{name}" alt="{name}">' for name in images)}
 <h2>Lineage</h2>{table(lineage)}
 <h2>Model parameters</h2>{table(report["model"]["params"])}

@@ -245,3 +245,12 @@ def log_evaluation(metrics: dict[str, float], metrics_json: Path, report_folder:
     mlflow.log_metrics(not_yet_logged({f"test_{k}": v for k, v in metrics.items()}))
     mlflow.log_artifact(str(metrics_json))
     mlflow.log_artifacts(str(report_folder), "report")
+
+
+def log_candidate(run_id: str, trial: Any) -> None:
+    """A tuning candidate as a child run of the active (training) run: its parameters, validation metrics, time."""
+    import mlflow
+
+    with mlflow.start_run(run_name=f"{run_id}-candidate-{trial.number}", nested=True):
+        mlflow.log_params(trial.params)
+        mlflow.log_metrics({**{f"validation_{k}": v for k, v in trial.metrics.items()}, "seconds": trial.seconds})

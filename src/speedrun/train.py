@@ -153,8 +153,10 @@ class Trained:
 
 
 def train(spark: SparkSession, cfg: Config, run_id: str | None = None) -> TrainingRun:
-    """Fit on the train rows of the latest silver and record the run."""
-    return fit_and_record(spark, cfg, run_id).record
+    """Fit on the train rows of the latest silver and record the run (tuning, when the config has a search)."""
+    from speedrun.tune import tuner
+
+    return fit_and_record(spark, cfg, run_id, choose_model=tuner() if cfg.search else None).record
 
 
 def fit_and_record(
@@ -163,17 +165,18 @@ def fit_and_record(
     run_id: str | None = None,
     inputs: SplitRows | None = None,
     writes: BackgroundWrites | None = None,
+    choose_model: ChooseModel | None = None,
 ) -> Trained:
     """`train`, returning the fitted model as well; on the split rows `inputs` (those just prepared, in `run`:
     nothing read back from the tables), by default the latest silver's. With `writes` (in `run`), the model is
-    logged and registered, and the run recorded, in the background while the caller evaluates."""
+    logged and registered, and the run recorded, in the background while the caller evaluates. `choose_model`
+    (tuning) picks the model and its config in place of fitting the configured one."""
     run_id = run_id or new_run_id()
     started = datetime.now(timezone.utc)
     with step("train") as progress:
         inputs = inputs or read_split_rows(spark, cfg)
         with mlflow_run(cfg, run_name=run_id) as tracked:
-            model = fit(cfg, inputs.rows["train"])
-            validation = score(cfg, model, inputs.rows["validation"])[0] if inputs.split.rows["validation"] else {}
+            cfg, model, validation = (choose_model or fit_configured)(cfg, inputs, run_id, tracked is not None)
             record = training_record(spark, cfg, run_id, started, inputs, validation, tracked)
         keep = partial(keep_model_and_record, spark, cfg, record, model, contract_of(inputs.rows["train"]))
         if writes is None:
@@ -186,6 +189,18 @@ def fit_and_record(
             + (f" (validation AUC {auc:.4f})" if auc is not None else "")
         )
     return Trained(record, model, inputs.rows["test"])
+
+
+ChooseModel = Callable[[Config, SplitRows, str, bool], tuple[Config, PipelineModel, dict[str, float]]]
+
+
+def fit_configured(
+    cfg: Config, inputs: SplitRows, run_id: str, tracked: bool
+) -> tuple[Config, PipelineModel, dict[str, float]]:
+    """The configured model, fitted on the train rows, with its validation metrics (none without validation rows)."""
+    model = fit(cfg, inputs.rows["train"])
+    validation = score(cfg, model, inputs.rows["validation"])[0] if inputs.split.rows["validation"] else {}
+    return cfg, model, validation
 
 
 def training_record(

@@ -27,6 +27,7 @@ from speedrun.config.data import (
     normalize_label,
 )
 from speedrun.config.models import MODEL_TYPES, GBTConfig, LogisticRegressionConfig, ModelConfig, RandomForestConfig
+from speedrun.config.search import SearchConfig
 from speedrun.errors import SpeedrunError
 
 PACKAGED_CONFIGS = ("default",)
@@ -39,6 +40,7 @@ __all__ = [
     "LabelConfig",
     "LogisticRegressionConfig",
     "RandomForestConfig",
+    "SearchConfig",
     "SourceConfig",
     "SplitConfig",
     "StorageConfig",
@@ -109,6 +111,7 @@ class Config(Strict):
     split: SplitConfig = SplitConfig()
     features: FeaturesConfig = FeaturesConfig()
     model: ModelConfig
+    search: SearchConfig | None = None  # what `speedrun tune` tries; a config with one makes `run` tune too
     train: TrainConfig = TrainConfig()
     tracking: TrackingConfig = TrackingConfig()
     registry: RegistryConfig = RegistryConfig()

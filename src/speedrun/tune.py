@@ -1,0 +1,154 @@
+"""tune: the search's candidates, each fitted on the train rows and scored on validation, in one Spark session.
+
+The rows are laid out and cached once; the preprocessing (imputer, indexer, encoder, assembler) is fitted once
+per shape it takes (one-hot categories for linear models, indexed ones for trees) and its output cached, so a
+candidate costs its classifier's fit and one scoring. The best candidate by the search's metric becomes the run's
+model (its preprocessing and classifier as one PipelineModel), recorded, registered and evaluated on test like any
+run's. Ties go to the candidate tried first.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.functions import vector_to_array
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from speedrun.config import Config
+from speedrun.config.search import SearchConfig
+from speedrun.contract import LABEL, contract_of
+from speedrun.errors import SpeedrunError
+from speedrun.features import BINNED_MODELS, TREE_MODELS, build_pipeline, ml_names, tree_bins
+from speedrun.leaderboard import write_leaderboard
+from speedrun.metrics import classification_metrics
+from speedrun.progress import say
+from speedrun.search import describe, draw_candidates, is_better, tuning_metric
+from speedrun.tracking import log_candidate
+from speedrun.train import ChooseModel, SplitRows, category_counts, fixed_layout
+
+
+@dataclass(frozen=True)
+class Trial:
+    number: int
+    params: dict[str, Any]  # the model section: type and parameters
+    metrics: dict[str, float]  # on the validation rows
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Chosen:
+    cfg: Config  # the run's config with the winner as its model
+    model: PipelineModel
+    validation: dict[str, float]
+    trials: list[Trial]
+    metric: str
+
+
+def log_loss(predictions: DataFrame) -> float:
+    """The mean negative log of the probability given to each row's true class (clipped at 1e-15)."""
+    chance = F.element_at(vector_to_array("probability"), F.col(LABEL).cast("int") + 1)
+    return predictions.agg(F.avg(-F.log(F.greatest(chance, F.lit(1e-15))))).first()[0]
+
+
+def validation_metrics(predictions: DataFrame, classes: int) -> dict[str, float]:
+    predictions = predictions.persist()
+    try:
+        return {**classification_metrics(predictions, classes)[0], "logLoss": log_loss(predictions)}
+    finally:
+        predictions.unpersist()
+
+
+class Prepared:
+    """The train and validation rows through each shape of preprocessing, fitted once and cached."""
+
+    def __init__(self, cfg: Config, rows: dict[str, DataFrame]) -> None:
+        self.cfg, self.contract = cfg, contract_of(rows["train"])
+        self.layout = {n: fixed_layout(rows[n], cfg.train.partitions).persist() for n in ("train", "validation")}
+        self.shapes: dict[bool, tuple[PipelineModel, DataFrame, DataFrame]] = {}
+
+    def for_model(self, cfg: Config) -> tuple[PipelineModel, DataFrame, DataFrame, Any]:
+        """The fitted preprocessing, train and validation rows through it, and the candidate's classifier."""
+        stages = build_pipeline(cfg, self.contract).getStages()
+        indexed = cfg.model.type in TREE_MODELS
+        if indexed not in self.shapes:
+            preprocessing = Pipeline(stages=stages[:-1]).fit(self.layout["train"])
+            through = [preprocessing.transform(self.layout[n]).persist() for n in ("train", "validation")]
+            self.shapes[indexed] = (preprocessing, *through)
+        preprocessing, train, validation = self.shapes[indexed]
+        classifier = stages[-1]
+        if cfg.model.type in BINNED_MODELS:
+            counts = category_counts(preprocessing, ml_names(self.contract.features))
+            classifier = classifier.setMaxBins(tree_bins(cfg, counts))
+        return preprocessing, train, validation, classifier
+
+    def release(self) -> None:
+        for df in [*self.layout.values(), *(d for _, *kept in self.shapes.values() for d in kept)]:
+            df.unpersist()
+
+
+def choose(cfg: Config, rows: dict[str, DataFrame], budget: float | None = None, log_trial=None) -> Chosen:
+    """Try the search's candidates (the config's, or the default search) and keep the best on validation;
+    `budget` (seconds) stops starting new ones; `log_trial(trial)` records each (MLflow child runs)."""
+    search = cfg.search or SearchConfig()
+    candidates, budget = draw_candidates(search), budget or search.budget_seconds()
+    if not rows["validation"].take(1):
+        raise SpeedrunError("tuning needs validation rows: set split.validation above 0")
+    prepared, started = Prepared(cfg, rows), time.perf_counter()
+    metric = tuning_metric(search, prepared.contract)
+    trials, best = [], None
+    try:
+        for number, params in enumerate(candidates, 1):
+            if budget is not None and trials and time.perf_counter() - started > budget:
+                say(f"tune      budget of {budget:.0f}s spent: {len(trials)} of {len(candidates)} candidates tried")
+                break
+            trial, model = fit_candidate(with_model(cfg, params), prepared, number, metric)
+            trials.append(trial)
+            say(
+                f"tune      {number}/{len(candidates)} {describe(params)}: validation {metric} "
+                f"{trial.metrics[metric]:.4f} ({trial.seconds:.1f}s)"
+            )
+            if log_trial is not None:
+                log_trial(trial)
+            if is_better(trial.metrics[metric], best and best[0].metrics[metric], metric):
+                best = (trial, model)
+    finally:
+        prepared.release()
+    winner, model = best
+    return Chosen(with_model(cfg, winner.params), model, winner.metrics, trials, metric)
+
+
+def with_model(cfg: Config, params: dict[str, Any]) -> Config:
+    """`cfg` with `params` as its model section, validated."""
+    return Config.model_validate({**cfg.as_dict(), "model": params})
+
+
+def fit_candidate(cfg: Config, prepared: Prepared, number: int, metric: str) -> tuple[Trial, PipelineModel]:
+    started = time.perf_counter()
+    preprocessing, train, validation, classifier = prepared.for_model(cfg)
+    fitted = classifier.fit(train)
+    metrics = validation_metrics(fitted.transform(validation), len(prepared.contract.classes))
+    if metric not in metrics:
+        raise SpeedrunError(f"search.metric {metric} is not defined for {len(prepared.contract.classes)} classes")
+    trial = Trial(number, cfg.model.model_dump(), metrics, time.perf_counter() - started)
+    return trial, PipelineModel(stages=[*preprocessing.stages, fitted])
+
+
+def tuner(budget: float | None = None) -> ChooseModel:
+    """The `choose_model` of a tuning run (`fit_and_record`): the search's best, each candidate an MLflow child
+    run of the training run when tracked, the leaderboard in the run's report folder."""
+
+    def choose_model(cfg: Config, inputs: SplitRows, run_id: str, tracked: bool):
+        log_trial = partial(log_candidate, run_id) if tracked else None
+        chosen = choose(cfg, inputs.rows, budget, log_trial)
+        write_leaderboard(
+            Path(cfg.storage.resolve(f"runs/{cfg.name}/{run_id}")) / "report", chosen.trials, chosen.metric
+        )
+        return chosen.cfg, chosen.model, chosen.validation
+
+    return choose_model
