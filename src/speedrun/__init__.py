@@ -6,3 +6,31 @@ try:
     __version__ = version("speedrun")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+source"
+
+
+def run(spark, config: str = "default", overrides: list[str] | None = None, run_id: str | None = None):
+    """The whole pipeline in a notebook's session (`spark`: Databricks' own, or `speedrun.session.get_spark()`),
+    warm from the second call on: ingest, prepare, split, train, evaluate. `config` is a YAML file or a packaged
+    config's name; `overrides` are `key=value` strings as `--set` takes them. Returns the Evaluation (its
+    `report` dict holds the test metrics)."""
+    from speedrun.config import load_config
+    from speedrun.pipeline import run_pipeline
+
+    return run_pipeline(spark, load_config(config, overrides), run_id=run_id)
+
+
+def tune(
+    spark,
+    config: str = "default",
+    overrides: list[str] | None = None,
+    budget: str | None = None,
+    run_id: str | None = None,
+):
+    """`run`, trying the config's search (or the default search) and keeping the best on validation; `budget`
+    such as "5m" stops starting new candidates after it."""
+    from speedrun.config import load_config
+    from speedrun.config.search import seconds
+    from speedrun.pipeline import run_pipeline
+
+    cfg = load_config(config, overrides)
+    return run_pipeline(spark, cfg, run_id=run_id, tune=True, budget=seconds(budget) if budget else None)

@@ -1,0 +1,68 @@
+"""`speedrun tune`: candidates scored on validation in one session, the best kept, reproducible anywhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import pytest
+from test_spark_submit import spark_submit
+
+from speedrun.config import load_config
+from speedrun.pipeline import run_pipeline
+from speedrun.session import delta_packages
+from speedrun.tables import Tables
+from speedrun.tracking import experiment_name, tracking_uri
+
+pytestmark = pytest.mark.e2e
+
+SEARCH = (
+    "search={candidates: [{type: logistic_regression, reg_param: [0.0, 0.1], max_iter: 30},"
+    " {type: xgboost, max_depth: [2, 3], n_estimators: 20, num_workers: 1}]}"
+)
+
+
+def leaderboard(report_path: str) -> dict:
+    return json.loads((Path(report_path).parent / "leaderboard.json").read_text())
+
+
+def test_tune_keeps_the_best_candidate_on_validation_and_records_each(spark, make_config, overrides_for, tmp_path):
+    # GIVEN a config with a search of four candidates
+    cfg = make_config(SEARCH)
+    # WHEN it is tuned
+    evaluation = run_pipeline(spark, cfg, tune=True)
+    # THEN every candidate is on the leaderboard, best first, and the best is the run's model
+    board = leaderboard(evaluation.report_path)
+    scores = [c["areaUnderROC"] for c in board["candidates"]]
+    assert board["metric"] == "areaUnderROC" and len(scores) == 4 and scores == sorted(scores, reverse=True)
+    winner = board["candidates"][0]
+    assert evaluation.report["model"]["type"] == winner["model"]
+    run = Tables(cfg).read(spark, "training_runs").first()
+    assert run["model_type"] == winner["model"]
+    assert json.loads(run["validation_metrics"])["areaUnderROC"] == winner["areaUnderROC"]
+    assert "Leaderboard (validation)" in Path(evaluation.report_path).read_text()
+    # AND each candidate is an MLflow child run of the training run, with its parameters, metrics and time
+    mlflow.set_tracking_uri(tracking_uri(cfg))
+    children = mlflow.search_runs(
+        experiment_names=[experiment_name(cfg)],
+        filter_string=f"tags.mlflow.parentRunId = '{run['mlflow_run_id']}'",
+        output_format="list",
+    )
+    assert len(children) == 4
+    assert all({"validation_areaUnderROC", "seconds"} <= set(c.data.metrics) for c in children)
+    # AND the same search again, in this session, scores every candidate the same and picks the same winner
+    again = leaderboard(run_pipeline(spark, cfg, tune=True).report_path)
+    assert [(c["candidate"], c["metrics"]) for c in again["candidates"]] == [
+        (c["candidate"], c["metrics"]) for c in board["candidates"]
+    ]
+    # AND so does spark-submit on one core, in another process, elsewhere
+    overrides = [*overrides_for(tmp_path / "one-core"), SEARCH]
+    result = spark_submit("--packages", delta_packages(), "jobs/tune.py", *[a for o in overrides for a in ("--set", o)])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    other = load_config("default", overrides)
+    run_id = Tables(other).read(spark, "training_runs").first()["run_id"]
+    one_core = json.loads(
+        Path(other.storage.resolve(f"runs/{other.name}/{run_id}/report/leaderboard.json")).read_text()
+    )
+    assert [c["metrics"] for c in one_core["candidates"]] == [c["metrics"] for c in board["candidates"]]
