@@ -9,6 +9,7 @@ per size by speedrun's generator and kept under work/bench/data), the contenders
   speedrun-trees   `speedrun run` with the gradient-boosted trees
   naive-spark-trees  the naive script with Spark's gradient-boosted trees
   sklearn-hgb      HistGradientBoostingClassifier
+  speedrun-xgb     `speedrun run` with xgboost (model.type xgboost, its defaults)
 
 Each is measured for wall time, peak memory (resident set of the process and all its children, sampled)
 and test AUC. Results: benchmarks/results/bench.json, bench.md (the table) and bench.png (time vs rows,
@@ -43,7 +44,7 @@ def contenders(train: str, test: str, work: str) -> dict[str, list[str]]:
         sets = [f"storage.work_dir={work}/{model}", f"source.path={train}", f"test_source.path={test}"]
         # the trees on the same footing as the naive script's: Spark's default 20 boosting rounds (speedrun's own
         # default is 50)
-        sets.append("model={type: gbt, max_iter: 20}" if model == "gbt" else f"model.type={model}")
+        sets.append("model={type: gbt, max_iter: 20}" if model == "gbt" else f"model={{type: {model}}}")
         return [str(BIN / "speedrun"), "run", "--config", str(ROOT / "benchmarks/bench.yml")] + [
             arg for s in sets for arg in ("--set", s)
         ]
@@ -57,6 +58,7 @@ def contenders(train: str, test: str, work: str) -> dict[str, list[str]]:
         "speedrun-trees": speedrun("gbt"),
         "naive-spark-trees": [*naive, "--model", "gbt"],
         "sklearn-hgb": [*baseline, "--model", "hist_gbt"],
+        "speedrun-xgb": speedrun("xgboost"),
     }
 
 
@@ -144,6 +146,7 @@ def ratios(results: dict[str, dict]) -> dict[str, float]:
         "naive_spark_trees / speedrun_trees": ("naive-spark-trees", "speedrun-trees"),
         "speedrun_lr / sklearn_lr": ("speedrun-lr", "sklearn-lr"),
         "speedrun_trees / sklearn_hgb": ("speedrun-trees", "sklearn-hgb"),
+        "speedrun_xgb / sklearn_hgb": ("speedrun-xgb", "sklearn-hgb"),
     }
     out = {}
     for label, (a, b) in pairs.items():
@@ -190,7 +193,7 @@ def table(report: dict) -> str:
     for n, size in report["sizes"].items():
         ratios_text = ", ".join(f"{label} = {value:.2f}" for label, value in size["ratios"].items())
         lines.append(f"- {int(n):,} rows: {ratios_text}")
-        for name in ("speedrun-lr", "speedrun-trees"):
+        for name in ("speedrun-lr", "speedrun-trees", "speedrun-xgb"):
             steps = size["results"].get(name, {}).get("steps")
             jobs = size["results"].get(name, {}).get("spark_jobs", {})
             if steps:
