@@ -8,9 +8,11 @@ from pathlib import Path
 import mlflow
 import pytest
 from test_spark_submit import spark_submit
+from tests_support import csv_config, write
 
 from speedrun.config import load_config
 from speedrun.pipeline import run_pipeline
+from speedrun.score import score
 from speedrun.session import delta_packages
 from speedrun.tables import Tables
 from speedrun.tracking import experiment_name, tracking_uri
@@ -66,3 +68,18 @@ def test_tune_keeps_the_best_candidate_on_validation_and_records_each(spark, mak
         Path(other.storage.resolve(f"runs/{other.name}/{run_id}/report/leaderboard.json")).read_text()
     )
     assert [c["metrics"] for c in one_core["candidates"]] == [c["metrics"] for c in board["candidates"]]
+
+
+def test_xgboost_on_three_classes_is_registered_and_scores_new_rows(spark, tmp_path: Path) -> None:
+    # GIVEN a CSV whose label has three classes, and xgboost as the model
+    body = "".join(f"{i % 11},{'abc'[i % 3]},{'pqr'[(i // 2) % 3]}\n" for i in range(300))
+    source = write(tmp_path / "raw" / "d.csv", "x,c,y\n" + body)
+    cfg = csv_config(tmp_path, source, "model={type: xgboost, n_estimators: 10, max_depth: 3}")
+    # WHEN it is run, and the registered model (from MLflow) scores the file
+    evaluation = run_pipeline(spark, cfg)
+    result = score(spark, cfg, input_path=source, batch_id="three", version="1")
+    # THEN the run is an xgboost run, and every row gets a class and a probability for each of the three
+    assert evaluation.report["model"]["type"] == "xgboost"
+    assert result.scored == 300
+    predicted = Tables(cfg).read(spark, "predictions").first()
+    assert predicted["predicted_class"] in ("p", "q", "r") and set(predicted["probabilities"]) == {"p", "q", "r"}

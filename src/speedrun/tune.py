@@ -9,7 +9,9 @@ run's. Ties go to the candidate tried first.
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -71,15 +73,17 @@ class Prepared:
         self.cfg, self.contract = cfg, contract_of(rows["train"])
         self.layout = {n: fixed_layout(rows[n], cfg.train.partitions).persist() for n in ("train", "validation")}
         self.shapes: dict[bool, tuple[PipelineModel, DataFrame, DataFrame]] = {}
+        self.fitting = threading.Lock()  # candidates fitted at once share each shape's one fit
 
     def for_model(self, cfg: Config) -> tuple[PipelineModel, DataFrame, DataFrame, Any]:
         """The fitted preprocessing, train and validation rows through it, and the candidate's classifier."""
         stages = build_pipeline(cfg, self.contract).getStages()
         indexed = cfg.model.type in TREE_MODELS
-        if indexed not in self.shapes:
-            preprocessing = Pipeline(stages=stages[:-1]).fit(self.layout["train"])
-            through = [preprocessing.transform(self.layout[n]).persist() for n in ("train", "validation")]
-            self.shapes[indexed] = (preprocessing, *through)
+        with self.fitting:
+            if indexed not in self.shapes:
+                preprocessing = Pipeline(stages=stages[:-1]).fit(self.layout["train"])
+                through = [preprocessing.transform(self.layout[n]).persist() for n in ("train", "validation")]
+                self.shapes[indexed] = (preprocessing, *through)
         preprocessing, train, validation = self.shapes[indexed]
         classifier = stages[-1]
         if cfg.model.type in BINNED_MODELS:
@@ -93,34 +97,45 @@ class Prepared:
 
 
 def choose(cfg: Config, rows: dict[str, DataFrame], budget: float | None = None, log_trial=None) -> Chosen:
-    """Try the search's candidates (the config's, or the default search) and keep the best on validation;
-    `budget` (seconds) stops starting new ones; `log_trial(trial)` records each (MLflow child runs)."""
+    """Try the search's candidates (the config's, or the default search), `search.parallel` at a time, and keep
+    the best on validation (ties: the first tried); `budget` (seconds) stops starting new ones; `log_trial(trial)`
+    records each (MLflow child runs, from this thread, where the training run is active)."""
     search = cfg.search or SearchConfig()
     candidates, budget = draw_candidates(search), budget or search.budget_seconds()
     if not rows["validation"].take(1):
         raise SpeedrunError("tuning needs validation rows: set split.validation above 0")
     prepared, started = Prepared(cfg, rows), time.perf_counter()
     metric = tuning_metric(search, prepared.contract)
-    trials, best = [], None
+
+    def attempt(number: int, params: dict[str, Any]) -> tuple[Trial, PipelineModel] | None:
+        if budget is not None and number > 1 and time.perf_counter() - started > budget:
+            return None
+        return fit_candidate(with_model(cfg, params), prepared, number, metric)
+
+    done: dict[int, tuple[Trial, PipelineModel]] = {}
+    pool = ThreadPoolExecutor(max_workers=search.parallel, thread_name_prefix="speedrun-tune")
     try:
-        for number, params in enumerate(candidates, 1):
-            if budget is not None and trials and time.perf_counter() - started > budget:
-                say(f"tune      budget of {budget:.0f}s spent: {len(trials)} of {len(candidates)} candidates tried")
-                break
-            trial, model = fit_candidate(with_model(cfg, params), prepared, number, metric)
-            trials.append(trial)
-            say(
-                f"tune      {number}/{len(candidates)} {describe(params)}: validation {metric} "
-                f"{trial.metrics[metric]:.4f} ({trial.seconds:.1f}s)"
-            )
-            if log_trial is not None:
-                log_trial(trial)
-            if is_better(trial.metrics[metric], best and best[0].metrics[metric], metric):
-                best = (trial, model)
+        for future in as_completed([pool.submit(attempt, n, p) for n, p in enumerate(candidates, 1)]):
+            if (outcome := future.result()) is not None:
+                trial = outcome[0]
+                done[trial.number] = outcome
+                say(
+                    f"tune      {trial.number}/{len(candidates)} {describe(candidates[trial.number - 1])}: {metric} "
+                    f"{trial.metrics[metric]:.4f} ({trial.seconds:.1f}s)"
+                )
+                if log_trial is not None:
+                    log_trial(trial)
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         prepared.release()
-    winner, model = best
-    return Chosen(with_model(cfg, winner.params), model, winner.metrics, trials, metric)
+    if len(done) < len(candidates):
+        say(f"tune      budget of {budget:.0f}s spent: {len(done)} of {len(candidates)} candidates tried")
+    trials = [done[n][0] for n in sorted(done)]
+    winner = trials[0]
+    for trial in trials[1:]:
+        if is_better(trial.metrics[metric], winner.metrics[metric], metric):
+            winner = trial
+    return Chosen(with_model(cfg, winner.params), done[winner.number][1], winner.metrics, trials, metric)
 
 
 def with_model(cfg: Config, params: dict[str, Any]) -> Config:
