@@ -77,3 +77,16 @@ def test_a_data_error_ends_in_one_line_naming_the_column(spark, tmp_path, capsys
     assert len(err) == 1
     assert err[0].startswith("speedrun ingest: error: column income not found in ")
     assert "its columns are: customer_id, age, tenure_months" in err[0]
+
+
+def test_the_python_api_stays_callable_once_every_module_is_imported() -> None:
+    # GIVEN every module of the package imported (a module named like an API function would replace it)
+    import importlib
+    import pkgutil
+
+    import speedrun
+
+    for module in pkgutil.walk_packages(speedrun.__path__, "speedrun."):
+        importlib.import_module(module.name)
+    # THEN speedrun.run and speedrun.tune are still the notebook functions
+    assert callable(speedrun.run) and callable(speedrun.tune)

@@ -17,7 +17,7 @@ from speedrun.progress import step
 from speedrun.split import SPLITS, checked_split, describe, rows_of, split_versions
 from speedrun.tables import Tables
 from speedrun.train import SplitLineage, SplitRows, fit_and_record
-from speedrun.tune import tuner
+from speedrun.tuning import tuner
 
 
 def run_pipeline(

@@ -154,7 +154,7 @@ class Trained:
 
 def train(spark: SparkSession, cfg: Config, run_id: str | None = None) -> TrainingRun:
     """Fit on the train rows of the latest silver and record the run (tuning, when the config has a search)."""
-    from speedrun.tune import tuner
+    from speedrun.tuning import tuner
 
     return fit_and_record(spark, cfg, run_id, choose_model=tuner() if cfg.search else None).record
 
