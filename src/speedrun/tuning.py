@@ -83,6 +83,8 @@ class Prepared:
             if indexed not in self.shapes:
                 preprocessing = Pipeline(stages=stages[:-1]).fit(self.layout["train"])
                 through = [preprocessing.transform(self.layout[n]).persist() for n in ("train", "validation")]
+                for rows in through:
+                    rows.count()  # cached now, once, rather than inside whichever candidate reads it first
                 self.shapes[indexed] = (preprocessing, *through)
         preprocessing, train, validation = self.shapes[indexed]
         classifier = stages[-1]
@@ -90,6 +92,14 @@ class Prepared:
             counts = category_counts(preprocessing, ml_names(self.contract.features))
             classifier = classifier.setMaxBins(tree_bins(cfg, counts))
         return preprocessing, train, validation, classifier
+
+    def fit_shapes(self, configs: list[Config]) -> None:
+        """Fit, ahead of the candidates, each shape of preprocessing that `configs` need (the cost they share)."""
+        started = time.perf_counter()
+        for cfg in {c.model.type in TREE_MODELS: c for c in configs}.values():
+            self.for_model(cfg)
+        shapes = ", ".join("indexed" if indexed else "one-hot" for indexed in self.shapes)
+        say(f"tune      preprocessing fitted ({shapes}) in {time.perf_counter() - started:.1f}s")
 
     def release(self) -> None:
         for df in [*self.layout.values(), *(d for _, *kept in self.shapes.values() for d in kept)]:
@@ -115,6 +125,7 @@ def choose(cfg: Config, rows: dict[str, DataFrame], budget: float | None = None,
     done: dict[int, tuple[Trial, PipelineModel]] = {}
     pool = ThreadPoolExecutor(max_workers=search.parallel, thread_name_prefix="speedrun-tune")
     try:
+        prepared.fit_shapes([with_model(cfg, params) for params in candidates])
         for future in as_completed([pool.submit(attempt, n, p) for n, p in enumerate(candidates, 1)]):
             if (outcome := future.result()) is not None:
                 trial = outcome[0]
