@@ -90,3 +90,13 @@ def test_the_python_api_stays_callable_once_every_module_is_imported() -> None:
         importlib.import_module(module.name)
     # THEN speedrun.run and speedrun.tune are still the notebook functions
     assert callable(speedrun.run) and callable(speedrun.tune)
+
+
+def test_a_budget_that_is_not_a_duration_ends_in_one_line_before_spark_starts(capsys) -> None:
+    # WHEN tune is given a budget it cannot read
+    code = main(["tune", "--budget", "soon"])
+    # THEN it ends with exit code 2 and one line naming the option, with no Spark session started
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "speedrun tune: error: --budget: 'soon' is not a duration: write e.g. 90s, 5m or 1h" in err
+    assert "spark     started" not in err

@@ -1,4 +1,4 @@
-"""The candidates a search draws: pure, no Spark."""
+"""The candidates a search draws (pure, no Spark), and the one line tuning ends in when it cannot start."""
 
 from __future__ import annotations
 
@@ -63,3 +63,13 @@ def test_a_search_section_is_checked_with_the_config() -> None:
 def test_ties_go_to_the_candidate_tried_first_and_log_loss_is_lower_better() -> None:
     assert not is_better(0.8, 0.8, "areaUnderROC")
     assert is_better(0.81, 0.8, "areaUnderROC") and is_better(0.3, 0.4, "logLoss")
+
+
+def test_tuning_without_validation_rows_ends_in_one_line(spark) -> None:
+    # GIVEN a split with no validation rows
+    from speedrun.tuning import choose
+
+    rows = {"train": spark.range(3), "validation": spark.range(0)}
+    # WHEN it is tuned THEN one line says what to change
+    with pytest.raises(SpeedrunError, match=r"^tuning needs validation rows: set split\.validation above 0$"):
+        choose(load_config("default", ["search={}"]), rows)

@@ -129,6 +129,7 @@ def dispatch(args: argparse.Namespace) -> None:
     from speedrun.config import load_config
 
     cfg = load_config(args.config, args.overrides)
+    budget = duration(args.budget) if getattr(args, "budget", None) else None  # checked before Spark starts
     if args.step in ("run", "tune", "train", "evaluate", "replay"):
         from speedrun.tracking import start_tracking
 
@@ -137,8 +138,7 @@ def dispatch(args: argparse.Namespace) -> None:
     if args.step in ("run", "tune"):
         from speedrun.pipeline import print_summary, run_pipeline
 
-        tune, budget = args.step == "tune", getattr(args, "budget", None)
-        print_summary(run_pipeline(spark, cfg, args.metrics_out, args.run_id, tune, budget and duration(budget)))
+        print_summary(run_pipeline(spark, cfg, args.metrics_out, args.run_id, args.step == "tune", budget))
     elif args.step == "evaluate":
         from speedrun.evaluate import evaluate
         from speedrun.pipeline import print_summary

@@ -54,11 +54,17 @@ def fit(cfg: Config, training: DataFrame) -> PipelineModel:
         if cfg.model.type not in BINNED_MODELS:
             return Pipeline(stages=stages).fit(rows)
         preprocessing = Pipeline(stages=stages[:-1]).fit(rows)
-        categories = category_counts(preprocessing, ml_names(contract.features))
-        classifier = stages[-1].setMaxBins(tree_bins(cfg, categories))
+        classifier = sized_for(cfg, stages[-1], preprocessing, contract)
         return PipelineModel(stages=[*preprocessing.stages, classifier.fit(preprocessing.transform(rows))])
     finally:
         rows.unpersist()
+
+
+def sized_for(cfg: Config, classifier, preprocessing: PipelineModel, contract: Contract):
+    """`classifier`, with Spark's trees given the bins the fitted indexers' widest categorical feature needs."""
+    if cfg.model.type not in BINNED_MODELS:
+        return classifier
+    return classifier.setMaxBins(tree_bins(cfg, category_counts(preprocessing, ml_names(contract.features))))
 
 
 def category_counts(preprocessing: PipelineModel, names: dict[str, str]) -> dict[str, int]:

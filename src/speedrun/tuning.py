@@ -26,13 +26,13 @@ from speedrun.config import Config
 from speedrun.config.search import SearchConfig
 from speedrun.contract import LABEL, contract_of
 from speedrun.errors import SpeedrunError
-from speedrun.features import BINNED_MODELS, TREE_MODELS, build_pipeline, ml_names, tree_bins
+from speedrun.features import TREE_MODELS, build_pipeline
 from speedrun.leaderboard import write_leaderboard
 from speedrun.metrics import classification_metrics
 from speedrun.progress import say
 from speedrun.search import describe, draw_candidates, is_better, tuning_metric
 from speedrun.tracking import log_candidate
-from speedrun.train import ChooseModel, SplitRows, category_counts, fixed_layout
+from speedrun.train import ChooseModel, SplitRows, fixed_layout, sized_for
 
 
 @dataclass(frozen=True)
@@ -87,11 +87,7 @@ class Prepared:
                     rows.count()  # cached now, once, rather than inside whichever candidate reads it first
                 self.shapes[indexed] = (preprocessing, *through)
         preprocessing, train, validation = self.shapes[indexed]
-        classifier = stages[-1]
-        if cfg.model.type in BINNED_MODELS:
-            counts = category_counts(preprocessing, ml_names(self.contract.features))
-            classifier = classifier.setMaxBins(tree_bins(cfg, counts))
-        return preprocessing, train, validation, classifier
+        return preprocessing, train, validation, sized_for(cfg, stages[-1], preprocessing, self.contract)
 
     def fit_shapes(self, configs: list[Config]) -> None:
         """Fit, ahead of the candidates, each shape of preprocessing that `configs` need (the cost they share)."""
