@@ -3,7 +3,6 @@ with SIGKILL in the middle of each step. Every table stays at a good version and
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 from tests_support import ROOT, csv_config, write
 
-from speedrun.tables import WRITE_TOKEN, Tables
+from speedrun.tables import Tables
 
 pytestmark = pytest.mark.e2e
 
@@ -56,10 +55,9 @@ def assert_every_table_at_a_good_version(spark, tables: Tables) -> None:
     """Each table that exists reads whole at its latest version, and that version is one speedrun committed."""
     for role in ROLES:
         if tables.exists(spark, role):
-            latest = tables.log(spark, role).versions()[0]
-            log = Path(tables.location(role)) / "_delta_log" / f"{latest:020d}.json"
-            info = next(json.loads(x)["commitInfo"] for x in log.read_text().splitlines() if "commitInfo" in x)
-            assert WRITE_TOKEN in json.loads(info["userMetadata"]), role
+            log = tables.log(spark, role)
+            [(_, token)] = log.entries(version=log.versions()[0])
+            assert token is not None, role
             tables.read(spark, role).count()
 
 
