@@ -10,8 +10,13 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from speedrun.errors import SpeedrunError
+from speedrun.server_client import server_wanted
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 STEPS = (
     "init",
@@ -46,9 +51,18 @@ RUN_ID_HELP = {
 RUN_ID_IGNORED = "accepted so that a job's tasks share their arguments; this step names no run"
 
 
+def shared_flags(sub: argparse.ArgumentParser) -> None:
+    """--debug and --no-server, also accepted after the step's name."""
+    sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    sub.add_argument("--no-server", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="speedrun", description="Machine learning on Spark, fast.")
     parser.add_argument("--debug", action="store_true", help="show the full stack trace of an error")
+    parser.add_argument(
+        "--no-server", action="store_true", help="run in a Spark session of this process, not the warm server"
+    )
     steps = parser.add_subparsers(dest="step", required=True, metavar="STEP")
     for name, help_text in [
         ("ingest", "raw files -> bronze Delta table"),
@@ -69,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="KEY=VALUE",
             help="override a config key, e.g. --set model.max_iter=50 (repeatable)",
         )
-        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        shared_flags(sub)
         if name in ("evaluate", "run", "tune"):
             sub.add_argument("--metrics-out", help="where to write the metrics JSON (default: in the run's folder)")
         if name == "tune":
@@ -80,13 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (val, pro):
         sub.add_argument("--config", default="default", help="YAML file, or a packaged config name (default)")
         sub.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        shared_flags(sub)
     val.add_argument("--run-id", help=RUN_ID_HELP["validate"])
     pro.add_argument("--run-id", help=RUN_ID_IGNORED)
     sco = steps.add_parser("score", help="score new data with the champion (or --version) into predictions")
     sco.add_argument("--config", default="default", help="YAML file, or a packaged config name (default)")
     sco.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    sco.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    shared_flags(sco)
     sco.add_argument("--input", help="files to score, from where you are (default: scoring.path)")
     sco.add_argument("--batch-id", help="the batch's id; scoring it again replaces its rows (default: the input path)")
     sco.add_argument("--version", help="the model version (default: the champion)")
@@ -95,27 +109,34 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("run_id", help="the training run to replay")
     rep.add_argument("--config", default="default", help="YAML file, or a packaged config name (default)")
     rep.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    rep.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    shared_flags(rep)
     ini = steps.add_parser("init", help="write a first config for a data file, from a sample of it")
     ini.add_argument("data", help="the data: a CSV, Parquet or JSON-lines file, folder or glob")
     ini.add_argument("--label", required=True, help="the label column: a name, a 1-based column number, or last")
     ini.add_argument("--output", help="the config file to write (default: <data file name>.yml here)")
-    ini.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    shared_flags(ini)
     gen = steps.add_parser("generate", help="write a deterministic synthetic dataset as CSV files")
     gen.add_argument("--rows", type=int, default=20_000)
     gen.add_argument("--seed", type=int, default=7)
     gen.add_argument("--output", required=True, help="output folder")
-    gen.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    shared_flags(gen)
+    srv = steps.add_parser("server", help="the local server that keeps Spark warm between commands")
+    srv.add_argument("action", choices=("status", "stop"), help="status: whether one runs; stop: stop it")
+    shared_flags(srv)
     return parser
 
 
-def dispatch(args: argparse.Namespace) -> None:
+def dispatch(args: argparse.Namespace, spark: SparkSession | None = None) -> None:
+    """Run the step in this process: in `spark` (the warm server's session), else in a session of its own."""
     if args.step == "init":
         from speedrun.first_config import init
 
         init(args.data, args.label, args.output)
         return
     from speedrun.session import get_spark
+
+    if spark is not None:
+        get_spark = lambda _name: spark  # noqa: E731
 
     if args.step == "generate":
         from speedrun.generate import generate
@@ -184,10 +205,48 @@ def duration(text: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`speedrun <argv>`: in the warm local server (started if none runs) or, opted out, on Databricks and under
+    spark-submit, in this process. The config and arguments are checked here first, before any Spark starts."""
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    if args.step == "server":
+        from speedrun.server_commands import server_command
+
+        return server_command(args.action)
+    if args.step == "init" or not server_wanted(args.no_server):
+        return run_here(argv)
+    try:
+        idle_minutes = checked_before_spark(args)
+        from speedrun.server_client import run_in_server
+
+        return run_in_server([a for a in argv if a != "--no-server"], idle_minutes)
+    except SpeedrunError as exc:
+        if args.debug:
+            raise
+        print(f"speedrun {args.step}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def checked_before_spark(args: argparse.Namespace) -> float:
+    """Load the config and read --budget (one-line errors before any Spark); the server's idle minutes."""
+    if not hasattr(args, "config"):
+        return 20.0
+    from speedrun.config import load_config
+
+    cfg = load_config(args.config, args.overrides)
+    if getattr(args, "budget", None):
+        duration(args.budget)
+    return cfg.server.idle_minutes
+
+
+def run_here(argv: list[str], spark: SparkSession | None = None) -> int:
+    """Run `speedrun <argv>` in this process (in `spark`, when given); its exit code."""
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
     try:
-        dispatch(args)
+        dispatch(args, spark)
     except SpeedrunError as exc:
         if args.debug:
             raise

@@ -101,6 +101,10 @@ class TrackingConfig(Strict):
     experiment: str | None = None  # default: speedrun-<name>; a workspace path on Databricks
 
 
+class ServerConfig(Strict):
+    idle_minutes: float = Field(20, gt=0)  # the local speedrun server stops after this long without a command
+
+
 class Config(Strict):
     name: str = "default"
     storage: StorageConfig = StorageConfig()
@@ -117,6 +121,7 @@ class Config(Strict):
     registry: RegistryConfig = RegistryConfig()
     validation: ValidationConfig = ValidationConfig()
     scoring: ScoringConfig = ScoringConfig()
+    server: ServerConfig = ServerConfig()
 
     _check_name = field_validator("name")(_identifier)
 
