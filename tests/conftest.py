@@ -16,6 +16,18 @@ from speedrun.session import get_spark
 TEST_SPARK_CONF = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def server_folder(tmp_path_factory) -> Path:
+    """The tests' own speedrun server (commands run in one, as users' do), stopped when the tests end."""
+    from speedrun.server_client import stop
+
+    folder = tmp_path_factory.mktemp("server")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SPEEDRUN_SERVER_DIR", str(folder))
+        yield folder
+        stop(folder)
+
+
 @pytest.fixture(scope="session")
 def spark() -> SparkSession:
     session = get_spark("speedrun-tests", master="local[2]", extra=TEST_SPARK_CONF)

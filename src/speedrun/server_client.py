@@ -27,7 +27,8 @@ from speedrun.errors import SpeedrunError
 from speedrun.progress import say
 
 STATE, TOKEN, LOG = "server.json", "token", "server.log"
-ANSWER_SECONDS = 20.0  # a server that does not answer a connection within this is taken as hung
+# A server that does not answer a connection within this is taken as hung (its accept loop has a thread of its own).
+ANSWER_SECONDS = float(os.environ.get("SPEEDRUN_SERVER_ANSWER_SECONDS", "20"))
 START_SECONDS = 600.0
 # What the server's JVM and interpreter are started with: a command whose values differ gets a new server.
 SETTINGS_ENV = ("SPEEDRUN_MASTER", "SPEEDRUN_DELTA_JARS", "JAVA_HOME", "PYSPARK_PYTHON", "SPARK_HOME")
@@ -65,12 +66,16 @@ def read_state(folder: Path) -> dict[str, Any] | None:
 
 
 def alive(pid: int) -> bool:
+    """The process exists and is not a zombie (a killed server nobody has reaped yet)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    stat = Path(f"/proc/{pid}/stat")
+    with suppress(OSError):
+        return stat.read_text().rpartition(")")[2].split()[0] != "Z"
     return True
 
 
@@ -92,6 +97,8 @@ def connect(folder: Path, state: dict[str, Any]) -> Connection:
     thread.join(ANSWER_SECONDS)
     if not outcome:
         raise Unreachable(f"(pid {state['pid']}) does not answer within {ANSWER_SECONDS:.0f}s")
+    if isinstance(outcome[0], ConnectionRefusedError):
+        raise Unreachable(f"(pid {state['pid']}) is gone")
     if isinstance(outcome[0], Exception):
         raise Unreachable(f"(pid {state['pid']}) refused the connection ({type(outcome[0]).__name__})")
     return outcome[0]

@@ -1,0 +1,141 @@
+"""The warm speedrun server: later commands run in it, status and stop, a refused stranger, a server that died or
+hangs replaced, the idle stop, and commands that never need it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from multiprocessing import AuthenticationError
+from multiprocessing.connection import Client
+from pathlib import Path
+
+import pytest
+from tests_support import ROOT
+
+from speedrun.cli import main
+from speedrun.server_client import alive, read_state, server_wanted, stop
+
+SPEEDRUN = str(Path(sys.executable).parent / "speedrun")
+
+
+@pytest.fixture
+def own_server(tmp_path: Path, monkeypatch) -> Path:
+    """A server folder of this test's own; its server is stopped when the test ends."""
+    folder = tmp_path / "server"
+    monkeypatch.setenv("SPEEDRUN_SERVER_DIR", str(folder))
+    monkeypatch.delenv("SPEEDRUN_SERVER", raising=False)
+    yield folder
+    stop(folder)
+
+
+def speedrun(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([SPEEDRUN, *args], cwd=ROOT, capture_output=True, text=True, env={**os.environ, **env})
+
+
+def sets(overrides: list[str]) -> list[str]:
+    return [arg for o in overrides for arg in ("--set", o)]
+
+
+@pytest.mark.e2e
+def test_later_commands_run_warm_in_one_server_that_status_describes_and_stop_ends(
+    own_server: Path, tmp_path: Path, overrides_for
+) -> None:
+    args = sets(overrides_for(tmp_path / "work"))
+    # WHEN a first command runs
+    first = speedrun("ingest", *args)
+    # THEN it started the server, in a folder only its user may read, and ran in it
+    assert first.returncode == 0, first.stderr
+    assert "[speedrun] server    starting (pid" in first.stderr
+    pid = read_state(own_server)["pid"]
+    assert stat.S_IMODE(own_server.stat().st_mode) == 0o700
+    assert stat.S_IMODE((own_server / "token").stat().st_mode) == 0o600
+    # WHEN two commands then start at once
+    both = [
+        subprocess.Popen([SPEEDRUN, "ingest", *args], cwd=ROOT, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    errs = [p.communicate(timeout=300)[1] for p in both]
+    # THEN both succeed, warm in the same server, and one said it waited for the other
+    assert [p.returncode for p in both] == [0, 0], errs
+    assert all(f"warm in the speedrun server (pid {pid}," in err for err in errs)
+    assert any("[speedrun] server    busy with `speedrun ingest`" in err for err in errs), errs
+    # THEN a client without the token is refused
+    with pytest.raises(AuthenticationError):
+        Client(("127.0.0.1", read_state(own_server)["port"]), authkey=b"not the token")
+    # THEN status says it runs: pid, port, memory
+    status = speedrun("server", "status")
+    assert status.returncode == 0
+    assert f"speedrun server: running, pid {pid}, since " in status.stdout
+    assert f"127.0.0.1:{read_state(own_server)['port']}, memory " in status.stdout
+    # WHEN it is stopped
+    stopped = speedrun("server", "stop")
+    # THEN it is gone, and status says so
+    assert stopped.stdout.strip() == f"speedrun server: stopped (pid {pid})"
+    assert not alive(pid)
+    after = speedrun("server", "status")
+    assert (after.returncode, after.stdout.strip()) == (1, f"speedrun server: not running ({own_server})")
+
+
+@pytest.mark.e2e
+def test_a_server_that_died_or_hangs_is_replaced_and_an_idle_one_stops(
+    own_server: Path, tmp_path: Path, overrides_for
+) -> None:
+    args = sets(overrides_for(tmp_path / "work"))
+    assert speedrun("ingest", *args).returncode == 0
+    # GIVEN the server was killed
+    dead = read_state(own_server)["pid"]
+    os.killpg(dead, signal.SIGKILL)
+    # WHEN the next command runs
+    after_death = speedrun("ingest", *args)
+    # THEN it says so and runs in a new one
+    assert after_death.returncode == 0, after_death.stderr
+    assert f"[speedrun] server    (pid {dead}) is gone: starting a new one" in after_death.stderr
+    # GIVEN that one hangs
+    hung = read_state(own_server)["pid"]
+    assert hung != dead
+    os.kill(hung, signal.SIGSTOP)
+    # WHEN the next command runs (and starts a server that stops after 3 idle seconds)
+    after_hang = speedrun("ingest", *args, "--set", "server.idle_minutes=0.05", SPEEDRUN_SERVER_ANSWER_SECONDS="3")
+    # THEN the hung server is replaced, with a line saying so
+    assert after_hang.returncode == 0, after_hang.stderr
+    assert f"[speedrun] server    (pid {hung}) does not answer within 3s: starting a new one" in after_hang.stderr
+    assert not alive(hung)
+    # THEN the new one stops by itself once idle
+    idle = read_state(own_server)["pid"]
+    deadline = time.monotonic() + 60
+    while alive(idle) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not alive(idle)
+    assert read_state(own_server) is None
+
+
+def test_a_config_error_is_one_line_before_any_server_starts(own_server: Path, capsys) -> None:
+    # WHEN a command with a misspelt key is given, in server mode
+    code = main(["run", "--set", "model.max_itr=5"])
+    # THEN it ends in one line, and no server was started for it
+    assert code == 2
+    assert capsys.readouterr().err.strip().startswith("speedrun run: error: invalid config")
+    assert read_state(own_server) is None
+
+
+@pytest.mark.parametrize(
+    ("env", "no_server", "wanted"),
+    [
+        ({}, False, True),
+        ({}, True, False),
+        ({"SPEEDRUN_SERVER": "0"}, False, False),
+        ({"SPARK_SUBMIT": "1"}, False, False),
+        ({"DATABRICKS_RUNTIME_VERSION": "17.3"}, False, False),
+    ],
+)
+def test_the_server_runs_commands_unless_opted_out_or_spark_is_given(monkeypatch, env, no_server, wanted) -> None:
+    # GIVEN an environment
+    for key in ("SPEEDRUN_SERVER", "SPARK_SUBMIT", "PYSPARK_GATEWAY_PORT", "DATABRICKS_RUNTIME_VERSION"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    # THEN commands go to the server only when nothing opts out and no Spark is given
+    assert server_wanted(no_server) is wanted
