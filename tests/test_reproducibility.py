@@ -18,7 +18,7 @@ from speedrun.generate import synthetic_churn
 from speedrun.ingest import ingest
 from speedrun.prepare import ROW_KEY, clean, prepare, to_silver
 from speedrun.replay import replay
-from speedrun.split import SPLIT, assign_splits, read_split, split
+from speedrun.split import SPLIT, SPLITS, assign_splits, read_split, split
 from speedrun.tables import Tables
 from speedrun.tracking import tracking_uri
 from speedrun.train import fit, score
@@ -168,3 +168,31 @@ def test_replay_exits_non_zero_and_names_what_differs(spark, trained, tmp_path, 
     # THEN it fails and names the metric, with both values
     assert code == 1
     assert "accuracy: recorded 0.5, replayed 0." in capsys.readouterr().err
+
+
+@pytest.mark.e2e
+def test_a_run_in_the_warm_server_equals_a_one_shot_run_bit_for_bit(spark, overrides_for, tmp_path: Path) -> None:
+    # GIVEN the same config in two work folders
+    import subprocess
+    import sys
+
+    speedrun = str(Path(sys.executable).parent / "speedrun")
+    outcomes = {}
+    for mode in ("--no-server", "server"):
+        work = tmp_path / mode.strip("-")
+        args = [arg for o in overrides_for(work) for arg in ("--set", o)] + ["--run-id", "same"]
+        # WHEN one runs in the warm server and one in a Spark session of its own
+        flags = [mode] if mode == "--no-server" else []
+        done = subprocess.run([speedrun, *flags, "run", *args], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert ("warm in the speedrun server" in done.stderr) is (mode == "server")
+        cfg = load_config("default", overrides_for(work))
+        membership = [sorted(r[0] for r in read_split(spark, cfg, n).select("customer_id").collect()) for n in SPLITS]
+        model_uri = next(line.split()[1] for line in done.stdout.splitlines() if line.startswith("model:"))
+        mlflow.set_tracking_uri(tracking_uri(cfg))
+        model = mlflow.spark.load_model(model_uri).stages[-1]
+        report = json.loads((work / "runs" / "churn" / "same" / "metrics.json").read_text())
+        metrics = (report["metrics"], report["validation_metrics"], report["confusion_matrix"])
+        outcomes[mode] = (membership, model.coefficients.toArray().tobytes(), model.intercept, metrics)
+    # THEN the split, the model's coefficients and every metric are the same, bit for bit
+    assert outcomes["--no-server"] == outcomes["server"]
