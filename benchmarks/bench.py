@@ -3,7 +3,10 @@
 For each size, on the same generated data (training files of N rows, a test file of N/4 rows, generated once
 per size by speedrun's generator and kept under work/bench/data), the contenders run in turn:
 
-  speedrun-lr      `speedrun run` (JVM start, Delta tables, MLflow tracking and registry included)
+  speedrun-lr      `speedrun --no-server run`: cold, in a Spark session of its own (JVM start, Delta tables,
+                   MLflow tracking and registry included)
+  speedrun-lr-first  `speedrun run` with no speedrun server running: it starts one and runs in it
+  speedrun-lr-warm   `speedrun run` again, warm in that server (the bench's own server folder)
   naive-spark-lr   benchmarks/naive_spark.py: default SparkSession and ML parameters
   sklearn-lr       benchmarks/sklearn_baseline.py: pandas + scikit-learn
   speedrun-trees   `speedrun run` with the gradient-boosted trees
@@ -26,6 +29,7 @@ import json
 import os
 import platform
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,20 +43,31 @@ WARM_UP_ROWS = 10_000  # the warm-up's size, whatever sizes are measured: its on
 STEP_DONE = re.compile(r"\[speedrun\] (\w+)\s+(?:done|started) in\s+([\d.]+)s(?: \((\d+) Spark jobs\))?")
 
 
+SERVER_DIR = Path(tempfile.gettempdir()) / "speedrun-bench-server"  # the bench's own server, not the user's
+
+
 def contenders(train: str, test: str, work: str) -> dict[str, list[str]]:
-    def speedrun(model: str) -> list[str]:
-        sets = [f"storage.work_dir={work}/{model}", f"source.path={train}", f"test_source.path={test}"]
+    def speedrun(model: str, mode: str = "--no-server") -> list[str]:
+        sets = [f"storage.work_dir={work}/{model}{mode}", f"source.path={train}", f"test_source.path={test}"]
         # the trees on the same footing as the naive script's: Spark's default 20 boosting rounds (speedrun's own
         # default is 50)
         sets.append("model={type: gbt, max_iter: 20}" if model == "gbt" else f"model={{type: {model}}}")
-        return [str(BIN / "speedrun"), "run", "--config", str(ROOT / "benchmarks/bench.yml")] + [
-            arg for s in sets for arg in ("--set", s)
+        command = [str(BIN / "speedrun"), mode, "run"] if mode == "--no-server" else [str(BIN / "speedrun"), "run"]
+        return [
+            "env",
+            f"SPEEDRUN_SERVER_DIR={SERVER_DIR}",
+            *command,
+            "--config",
+            str(ROOT / "benchmarks/bench.yml"),
+            *[arg for s in sets for arg in ("--set", s)],
         ]
 
     baseline = [sys.executable, str(ROOT / "benchmarks/sklearn_baseline.py"), train, test]
     naive = [sys.executable, str(ROOT / "benchmarks/naive_spark.py"), train, test]
     return {
         "speedrun-lr": speedrun("logistic_regression"),
+        "speedrun-lr-first": speedrun("logistic_regression", "server"),
+        "speedrun-lr-warm": speedrun("logistic_regression", "server"),
         "naive-spark-lr": naive,
         "sklearn-lr": baseline,
         "speedrun-trees": speedrun("gbt"),
@@ -62,9 +77,23 @@ def contenders(train: str, test: str, work: str) -> dict[str, list[str]]:
     }
 
 
+def server_tree() -> list[psutil.Process]:
+    """The bench's speedrun server and its JVM, when one runs (their memory counts for the warm contenders)."""
+    try:
+        server = psutil.Process(json.loads((SERVER_DIR / "server.json").read_text())["pid"])
+        return [server, *server.children(recursive=True)]
+    except (OSError, ValueError, psutil.Error):
+        return []
+
+
+def stop_server() -> None:
+    subprocess.run(["env", f"SPEEDRUN_SERVER_DIR={SERVER_DIR}", str(BIN / "speedrun"), "server", "stop"], check=True)
+
+
 def measure(command: list[str], timeout: float) -> dict:
-    """Run `command`; wall time until it exits, peak RSS of its process tree (sampled every 0.1 s), its
-    output. Before returning, waits for every process it started (a JVM outlives its Python for a moment)."""
+    """Run `command`; wall time until it exits, peak RSS of its process tree and of the bench's speedrun server
+    (sampled every 0.1 s), its output. Before returning, waits for every process it started (a JVM outlives its
+    Python for a moment)."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = psutil.Popen(command, stdout=out, stderr=err, cwd=ROOT)
@@ -79,6 +108,7 @@ def measure(command: list[str], timeout: float) -> dict:
             try:
                 tree = [process, *process.children(recursive=True)]
                 seen.update({p.pid: p for p in tree[1:]})
+                tree += server_tree()
                 peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
             except psutil.Error:
                 pass
@@ -143,6 +173,8 @@ def ratios(results: dict[str, dict]) -> dict[str, float]:
 
     pairs = {
         "naive_spark_lr / speedrun_lr": ("naive-spark-lr", "speedrun-lr"),
+        "naive_spark_lr / speedrun_lr_warm": ("naive-spark-lr", "speedrun-lr-warm"),
+        "speedrun_lr_first / speedrun_lr": ("speedrun-lr-first", "speedrun-lr"),
         "naive_spark_trees / speedrun_trees": ("naive-spark-trees", "speedrun-trees"),
         "speedrun_lr / sklearn_lr": ("speedrun-lr", "sklearn-lr"),
         "speedrun_trees / sklearn_hgb": ("speedrun-trees", "sklearn-hgb"),
@@ -193,7 +225,7 @@ def table(report: dict) -> str:
     for n, size in report["sizes"].items():
         ratios_text = ", ".join(f"{label} = {value:.2f}" for label, value in size["ratios"].items())
         lines.append(f"- {int(n):,} rows: {ratios_text}")
-        for name in ("speedrun-lr", "speedrun-trees", "speedrun-xgb"):
+        for name in ("speedrun-lr", "speedrun-lr-warm", "speedrun-trees", "speedrun-xgb"):
             steps = size["results"].get(name, {}).get("steps")
             jobs = size["results"].get(name, {}).get("spark_jobs", {})
             if steps:
@@ -245,6 +277,8 @@ def main() -> None:
                         file=sys.stderr,
                         flush=True,
                     )
+                    if name == "speedrun-lr-first":
+                        stop_server()
                     result = measure(commands[name], args.timeout)
                     print(
                         f"[bench] {'':>10}       {name:<15} {result['status']} in {result['seconds']:.1f}s",
@@ -256,6 +290,7 @@ def main() -> None:
         report["sizes"][str(n)] = {"results": results, "ratios": ratios(results)}
         report["sizes"] = dict(sorted(report["sizes"].items(), key=lambda item: int(item[0])))
         (out / "bench.json").write_text(json.dumps(report, indent=2))
+    stop_server()
     publish(report, out)
 
 

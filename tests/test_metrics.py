@@ -7,7 +7,7 @@ from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.linalg import Vectors
 from pyspark.sql import Row
 
-from speedrun.metrics import areas_under_curves, classification_metrics, scores_from_confusion
+from speedrun.metrics import areas_under_curves, classification_metrics, outcome_counts, scores_from_confusion
 
 
 def test_binary_scores_are_those_of_the_positive_class() -> None:
@@ -42,16 +42,20 @@ def test_metrics_of_predictions_are_exact(spark) -> None:
 def test_areas_match_sparks_evaluator_and_do_not_depend_on_partitioning(spark) -> None:
     # GIVEN 3,000 scored rows with ties, in 1 and in 7 partitions
     rows = [
-        Row(label=float(i % 3 == 0), rawPrediction=Vectors.dense([0.0, float((i * 7919) % 101) / 10]))
+        Row(
+            label=float(i % 3 == 0),
+            rawPrediction=Vectors.dense([0.0, float((i * 7919) % 101) / 10]),
+            prediction=float((i * 7919) % 101 > 50),
+        )
         for i in range(3000)
     ]
     one = spark.createDataFrame(rows).repartition(1)
     seven = spark.createDataFrame(rows).repartition(7)
     # WHEN the areas are computed
-    areas = areas_under_curves(one)
+    areas = areas_under_curves(outcome_counts(one, binary=True))
     # THEN they are Spark's exact (numBins=0) areas, to rounding
     evaluator = BinaryClassificationEvaluator(numBins=0)
     assert areas["areaUnderROC"] == pytest.approx(evaluator.evaluate(one, {evaluator.metricName: "areaUnderROC"}))
     assert areas["areaUnderPR"] == pytest.approx(evaluator.evaluate(one, {evaluator.metricName: "areaUnderPR"}))
     # AND bit-identical whatever the partitioning
-    assert areas_under_curves(seven) == areas
+    assert areas_under_curves(outcome_counts(seven, binary=True)) == areas

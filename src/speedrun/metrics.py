@@ -6,20 +6,30 @@ gives slightly different numbers for the same predictions.
 
 from __future__ import annotations
 
+import numpy as np
+import pyarrow as pa
 from pyspark.ml.functions import vector_to_array
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from speedrun.contract import LABEL
 from speedrun.errors import SpeedrunError
 
 
-def confusion_matrix(predictions: DataFrame, n_classes: int) -> list[list[int]]:
-    """matrix[actual][predicted] counts, in one pass."""
-    matrix = [[0] * n_classes for _ in range(n_classes)]
-    for row in predictions.groupBy(LABEL, "prediction").count().collect():
-        matrix[int(row[LABEL])][int(row["prediction"])] = row["count"]
-    return matrix
+def outcome_counts(predictions: DataFrame, binary: bool) -> pa.Table:
+    """Rows per (label, prediction[, score]), in one Spark job, as an Arrow table: what every metric is
+    computed from. `score` is the positive class's raw prediction."""
+    keys = [F.col(LABEL).cast("int").alias("label"), F.col("prediction").cast("int").alias("predicted")]
+    if binary:
+        keys.append(vector_to_array(F.col("rawPrediction"))[1].alias("score"))
+    return predictions.groupBy(*keys).agg(F.count(F.lit(1)).alias("n")).toArrow()
+
+
+def confusion_matrix(counts: pa.Table, n_classes: int) -> list[list[int]]:
+    """matrix[actual][predicted] counts."""
+    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(matrix, (counts["label"].to_numpy(), counts["predicted"].to_numpy()), counts["n"].to_numpy())
+    return matrix.tolist()
 
 
 def _ratio(num: float, den: float) -> float:
@@ -59,47 +69,42 @@ def scores_from_confusion(matrix: list[list[int]]) -> dict[str, float]:
     return scores
 
 
-def areas_under_curves(predictions: DataFrame) -> dict[str, float]:
+def areas_under_curves(counts: pa.Table) -> dict[str, float]:
     """Exact ROC and PR areas over every distinct score, the same numbers as Spark's evaluator with `numBins=0`
-    but bit-identical across runs: Spark's evaluator sums the curve per range partition, and those ranges
-    come from a sample of a shuffle whose order varies from run to run.
+    but bit-identical across runs (Spark's evaluator sums the curve per range partition, and those ranges come
+    from a sample of a shuffle whose order varies from run to run).
 
     ROC AUC is the Mann-Whitney statistic counted in whole numbers (`2U`), divided once. The PR area sums its
-    trapezoids in score order within one partition: a fixed order, so a fixed result.
+    trapezoids one after another in descending score order: a fixed order, so a fixed result.
     """
-    score = vector_to_array(F.col("rawPrediction"))[1]
-    by_score = (
-        predictions.groupBy(score.alias("score"))
-        .agg(F.sum(F.col(LABEL).cast("long")).alias("pos"), F.count(F.lit(1)).alias("n"))
-        .withColumn("neg", F.col("n") - F.col("pos"))
-    )
-    totals = by_score.agg(F.sum("pos").alias("P"), F.sum("neg").alias("N")).first()
-    positives, negatives = totals["P"], totals["N"]
+    scores, at = np.unique(counts["score"].to_numpy(), return_inverse=True)
+    rows = np.bincount(at, weights=counts["n"].to_numpy(), minlength=len(scores)).astype(np.int64)[::-1]
+    positive = counts["n"].to_numpy() * (counts["label"].to_numpy() == 1)
+    pos = np.bincount(at, weights=positive, minlength=len(scores)).astype(np.int64)[::-1]
+    neg = rows - pos
+    positives, negatives = int(pos.sum()), int(neg.sum())
     if not positives or not negatives:
         raise SpeedrunError("the evaluated rows hold a single class: areas under the curves are undefined")
-    descending = Window.orderBy(F.col("score").desc())
-    so_far = descending.rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    curve = (
-        by_score.withColumn("tp", F.sum("pos").over(so_far))
-        .withColumn("fp", F.sum("neg").over(so_far))
-        .withColumn("recall", F.col("tp") / positives)
-        .withColumn("precision", F.col("tp") / (F.col("tp") + F.col("fp")))
-        .withColumn("prev_recall", F.lag("recall", 1, 0.0).over(descending))
-        .withColumn("prev_precision", F.coalesce(F.lag("precision").over(descending), F.col("precision")))
-    )
-    sums = curve.agg(
-        F.sum(F.col("pos") * (2 * (F.lit(negatives) - F.col("fp")) + F.col("neg"))).alias("two_u"),
-        F.sum((F.col("recall") - F.col("prev_recall")) * (F.col("precision") + F.col("prev_precision")) / 2).alias(
-            "pr"
-        ),
-    ).first()
-    return {"areaUnderROC": sums["two_u"] / (2 * positives * negatives), "areaUnderPR": float(sums["pr"])}
+    tp, fp = np.cumsum(pos), np.cumsum(neg)
+    recall = tp / float(positives)
+    precision = tp / (tp + fp).astype(np.float64)
+    prev_recall = np.concatenate(([0.0], recall[:-1]))
+    prev_precision = np.concatenate((precision[:1], precision[:-1]))
+    two_u = sum(int(p) * (2 * (negatives - int(f)) + int(n)) for p, f, n in zip(pos, fp, neg, strict=True))
+    trapezoids = (recall - prev_recall) * (precision + prev_precision) / 2
+    return {
+        "areaUnderROC": two_u / (2 * positives * negatives),
+        "areaUnderPR": float(np.cumsum(trapezoids)[-1]),
+    }
 
 
 def classification_metrics(predictions: DataFrame, n_classes: int) -> tuple[dict[str, float], list[list[int]]]:
-    """All headline metrics and the confusion matrix; `predictions` is read three times, so cache it."""
-    matrix = confusion_matrix(predictions, n_classes)
+    """All headline metrics and the confusion matrix, from one Spark job over `predictions`; empty for no rows."""
+    counts = outcome_counts(predictions, n_classes == 2)
+    if counts.num_rows == 0:
+        return {}, []
+    matrix = confusion_matrix(counts, n_classes)
     metrics = scores_from_confusion(matrix)
     if n_classes == 2:
-        metrics = {**areas_under_curves(predictions), **metrics}
+        metrics = {**areas_under_curves(counts), **metrics}
     return metrics, matrix

@@ -91,10 +91,8 @@ def predictions_of(cfg: Config, model: PipelineModel, rows: DataFrame) -> Iterat
 
 def score(cfg: Config, model: PipelineModel, rows: DataFrame) -> tuple[dict[str, float], list[list[int]]]:
     """Metrics and confusion matrix of `model` on `rows` (empty when there are no rows)."""
-    with predictions_of(cfg, model, rows) as predictions:
-        if predictions.isEmpty():
-            return {}, []
-        return classification_metrics(predictions, len(contract_of(rows).classes))
+    predictions = model.transform(fixed_layout(rows, cfg.train.partitions))
+    return classification_metrics(predictions, len(contract_of(rows).classes))
 
 
 def model_path(cfg: Config, run_id: str) -> str:
