@@ -44,6 +44,12 @@ LOCAL_CONF = {
     "spark.databricks.delta.stats.collect": "false",
     "spark.sql.session.timeZone": "UTC",
     "spark.driver.memory": "4g",
+    # What the status store keeps of finished jobs: the step lines count jobs from the latest id, read through
+    # py4j one element at a time, and a warm server runs for many commands.
+    "spark.ui.retainedJobs": "50",
+    "spark.ui.retainedStages": "100",
+    "spark.sql.ui.retainedExecutions": "50",
+    "spark.sql.codegen.cache.maxEntries": "2000",
 }
 
 

@@ -218,8 +218,8 @@ class Tables:
     def upsert(self, df: DataFrame, role: str, key: str, value: str) -> None:
         """Put `df`'s rows, whose `key` is `value`, in place of the table's rows with that key, in one commit: a
         rerun replaces its own record; a record with new columns (a newer speedrun) extends the table. A
-        `replaceWhere` overwrite, which is faster than a MERGE here."""
-        self.replace_where(df, role, f"`{key}` = {sql_string(value)}", evolve_schema=True)
+        `replaceWhere` overwrite, which is faster than a MERGE here; the few rows of a record in one file."""
+        self.replace_where(df.coalesce(1), role, f"`{key}` = {sql_string(value)}", evolve_schema=True)
 
 
 def conflict_error(location: str, exc: Exception) -> SpeedrunError | None:
