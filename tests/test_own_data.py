@@ -158,6 +158,20 @@ def test_a_record_put_again_replaces_its_row_and_may_bring_new_columns(spark, tm
     assert_df_equality(tables.read(spark, "training_runs"), expected, ignore_row_order=True)
 
 
+def test_a_new_record_is_appended_without_a_search_for_rows_to_replace(spark, tmp_path: Path) -> None:
+    # GIVEN a runs table with a record
+    tables = Tables(csv_config(tmp_path, "unused"))
+    tables.upsert(spark.createDataFrame([("a", 1)], "run_id string, rows long"), "training_runs", "run_id", "a")
+    # WHEN the record of a run id made up by this process is put, with a new column
+    fresh = spark.createDataFrame([("b", 2, "v2")], "run_id string, rows long, target string")
+    tables.upsert(fresh, "training_runs", "run_id", "b", new=True)
+    # THEN it was appended in one commit (no overwrite), next to the other record, and the column added
+    last = spark.sql(f"DESCRIBE HISTORY delta.`{tables.location('training_runs')}` LIMIT 1").first()
+    assert (last["operation"], last["operationParameters"]["mode"]) == ("WRITE", "Append")
+    expected = spark.createDataFrame([("a", 1, None), ("b", 2, "v2")], "run_id string, rows long, target string")
+    assert_df_equality(tables.read(spark, "training_runs"), expected, ignore_row_order=True)
+
+
 def test_replacing_a_batch_again_counts_the_rows_it_wrote(spark, tmp_path: Path) -> None:
     # GIVEN a table with a batch of 4 rows and another of 2
     tables = Tables(csv_config(tmp_path, "unused"))

@@ -128,7 +128,8 @@ def evaluate(
         drawn = drawing.submit(write_report, folder / "report", report, histogram, weights)
         drawing.shutdown(wait=False)
         record = spark.createDataFrame([metrics_record(run, report, metrics, matrix)], METRICS_SCHEMA)
-        keep = partial(Tables(cfg).upsert, record, "metrics", "run_id", run["run_id"])
+        new = trained is not None and trained.new_run
+        keep = partial(Tables(cfg).upsert, record, "metrics", "run_id", run["run_id"], new)
         log = partial(log_to_run, cfg, run["mlflow_run_id"], metrics, path, drawn)
         if writes is None:
             keep()

@@ -154,6 +154,7 @@ class Trained:
     record: TrainingRun
     model: PipelineModel
     test_rows: DataFrame
+    new_run: bool = False  # a run id made up here: no record holds it yet
 
 
 def train(spark: SparkSession, cfg: Config, run_id: str | None = None) -> TrainingRun:
@@ -175,6 +176,7 @@ def fit_and_record(
     nothing read back from the tables), by default the latest silver's. With `writes` (in `run`), the model is
     logged and registered, and the run recorded, in the background while the caller evaluates. `choose_model`
     (tuning) picks the model and its config in place of fitting the configured one."""
+    new_run = run_id is None
     run_id = run_id or new_run_id()
     started = datetime.now(timezone.utc)
     with step("train") as progress:
@@ -182,7 +184,7 @@ def fit_and_record(
         with mlflow_run(cfg, run_name=run_id) as tracked:
             cfg, model, validation = (choose_model or fit_configured)(cfg, inputs, run_id, tracked is not None)
             record = training_record(spark, cfg, run_id, started, inputs, validation, tracked)
-        keep = partial(keep_model_and_record, spark, cfg, record, model, contract_of(inputs.rows["train"]))
+        keep = partial(keep_model_and_record, spark, cfg, record, model, contract_of(inputs.rows["train"]), new_run)
         if writes is None:
             record = keep()
         else:
@@ -192,7 +194,7 @@ def fit_and_record(
             f"{cfg.model.type} on {record.train_rows:,} rows -> {record.model_path}"
             + (f" (validation AUC {auc:.4f})" if auc is not None else "")
         )
-    return Trained(record, model, inputs.rows["test"])
+    return Trained(record, model, inputs.rows["test"], new_run)
 
 
 ChooseModel = Callable[[Config, SplitRows, str, bool], tuple[Config, PipelineModel, dict[str, float]]]
@@ -249,7 +251,12 @@ def training_record(
 
 
 def keep_model_and_record(
-    spark: SparkSession, cfg: Config, record: TrainingRun, model: PipelineModel, contract: Contract
+    spark: SparkSession,
+    cfg: Config,
+    record: TrainingRun,
+    model: PipelineModel,
+    contract: Contract,
+    new_run: bool = False,
 ) -> TrainingRun:
     """Log the model to the run's MLflow run and register it (or, without tracking, save it in the work folder),
     then put the run's record in `<name>_training_runs`; returns the record with its registered version."""
@@ -268,5 +275,5 @@ def keep_model_and_record(
             )
         record = replace(record, registered_model=registered_model_name(cfg), model_version=version)
     runs = spark.createDataFrame([tuple(asdict(record).values())], RUNS_SCHEMA)
-    Tables(cfg).upsert(runs, "training_runs", "run_id", record.run_id)
+    Tables(cfg).upsert(runs, "training_runs", "run_id", record.run_id, new=new_run)
     return record
