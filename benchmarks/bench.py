@@ -114,7 +114,8 @@ def measure(command: list[str], timeout: float) -> dict:
                 pass
             time.sleep(0.1)
         seconds = time.perf_counter() - started
-        psutil.wait_procs(list(seen.values()), timeout=300)
+        server = {p.pid for p in server_tree()}  # started by a command, lives on: not waited for
+        psutil.wait_procs([p for pid, p in seen.items() if pid not in server], timeout=300)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
