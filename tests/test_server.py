@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import time
+from importlib.metadata import version
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client
 from pathlib import Path
@@ -139,3 +140,17 @@ def test_the_server_runs_commands_unless_opted_out_or_spark_is_given(monkeypatch
         monkeypatch.setenv(key, value)
     # THEN commands go to the server only when nothing opts out and no Spark is given
     assert server_wanted(no_server) is wanted
+
+
+def test_a_server_that_cannot_start_ends_the_command_in_one_line_naming_why(own_server: Path, tmp_path: Path) -> None:
+    # GIVEN Delta jars that are not where the environment says
+    missing = tmp_path / "no-jars"
+    # WHEN a command starts a server with that environment
+    done = speedrun("ingest", SPEEDRUN_DELTA_JARS=str(missing))
+    # THEN the command ends in one line saying why the server did not start, and where its log is
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"speedrun ingest: error: the speedrun server did not start: SPEEDRUN_DELTA_JARS={missing} has no "
+        f"delta-spark_2.13-{version('delta-spark')}.jar: run `make delta-jars` or unset the variable "
+        f"(log: {own_server / 'server.log'})"
+    )

@@ -24,6 +24,7 @@ from multiprocessing.connection import Connection, Listener
 from pathlib import Path
 from typing import Any
 
+from speedrun.errors import SpeedrunError
 from speedrun.server_client import STATE, TOKEN
 
 
@@ -199,7 +200,12 @@ def main() -> None:
     folder, idle_minutes, settings = Path(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
     os.environ["SPEEDRUN_SERVER"] = "0"  # what this process runs, it runs itself
     log("starting Spark")
-    Server(folder, idle_minutes, settings).serve()
+    try:
+        server = Server(folder, idle_minutes, settings)
+    except SpeedrunError as exc:  # its last line is what the waiting command tells the user
+        print(exc, file=sys.__stderr__, flush=True)
+        sys.exit(2)
+    server.serve()
 
 
 if __name__ == "__main__":
