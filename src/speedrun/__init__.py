@@ -8,15 +8,21 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+source"
 
 
-def run(spark, config: str = "default", overrides: list[str] | None = None, run_id: str | None = None):
+def run(
+    spark,
+    config: str = "default",
+    overrides: list[str] | None = None,
+    run_id: str | None = None,
+    fresh: bool = False,
+):
     """The whole pipeline in a notebook's session (`spark`: Databricks' own, or `speedrun.session.get_spark()`),
     warm from the second call on: ingest, prepare, split, train, evaluate. `config` is a YAML file or a packaged
-    config's name; `overrides` are `key=value` strings as `--set` takes them. Returns the Evaluation (its
-    `report` dict holds the test metrics)."""
+    config's name; `overrides` are `key=value` strings as `--set` takes them; `fresh`: ingest and prepare even
+    when silver is up to date. Returns the Evaluation (its `report` dict holds the test metrics)."""
     from speedrun.config import load_config
     from speedrun.pipeline import run_pipeline
 
-    return run_pipeline(spark, load_config(config, overrides), run_id=run_id)
+    return run_pipeline(spark, load_config(config, overrides), run_id=run_id, fresh=fresh)
 
 
 def tune(
@@ -25,6 +31,7 @@ def tune(
     overrides: list[str] | None = None,
     budget: str | None = None,
     run_id: str | None = None,
+    fresh: bool = False,
 ):
     """`run`, trying the config's search (or the default search) and keeping the best on validation; `budget`
     such as "5m" stops starting new candidates after it."""
@@ -33,4 +40,5 @@ def tune(
     from speedrun.pipeline import run_pipeline
 
     cfg = load_config(config, overrides)
-    return run_pipeline(spark, cfg, run_id=run_id, tune=True, budget=seconds(budget) if budget else None)
+    seconds_left = seconds(budget) if budget else None
+    return run_pipeline(spark, cfg, run_id=run_id, tune=True, budget=seconds_left, fresh=fresh)

@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame
 from speedrun.progress import say
 from speedrun.tables import Commit, Tables
 
-Lineage = dict[str, int] | Callable[[], dict[str, int]] | None
+Lineage = dict[str, int | str] | Callable[[], dict[str, int | str]] | None
 
 
 class BackgroundWrites:

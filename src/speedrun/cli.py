@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
         shared_flags(sub)
         if name in ("evaluate", "run", "tune"):
             sub.add_argument("--metrics-out", help="where to write the metrics JSON (default: in the run's folder)")
+        if name in ("run", "tune"):
+            sub.add_argument(
+                "--fresh", action="store_true", help="read the raw files again even when silver is up to date"
+            )
         if name == "tune":
             sub.add_argument("--budget", help="no candidate starts after this long, e.g. 90s or 5m (search.budget)")
         sub.add_argument("--run-id", help=RUN_ID_HELP.get(name, RUN_ID_IGNORED))
@@ -159,7 +163,7 @@ def dispatch(args: argparse.Namespace, spark: SparkSession | None = None) -> Non
     if args.step in ("run", "tune"):
         from speedrun.pipeline import print_summary, run_pipeline
 
-        print_summary(run_pipeline(spark, cfg, args.metrics_out, args.run_id, args.step == "tune", budget))
+        print_summary(run_pipeline(spark, cfg, args.metrics_out, args.run_id, args.step == "tune", budget, args.fresh))
     elif args.step == "evaluate":
         from speedrun.evaluate import evaluate
         from speedrun.pipeline import print_summary

@@ -23,6 +23,7 @@ from speedrun.errors import SpeedrunError
 from speedrun.progress import step
 from speedrun.split import split_of
 from speedrun.tables import Tables
+from speedrun.unchanged import INPUTS
 
 
 def trim_strings(df: DataFrame, null_values: list[str] | tuple[str, ...] = ("",)) -> DataFrame:
@@ -140,12 +141,14 @@ class Bronze:
 
     version: int | None = None
     rows: DataFrame | None = None
+    inputs: str | None = None  # in `run`: the fingerprint of what silver is made from (see `unchanged`)
 
     def lineage(self, role: str, writes: BackgroundWrites) -> Lineage:
         """What silver records it was made from: this version, or that of the write still under way."""
+        fingerprint = {INPUTS: self.inputs} if self.inputs else {}
         if self.version is not None:
-            return {role: self.version}
-        return lambda: {role: writes.commit(role).version}
+            return {role: self.version, **fingerprint}
+        return lambda: {role: writes.commit(role).version, **fingerprint}
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ SEARCHED_COMMITS = 50  # how far back a write looks for its own commit (concurre
 class Commit:
     version: int
     rows: int
-    lineage: dict[str, int]
+    lineage: dict[str, int | str]  # input versions by role; a `run` silver commit adds its inputs fingerprint
 
 
 def commit_from(version: int, info: dict) -> tuple[Commit, str | None]:
@@ -158,7 +158,9 @@ class Tables:
                 return commit
         raise SpeedrunError(f"the commit just written to {self.location(role)} is not in its recent history")
 
-    def _save(self, df: DataFrame, role: str, mode: str, lineage: dict[str, int] | None, **options: str) -> Commit:
+    def _save(
+        self, df: DataFrame, role: str, mode: str, lineage: dict[str, int | str] | None, **options: str
+    ) -> Commit:
         """One commit of `df` to `role`, tagged so that it can be found again; returns it."""
         token = uuid.uuid4().hex
         metadata = json.dumps({**(lineage or {}), WRITE_TOKEN: token}, sort_keys=True)
@@ -184,13 +186,15 @@ class Tables:
             spark.sql(f"ALTER TABLE {self.sql_name(role)} SET TBLPROPERTIES ('delta.columnMapping.mode' = 'name')")
             save(self.location(role))
 
-    def write(self, df: DataFrame, role: str, mode: str = "overwrite", lineage: dict[str, int] | None = None) -> Commit:
+    def write(
+        self, df: DataFrame, role: str, mode: str = "overwrite", lineage: dict[str, int | str] | None = None
+    ) -> Commit:
         """Overwrite (atomically, schema included) or append, as one commit that records the versions of
         the inputs it was made from (`lineage`, in the commit's userMetadata)."""
         options = {"overwriteSchema": "true"} if mode == "overwrite" else {}
         return self._save(df, role, mode, lineage, **options)
 
-    def write_all(self, writes: dict[str, tuple[DataFrame, dict[str, int] | None]]) -> dict[str, Commit]:
+    def write_all(self, writes: dict[str, tuple[DataFrame, dict[str, int | str] | None]]) -> dict[str, Commit]:
         """Overwrite several tables at once, `{role: (rows, lineage)}`, one commit each. A small write is mostly
         the driver's Delta log work and short jobs, which overlap in threads. A failed write fails the call once
         all have ended."""

@@ -1,0 +1,78 @@
+"""A rerun on unchanged raw files and data config trains on the silver its last run made; anything else redoes
+ingest and prepare."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from speedrun.cli import main
+from speedrun.config import load_config
+from speedrun.files import data_files
+from speedrun.pipeline import run_pipeline
+from speedrun.unchanged import inputs_fingerprint
+
+
+def raw_file(cfg) -> str:
+    return data_files(cfg.storage.resolve(cfg.source.path))[0]
+
+
+def test_the_fingerprint_follows_the_files_and_the_data_config_not_the_model(tmp_path: Path) -> None:
+    # GIVEN a config whose source file exists
+    raw = tmp_path / "raw" / "data.csv"
+    raw.parent.mkdir()
+    raw.write_text("customer_id,age,churned\n1,30,no\n2,40,yes\n")
+    base = [f"storage.work_dir={tmp_path}", "source.path=raw/data.csv", "source.generate_if_missing=null"]
+    fingerprint = inputs_fingerprint(load_config("default", base))
+    # WHEN only the model, the features or the tracking change, THEN the fingerprint stays
+    for change in ("model.reg_param=0.5", "features.scale=true", "tracking.enabled=false"):
+        assert inputs_fingerprint(load_config("default", [*base, change])) == fingerprint, change
+    # WHEN the split, the cleaning or the columns change, THEN it changes
+    for change in ("split.seed=7", "prepare.max_quarantined_fraction=0.5", "columns.exclude=[age]"):
+        assert inputs_fingerprint(load_config("default", [*base, change])) != fingerprint, change
+    # WHEN the file is rewritten (another modification time), THEN it changes
+    os.utime(raw, ns=(raw.stat().st_atime_ns, raw.stat().st_mtime_ns + 1_000_000))
+    assert inputs_fingerprint(load_config("default", base)) != fingerprint
+    # WHEN the source is remote (not listed without Spark), THEN there is none: the run does everything
+    assert inputs_fingerprint(load_config("default", [*base, "source.path=s3://bucket/data.csv"])) is None
+
+
+def test_a_rerun_with_another_model_trains_on_the_same_silver(spark, make_config, capsys) -> None:
+    # GIVEN a complete run on a generated file
+    first = run_pipeline(spark, make_config())
+    capsys.readouterr()
+    # WHEN the run is repeated with another model
+    second = run_pipeline(spark, make_config("model.reg_param=0.01"))
+    # THEN ingest and prepare say they are up to date, and the run trains on the same table versions and rows
+    err = capsys.readouterr().err
+    assert "ingest    done in" in err and "up to date: bronze v0 holds the raw files as they are now" in err
+    assert "up to date: silver v0 was cleaned from it with this config" in err
+    assert second.report["inputs"] == first.report["inputs"]
+    assert second.report["rows"] == first.report["rows"]
+    assert second.report["model"]["params"] != first.report["model"]["params"]
+    # WHEN the split changes, THEN ingest and prepare run again: new versions of bronze and silver
+    third = run_pipeline(spark, make_config("split.seed=7"))
+    assert (third.report["inputs"]["bronze"], third.report["inputs"]["silver"]) == (1, 1)
+    assert "up to date" not in capsys.readouterr().err
+
+
+@pytest.mark.e2e
+def test_a_changed_file_or_fresh_reads_the_raw_files_again(tmp_path: Path, overrides_for, make_config, capsys) -> None:
+    # GIVEN a complete run of the command
+    settings = [arg for o in overrides_for(tmp_path) for arg in ("--set", o)]
+    assert main(["run", *settings]) == 0
+    cfg = make_config()
+    # WHEN the raw file is touched, THEN the next run ingests and prepares it again
+    raw = Path(raw_file(cfg))
+    os.utime(raw, ns=(raw.stat().st_atime_ns, raw.stat().st_mtime_ns + 1_000_000))
+    capsys.readouterr()
+    assert main(["run", *settings]) == 0
+    assert "up to date" not in capsys.readouterr().err
+    # WHEN nothing changed, THEN the next run is up to date, unless --fresh is given
+    assert main(["run", *settings]) == 0
+    assert "up to date: bronze v1" in capsys.readouterr().err
+    assert main(["run", "--fresh", *settings]) == 0
+    err = capsys.readouterr().err
+    assert "up to date" not in err and "bronze v2" in err
