@@ -38,8 +38,9 @@ def start(args: list[str]) -> subprocess.Popen:
 
 
 def kill_when_started(args: list[str], step_name: str) -> list[str]:
-    """Start a run, SIGKILL it as soon as it says `step_name` started; the lines it wrote until then."""
-    run = start(args)
+    """Start a run, SIGKILL it as soon as it says `step_name` started; the lines it wrote until then. The run
+    is `--fresh`: with unchanged files, ingest and prepare would be up to date and write nothing to interrupt."""
+    run = start([*args, "--fresh"])
     lines = []
     for line in run.stderr:
         lines.append(line)
