@@ -127,7 +127,9 @@ def test_a_run_records_its_lineage_in_delta_and_mlflow(spark, trained) -> None:
         "report/scores.png",
         "report/features.png",
     } <= artifacts
-    assert mlflow.spark.load_model(f"runs:/{run['mlflow_run_id']}/model") is not None
+    loaded = mlflow.spark.load_model(f"runs:/{run['mlflow_run_id']}/model")
+    assert type(loaded.stages[-1]).__name__ == "LogisticRegressionModel"
+    assert loaded.stages[-1].numFeatures > 0
 
 
 @pytest.mark.e2e
