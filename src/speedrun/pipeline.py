@@ -55,7 +55,12 @@ def rows_to_train(
 ) -> Iterator[SplitRows]:
     """The split rows a run trains on: the kept silver's, read back, or those ingest and prepare make now."""
     if kept is not None:
-        yield kept_rows(spark, cfg, kept)
+        cached: list[DataFrame] = []
+        try:
+            yield kept_rows(spark, cfg, kept, cached)
+        finally:
+            for rows in cached:
+                rows.unpersist()
         return
     with step("ingest") as progress:
         frames = bronze_frames(spark, cfg)
@@ -75,8 +80,9 @@ def rows_to_train(
         prepared.release()
 
 
-def kept_rows(spark: SparkSession, cfg: Config, kept: KeptSilver) -> SplitRows:
-    """The kept silver's split rows, with the steps that made it reported as up to date."""
+def kept_rows(spark: SparkSession, cfg: Config, kept: KeptSilver, cached: list[DataFrame]) -> SplitRows:
+    """The kept silver's split rows, at the kept versions, cached (in `cached`, for the caller to release) as the
+    rows prepare makes are, with the steps that made them reported as up to date."""
     with step("ingest") as progress:
         progress.done(f"up to date: {kept.describe('bronze', 'bronze_test')} holds the raw files as they are now")
     with step("prepare") as progress:
@@ -85,7 +91,7 @@ def kept_rows(spark: SparkSession, cfg: Config, kept: KeptSilver) -> SplitRows:
             "(--fresh reads the raw files again)"
         )
     with step("split") as progress:
-        inputs = read_split_rows(spark, cfg)
+        inputs = read_split_rows(spark, cfg, kept.versions, lambda rows: cached.append(rows.persist()) or rows)
         progress.done(describe(inputs.split, cfg.test_source is not None))
     return inputs
 

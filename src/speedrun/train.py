@@ -133,15 +133,21 @@ def bronze_version_of(spark: SparkSession, tables: Tables, silver_version: int) 
     return lineage.get("bronze")
 
 
-def read_split_rows(spark: SparkSession, cfg: Config) -> SplitRows:
-    """The latest silver (and silver_test) as split rows, checked as the split step checks them."""
-    tables = Tables(cfg)
-    silver_version = tables.version(spark, "silver")
-    silver = tables.read(spark, "silver", silver_version)
+def read_split_rows(
+    spark: SparkSession,
+    cfg: Config,
+    versions_of: dict[str, int] | None = None,
+    keep: Callable[[DataFrame], DataFrame] = lambda rows: rows,
+) -> SplitRows:
+    """Silver (and silver_test) as split rows, checked as the split step checks them: at the versions in
+    `versions_of` (by role), else the latest; each table's rows passed through `keep` (a cache) once read."""
+    tables, versions_of = Tables(cfg), versions_of or {}
+    silver_version = versions_of.get("silver", tables.version(spark, "silver"))
+    silver = keep(tables.read(spark, "silver", silver_version))
     silver_test, versions = None, split_versions(silver_version, None)
     if cfg.test_source is not None:
-        versions = split_versions(silver_version, tables.version(spark, "silver_test"))
-        silver_test = tables.read(spark, "silver_test", versions["test"])
+        versions = split_versions(silver_version, versions_of.get("silver_test", tables.version(spark, "silver_test")))
+        silver_test = keep(tables.read(spark, "silver_test", versions["test"]))
     rows = {name: rows_of(silver, name, silver_test) for name in SPLITS}
     lineage = SplitLineage(versions, silver_version, bronze_version_of(spark, tables, silver_version))
     return SplitRows(rows, checked_split(cfg, silver, silver_test), lambda: lineage)
