@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from speedrun.errors import SpeedrunError
+from speedrun.progress import say
 from speedrun.server_client import server_wanted
 
 if TYPE_CHECKING:
@@ -256,7 +257,7 @@ def run_here(argv: list[str], spark: SparkSession | None = None) -> int:
             raise
         print(f"speedrun {args.step}: error: {exc}", file=sys.stderr)
         return 1 if isinstance(exc, ReplayMismatch) else 2
-    print(f"[speedrun] {args.step} finished in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    say(f"{args.step} finished in {time.perf_counter() - started:.1f}s")
     return 0
 
 

@@ -11,7 +11,10 @@ _job_counter: list[Callable[[], int]] = []
 
 
 def say(message: str) -> None:
-    print(f"[speedrun] {message}", file=sys.stderr, flush=True)
+    """One line on stderr, in one write: lines from background threads never run into each other (`print` writes
+    the text and its newline separately, and the server relays each write to the client as it comes)."""
+    sys.stderr.write(f"[speedrun] {message}\n")
+    sys.stderr.flush()
 
 
 def count_jobs_with(counter: Callable[[], int] | None) -> None:
