@@ -123,7 +123,7 @@ def evaluate(
         path = Path(metrics_out) if metrics_out else folder / "metrics.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=2) + "\n")
-        # the report's charts are drawn (~2 s of matplotlib) while the metrics table is written
+        # the report's charts are drawn (seconds of matplotlib) while the metrics table is written
         drawing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speedrun-report")
         drawn = drawing.submit(write_report, folder / "report", report, histogram, weights)
         drawing.shutdown(wait=False)

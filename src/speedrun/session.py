@@ -32,8 +32,8 @@ DELTA_CONF = {
 }
 # Tuned for one machine: few shuffle partitions, no UI, no console progress bar, a small Delta log state, no
 # per-file column statistics (they serve data skipping in selective queries; speedrun's reads are full scans, and
-# collecting them was ~4 s of a 10^6-row write). The JIT is left as the JVM's default: C1-only compilation saved
-# nothing measurable on 10^4 or 10^5 rows and made 10^6 rows 1.6x slower (242 s vs 152 s, the benchmark's data).
+# collecting them is a large share of a large write). The JIT is left as the JVM's default: C1-only compilation
+# saved nothing on small data and made large data slower (`benchmarks/results/measurements.md`).
 LOCAL_CONF = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
@@ -81,7 +81,7 @@ IVY_JARS = Path.home() / ".ivy2.5.2" / "jars"
 
 def resolved_delta_jars(folder: Path | None = None) -> list[str] | None:
     """Both Delta jars, once a first session's resolver has put them in its Ivy cache; else None. Loading them
-    from there skips the resolution (its report on the console, and ~1 s) at every later session start."""
+    from there skips the resolution (its report on the console, and its time) at every later session start."""
     folder = folder or IVY_JARS
     jars = [folder / f"io.delta_{artifact}-{delta_version()}.jar" for artifact in DELTA_ARTIFACTS]
     return [str(jar) for jar in jars] if all(jar.is_file() for jar in jars) else None

@@ -222,7 +222,7 @@ class Tables:
     def upsert(self, df: DataFrame, role: str, key: str, value: str, new: bool = False) -> None:
         """Put `df`'s rows, whose `key` is `value`, in place of the table's rows with that key, in one commit: a
         rerun replaces its own record; a record with new columns (a newer speedrun) extends the table. A
-        `replaceWhere` overwrite, which is faster than a MERGE here; the few rows of a record in one file.
+        `replaceWhere` overwrite (a delete and an insert in one commit); the few rows of a record in one file.
         `new`: no row can hold `value` yet (a run id this process made up), so the rows are appended, which
         spares Delta the search of every file for rows to replace."""
         if new and self.exists(df.sparkSession, role):

@@ -90,8 +90,8 @@ _ready: dict[str, Future] = {}
 
 def start_tracking(cfg: Config) -> None:
     """Import MLflow and open (or create) the store and experiment in a background thread, so that it happens
-    while the JVM starts and the first steps run (in a profile of the default run, opening a new store and its
-    experiment took ~5 s on the critical path)."""
+    while the JVM starts and the first steps run (opening a new store and its experiment is seconds of work that
+    would otherwise be on the critical path)."""
     if cfg.tracking.enabled and tracking_uri(cfg) not in _ready:
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speedrun-tracking")
         _ready[tracking_uri(cfg)] = pool.submit(_open_tracking, cfg)
@@ -108,7 +108,7 @@ def _open_tracking(cfg: Config) -> None:
 
     use_experiment(cfg)
     # log_model checks the model's requirements against the installed packages; the first check maps every
-    # installed package to its modules (~1.5 s), done here instead of on the critical path.
+    # installed package to its modules, done here instead of on the critical path.
     warn_dependency_requirement_mismatches(model_requirements())
 
 
