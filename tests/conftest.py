@@ -10,7 +10,7 @@ from pyspark.sql import SparkSession
 
 from speedrun.config import Config, load_config
 from speedrun.evaluate import Evaluation
-from speedrun.pipeline import run_pipeline
+from speedrun.flow import run_pipeline
 from speedrun.session import get_spark
 
 TEST_SPARK_CONF = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}

@@ -8,7 +8,7 @@ from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 from speedrun.config import load_config
 from speedrun.contract import Contract
 from speedrun.errors import SpeedrunError
-from speedrun.features import build_pipeline, spark_param_name
+from speedrun.features import ml_pipeline, spark_param_name
 
 SCHEMA = StructType(
     [
@@ -40,7 +40,7 @@ def test_transformers_are_fitted_on_training_rows_only(spark) -> None:
     train = spark.createDataFrame([(10.0, "a", 0.0), (20.0, "b", 1.0), (30.0, "a", 1.0), (None, "a", 0.0)], SCHEMA)
     test = spark.createDataFrame([(None, "zzz", 0.0), (1000.0, "a", 1.0)], SCHEMA)
     # WHEN the pipeline is fitted on the training rows
-    model = build_pipeline(small_cfg("logistic_regression"), CONTRACT).fit(train)
+    model = ml_pipeline(small_cfg("logistic_regression"), CONTRACT).fit(train)
     imputer, indexer = model.stages[0], model.stages[1]
     # THEN the imputer's median and the indexer's categories come from them alone
     assert imputer.surrogateDF.first()["age"] == 20.0
@@ -54,7 +54,7 @@ def test_transformers_are_fitted_on_training_rows_only(spark) -> None:
 @pytest.mark.parametrize("model", ["logistic_regression", "random_forest", "gbt"])
 def test_every_classifier_fits_and_scores(spark, model: str) -> None:
     train = spark.createDataFrame([(float(i), "ab"[i % 2], float(i > 5)) for i in range(12)], SCHEMA)
-    scored = build_pipeline(small_cfg(model), CONTRACT).fit(train).transform(train)
+    scored = ml_pipeline(small_cfg(model), CONTRACT).fit(train).transform(train)
     assert {"prediction", "probability", "rawPrediction"} <= set(scored.columns)
     assert scored.count() == 12
 
@@ -68,4 +68,4 @@ def test_config_keys_map_to_spark_params() -> None:
 def test_gbt_with_more_than_two_classes_is_a_clear_error() -> None:
     three = Contract(numeric=["age"], categorical=[], classes=["a", "b", "c"])
     with pytest.raises(SpeedrunError, match="model type gbt handles two classes only; the label has 3 classes"):
-        build_pipeline(small_cfg("gbt"), three)
+        ml_pipeline(small_cfg("gbt"), three)

@@ -11,7 +11,7 @@ from speedrun.cli import main
 from speedrun.config import load_config
 from speedrun.errors import SpeedrunError
 from speedrun.first_config import init
-from speedrun.pipeline import run_pipeline
+from speedrun.flow import run_pipeline
 
 
 def rows(n: int, line) -> str:

@@ -11,8 +11,8 @@ import pytest
 from speedrun.cli import main
 from speedrun.errors import SpeedrunError
 from speedrun.evaluate import evaluate
+from speedrun.flow import run_pipeline
 from speedrun.generate import synthetic_churn
-from speedrun.pipeline import run_pipeline
 from speedrun.registry import CHALLENGER, CHAMPION, promote, validate, version_by_alias
 from speedrun.score import score
 from speedrun.tables import Tables

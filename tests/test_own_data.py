@@ -13,9 +13,9 @@ from tests_support import ROOT, csv_config, write
 from speedrun.config import load_config
 from speedrun.contract import contract_of
 from speedrun.errors import SpeedrunError
+from speedrun.flow import run_pipeline
 from speedrun.generate import generate
 from speedrun.ingest import ingest
-from speedrun.pipeline import run_pipeline
 from speedrun.prepare import prepare
 from speedrun.split import read_split
 from speedrun.tables import Tables

@@ -6,10 +6,11 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql.types import DoubleType, IntegerType, LongType, StringType, StructField, StructType
 
+from speedrun.columns import REASON, ROW_KEY
 from speedrun.config import ColumnsConfig, LabelConfig
 from speedrun.contract import Contract, contract_of, infer_contract
 from speedrun.errors import SpeedrunError
-from speedrun.prepare import REASON, ROW_KEY, clean, summarize, to_silver, trim_strings, with_reject_reason
+from speedrun.prepare import clean, summarize, to_silver, trim_strings, with_reject_reason
 
 COLUMNS = ColumnsConfig(label=LabelConfig(column="y", classes=["no", "yes"]), numeric=["x"], categorical=["c"])
 CONTRACT = Contract(numeric=["x"], categorical=["c"], classes=["no", "yes"])

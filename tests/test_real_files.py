@@ -11,8 +11,8 @@ from tests_support import csv_config, write
 
 from speedrun.contract import contract_of
 from speedrun.errors import SpeedrunError
+from speedrun.flow import run_pipeline
 from speedrun.ingest import ingest
-from speedrun.pipeline import run_pipeline
 from speedrun.prepare import prepare
 from speedrun.score import score
 from speedrun.split import read_split, split

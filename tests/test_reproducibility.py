@@ -12,16 +12,17 @@ from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 from speedrun.cli import main
+from speedrun.columns import ROW_KEY, SPLIT
 from speedrun.config import load_config
 from speedrun.contract import infer_contract
 from speedrun.generate import synthetic_churn
 from speedrun.ingest import ingest
-from speedrun.prepare import ROW_KEY, clean, prepare, to_silver
+from speedrun.prepare import clean, prepare, to_silver
 from speedrun.replay import replay
-from speedrun.split import SPLIT, SPLITS, assign_splits, read_split, split
+from speedrun.split import SPLITS, assign_splits, read_split, split
 from speedrun.tables import Tables
 from speedrun.tracking import tracking_uri
-from speedrun.train import fit, score
+from speedrun.train import fit, metrics_on
 
 QUICK = {
     "logistic_regression": "max_iter: 20",
@@ -57,7 +58,7 @@ def test_a_refit_gives_the_same_model_whatever_the_input_layout(spark, model: st
     else:
         trees = [m.stages[-1].toDebugString.split("\n", 1)[1] for m in (a, b)]  # the first line names the uid
         assert trees[0] == trees[1]
-    assert score(cfg, a, rows) == score(cfg, b, rows)
+    assert metrics_on(cfg, a, rows) == metrics_on(cfg, b, rows)
 
 
 @pytest.mark.e2e

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pyspark.sql import functions as F
 
+from speedrun.columns import SPLIT
 from speedrun.config import SplitConfig
-from speedrun.split import SPLIT, assign_splits
+from speedrun.split import assign_splits
 
 SPLIT_CFG = SplitConfig(train=0.6, validation=0.2, test=0.2, seed=11)
 

@@ -12,7 +12,7 @@ import pytest
 
 from speedrun.config import load_config
 from speedrun.errors import SpeedrunError
-from speedrun.pipeline import run_pipeline
+from speedrun.flow import run_pipeline
 from speedrun.tables import WRITE_TOKEN, Tables, conflict_error
 from speedrun.tracking import tracking_uri
 

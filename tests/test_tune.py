@@ -11,7 +11,7 @@ from test_spark_submit import spark_submit
 from tests_support import csv_config, write
 
 from speedrun.config import load_config
-from speedrun.pipeline import run_pipeline
+from speedrun.flow import run_pipeline
 from speedrun.score import score
 from speedrun.session import delta_packages
 from speedrun.tables import Tables

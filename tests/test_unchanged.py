@@ -11,7 +11,7 @@ import pytest
 from speedrun.cli import main
 from speedrun.config import load_config
 from speedrun.files import data_files
-from speedrun.pipeline import run_pipeline
+from speedrun.flow import run_pipeline
 from speedrun.unchanged import inputs_fingerprint
 
 

@@ -20,7 +20,7 @@ def run(
     config's name; `overrides` are `key=value` strings as `--set` takes them; `fresh`: ingest and prepare even
     when silver is up to date. Returns the Evaluation (its `report` dict holds the test metrics)."""
     from speedrun.config import load_config
-    from speedrun.pipeline import run_pipeline
+    from speedrun.flow import run_pipeline
 
     return run_pipeline(spark, load_config(config, overrides), run_id=run_id, fresh=fresh)
 
@@ -37,7 +37,7 @@ def tune(
     such as "5m" stops starting new candidates after it."""
     from speedrun.config import load_config
     from speedrun.config.search import seconds
-    from speedrun.pipeline import run_pipeline
+    from speedrun.flow import run_pipeline
 
     cfg = load_config(config, overrides)
     seconds_left = seconds(budget) if budget else None

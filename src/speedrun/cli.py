@@ -162,12 +162,12 @@ def dispatch(args: argparse.Namespace, spark: SparkSession | None = None) -> Non
         start_tracking(cfg)  # in the background, while the JVM starts
     spark = get_spark(f"speedrun-{args.step}")
     if args.step in ("run", "tune"):
-        from speedrun.pipeline import print_summary, run_pipeline
+        from speedrun.flow import print_summary, run_pipeline
 
         print_summary(run_pipeline(spark, cfg, args.metrics_out, args.run_id, args.step == "tune", budget, args.fresh))
     elif args.step == "evaluate":
         from speedrun.evaluate import evaluate
-        from speedrun.pipeline import print_summary
+        from speedrun.flow import print_summary
 
         print_summary(evaluate(spark, cfg, args.run_id, args.metrics_out))
     elif args.step == "replay":

@@ -89,7 +89,7 @@ def build_classifier(cfg: Config):
     return CLASSIFIERS[cfg.model.type](featuresCol=FEATURES, labelCol=LABEL, **classifier_params(cfg))
 
 
-def build_pipeline(cfg: Config, contract: Contract) -> Pipeline:
+def ml_pipeline(cfg: Config, contract: Contract) -> Pipeline:
     """Imputer for numbers; for categories a string indexer (unseen and missing values kept in their own
     bucket), one-hot encoded for linear models, left as indexed categories for trees; an assembler, an
     optional scaler, the classifier."""

@@ -12,6 +12,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
+from speedrun.checks import require_columns
 from speedrun.columns import CORRUPT, INGESTED_AT, SOURCE_FILE
 from speedrun.config import Config, SourceConfig
 from speedrun.errors import SpeedrunError
@@ -19,7 +20,6 @@ from speedrun.files import data_files, require_format
 from speedrun.generate import generate
 from speedrun.progress import step
 from speedrun.tables import Commit, Tables
-from speedrun.validate import require_columns
 
 
 def path_has_files(spark: SparkSession, path: str) -> bool:

@@ -18,7 +18,7 @@ from speedrun.evaluate import find_run, recorded_evaluation
 from speedrun.progress import step
 from speedrun.split import SPLITS, assign_splits, rows_of
 from speedrun.tables import Tables
-from speedrun.train import fit, score
+from speedrun.train import fit, metrics_on
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def replay(spark: SparkSession, cfg: Config, run_id: str) -> Replay:
                 f"(vacuumed?): {str(exc).splitlines()[0]}"
             ) from None
         model = fit(recorded_cfg, rows["train"])
-        metrics, matrix = score(recorded_cfg, model, rows["test"])
+        metrics, matrix = metrics_on(recorded_cfg, model, rows["test"])
         counts = {f"{name}_rows": df.count() for name, df in rows.items()}
         replayed = {**metrics, "confusion_matrix": matrix, **counts}
         recorded = {**recorded_outcome(spark, cfg, run_id), **{k: run[k] for k in counts}}

@@ -17,17 +17,17 @@ from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from speedrun.columns import column
+from speedrun.checks import require_columns
+from speedrun.columns import REASON, ROW_KEY, column
 from speedrun.config import Config
 from speedrun.contract import Contract
 from speedrun.errors import SpeedrunError
 from speedrun.ingest import read_source
-from speedrun.prepare import REASON, ROW_KEY, clean, typed_features, with_reject_reason
+from speedrun.prepare import clean, typed_features, with_reject_reason
 from speedrun.progress import step
 from speedrun.registry import CHAMPION, version_by_alias
 from speedrun.tables import Tables
 from speedrun.tracking import registered_model_name, use_experiment
-from speedrun.validate import require_columns
 
 BATCH_ID = re.compile(r"^[A-Za-z0-9_.:/=+-]+$")
 

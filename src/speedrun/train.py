@@ -28,7 +28,7 @@ from speedrun.background import BackgroundWrites
 from speedrun.columns import ROW_KEY, column
 from speedrun.config import Config
 from speedrun.contract import Contract, contract_of
-from speedrun.features import BINNED_MODELS, build_pipeline, classifier_params, ml_names, tree_bins
+from speedrun.features import BINNED_MODELS, classifier_params, ml_names, ml_pipeline, tree_bins
 from speedrun.metrics import classification_metrics
 from speedrun.progress import step
 from speedrun.runs import RUNS_SCHEMA, TrainingRun, git_commit, new_run_id, run_params, run_tags
@@ -50,7 +50,7 @@ def fit(cfg: Config, training: DataFrame) -> PipelineModel:
     rows = fixed_layout(training, cfg.train.partitions).persist()
     try:
         contract = contract_of(training)
-        stages = build_pipeline(cfg, contract).getStages()
+        stages = ml_pipeline(cfg, contract).getStages()
         if cfg.model.type not in BINNED_MODELS:
             return Pipeline(stages=stages).fit(rows)
         preprocessing = Pipeline(stages=stages[:-1]).fit(rows)
@@ -89,7 +89,7 @@ def predictions_of(cfg: Config, model: PipelineModel, rows: DataFrame) -> Iterat
         predictions.unpersist()
 
 
-def score(cfg: Config, model: PipelineModel, rows: DataFrame) -> tuple[dict[str, float], list[list[int]]]:
+def metrics_on(cfg: Config, model: PipelineModel, rows: DataFrame) -> tuple[dict[str, float], list[list[int]]]:
     """Metrics and confusion matrix of `model` on `rows` (empty when there are no rows)."""
     predictions = model.transform(fixed_layout(rows, cfg.train.partitions))
     return classification_metrics(predictions, len(contract_of(rows).classes))
@@ -211,7 +211,7 @@ def fit_configured(
 ) -> tuple[Config, PipelineModel, dict[str, float]]:
     """The configured model, fitted on the train rows, with its validation metrics (none without validation rows)."""
     model = fit(cfg, inputs.rows["train"])
-    validation = score(cfg, model, inputs.rows["validation"])[0] if inputs.split.rows["validation"] else {}
+    validation = metrics_on(cfg, model, inputs.rows["validation"])[0] if inputs.split.rows["validation"] else {}
     return cfg, model, validation
 
 

@@ -26,7 +26,7 @@ from speedrun.config import Config
 from speedrun.config.search import SearchConfig
 from speedrun.contract import LABEL, contract_of
 from speedrun.errors import SpeedrunError
-from speedrun.features import TREE_MODELS, build_pipeline
+from speedrun.features import TREE_MODELS, ml_pipeline
 from speedrun.leaderboard import write_leaderboard
 from speedrun.metrics import classification_metrics
 from speedrun.progress import say
@@ -77,7 +77,7 @@ class Prepared:
 
     def for_model(self, cfg: Config) -> tuple[PipelineModel, DataFrame, DataFrame, Any]:
         """The fitted preprocessing, train and validation rows through it, and the candidate's classifier."""
-        stages = build_pipeline(cfg, self.contract).getStages()
+        stages = ml_pipeline(cfg, self.contract).getStages()
         indexed = cfg.model.type in TREE_MODELS
         with self.fitting:
             if indexed not in self.shapes:
