@@ -7,7 +7,8 @@ from importlib.metadata import distribution
 import pytest
 from tests_support import ROOT
 
-from speedrun.cli import STEPS, main
+from speedrun.cli import main
+from speedrun.commands import STEPS
 from speedrun.errors import SpeedrunError
 
 

@@ -11,13 +11,13 @@ from tests_support import csv_config, write
 
 from speedrun.contract import contract_of
 from speedrun.errors import SpeedrunError
+from speedrun.fit import fit
 from speedrun.flow import run_pipeline
 from speedrun.ingest import ingest
 from speedrun.prepare import prepare
 from speedrun.score import score
 from speedrun.split import read_split, split
 from speedrun.tables import Tables
-from speedrun.train import fit
 
 
 def rows(n: int, line) -> str:

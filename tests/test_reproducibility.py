@@ -15,6 +15,7 @@ from speedrun.cli import main
 from speedrun.columns import ROW_KEY, SPLIT
 from speedrun.config import load_config
 from speedrun.contract import infer_contract
+from speedrun.fit import fit, metrics_on
 from speedrun.generate import synthetic_churn
 from speedrun.ingest import ingest
 from speedrun.prepare import clean, prepare, to_silver
@@ -22,7 +23,6 @@ from speedrun.replay import replay
 from speedrun.split import SPLITS, assign_splits, read_split, split
 from speedrun.tables import Tables
 from speedrun.tracking import tracking_uri
-from speedrun.train import fit, metrics_on
 
 QUICK = {
     "logistic_regression": "max_iter: 20",

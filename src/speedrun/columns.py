@@ -1,4 +1,7 @@
-"""The columns speedrun adds to a dataset's own: names reserved for its bookkeeping (all start with `_`)."""
+"""The names speedrun reserves: the columns it adds to a dataset's own (all start with `_`), and the roles of the
+tables it keeps for one dataset (the table of role `silver` of dataset `churn` is `churn_silver`)."""
+
+from typing import Literal, get_args
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
@@ -9,6 +12,20 @@ INGESTED_AT = "_ingested_at"  # when ingest read it (bronze)
 ROW_KEY = "_row_key"  # a stable key of the row's content or id column (silver on)
 REASON = "_reject_reason"  # why a row was quarantined
 SPLIT = "_split"  # train, validation or test (silver)
+
+Role = Literal[
+    "bronze",  # the raw files' rows, every value a string as read (ingest)
+    "silver",  # cleaned, typed rows with their `_split` (prepare, split)
+    "quarantine",  # rows prepare refused, each with its reason
+    "bronze_test",  # a given test file's bronze, silver and quarantine (`test_source`)
+    "silver_test",
+    "quarantine_test",
+    "training_runs",  # one record per training run (runs.TrainingRun)
+    "metrics",  # one row per evaluated run (runs.METRICS_SCHEMA)
+    "predictions",  # batch scoring's output, one batch per `batch_id`
+    "scoring_quarantine",  # rows a scoring batch refused, each with its reason
+]
+ROLES: tuple[str, ...] = get_args(Role)
 
 
 def column(name: str) -> Column:

@@ -11,26 +11,21 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql import Row, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import SparkSession
 
 from speedrun.background import BackgroundWrites
-from speedrun.config import METRICS, Config
+from speedrun.config import Config
 from speedrun.contract import contract_of
 from speedrun.errors import SpeedrunError
+from speedrun.fit import predictions_of
 from speedrun.metrics import classification_metrics, per_class
 from speedrun.progress import step
 from speedrun.report import feature_weights, score_histogram, write_report
+from speedrun.runs import METRICS_SCHEMA, find_run, metrics_record
 from speedrun.split import read_split
 from speedrun.tables import Tables
 from speedrun.tracking import log_evaluation, mlflow_run, use_experiment
-from speedrun.train import Trained, load_model, predictions_of
-
-METRICS_SCHEMA = (
-    "run_id string, model_type string, evaluated_at timestamp, test_rows long, "
-    + ", ".join(f"{name} double" for name in METRICS)
-    + ", confusion_matrix array<array<long>>, metrics string"
-)
+from speedrun.train import Trained, load_model
 
 
 @dataclass(frozen=True)
@@ -38,33 +33,6 @@ class Evaluation:
     report: dict[str, Any]
     metrics_path: str
     report_path: str
-
-
-def find_run(spark: SparkSession, cfg: Config, run_id: str | None) -> Row:
-    """The record of `run_id`, or of the latest training run."""
-    runs = Tables(cfg).read(spark, "training_runs")
-    if run_id:
-        found = runs.where(F.col("run_id") == run_id).collect()
-        if not found:
-            raise SpeedrunError(f"no training run {run_id!r} in {Tables(cfg).location('training_runs')}")
-        return found[0]
-    latest = runs.orderBy(F.col("finished_at").desc()).first()
-    if latest is None:
-        raise SpeedrunError("no training run recorded yet: run `speedrun train` first")
-    return latest
-
-
-def recorded_evaluation(spark: SparkSession, cfg: Config, run_id: str) -> Row:
-    """The `<name>_metrics` row of an evaluated run."""
-    tables = Tables(cfg)
-    found = (
-        tables.read(spark, "metrics").where(F.col("run_id") == run_id).first()
-        if tables.exists(spark, "metrics")
-        else None
-    )
-    if found is None:
-        raise SpeedrunError(f"run {run_id} was never evaluated: run `speedrun evaluate --run-id {run_id}` first")
-    return found
 
 
 def run_report(
@@ -127,7 +95,9 @@ def evaluate(
         drawing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speedrun-report")
         drawn = drawing.submit(write_report, folder / "report", report, histogram, weights)
         drawing.shutdown(wait=False)
-        record = spark.createDataFrame([metrics_record(run, report, metrics, matrix)], METRICS_SCHEMA)
+        record = spark.createDataFrame(
+            [metrics_record(run, metrics, matrix, datetime.fromisoformat(report["evaluated_at"]))], METRICS_SCHEMA
+        )
         new = trained is not None and trained.new_run
         keep = partial(Tables(cfg).upsert, record, "metrics", "run_id", run["run_id"], new)
         log = partial(log_to_run, cfg, run["mlflow_run_id"], metrics, path, drawn)
@@ -139,19 +109,6 @@ def evaluate(
             writes.later("evaluation_log", log, lane="tracking")
         progress.done(f"test {', '.join(f'{k} {v:.4f}' for k, v in metrics.items())}")
     return Evaluation(report, str(path), str(folder / "report" / "report.html"))
-
-
-def metrics_record(run: Mapping[str, Any], report: dict[str, Any], metrics: dict[str, float], matrix) -> tuple:
-    """The run's row in `<name>_metrics` (METRICS_SCHEMA)."""
-    return (
-        run["run_id"],
-        run["model_type"],
-        datetime.fromisoformat(report["evaluated_at"]),
-        run["test_rows"],
-        *[metrics.get(name) for name in METRICS],
-        matrix,
-        json.dumps(metrics, sort_keys=True),
-    )
 
 
 def log_to_run(cfg: Config, mlflow_run_id: str | None, metrics: dict[str, float], path: Path, drawn: Future) -> None:

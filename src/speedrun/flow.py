@@ -17,8 +17,9 @@ from speedrun.ingest import bronze_frames
 from speedrun.prepare import Bronze, prepare_and_keep
 from speedrun.progress import step
 from speedrun.split import SPLITS, checked_split, describe, rows_of, split_versions
+from speedrun.split_rows import SplitLineage, SplitRows, read_split_rows
 from speedrun.tables import Tables
-from speedrun.train import SplitLineage, SplitRows, fit_and_record, read_split_rows
+from speedrun.train import fit_and_record
 from speedrun.tuning import tuner
 from speedrun.unchanged import KeptSilver, inputs_fingerprint, kept_silver
 

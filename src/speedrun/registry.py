@@ -15,8 +15,8 @@ from pyspark.sql import functions as F
 
 from speedrun.config import Config
 from speedrun.errors import SpeedrunError
-from speedrun.evaluate import find_run, recorded_evaluation
 from speedrun.progress import step
+from speedrun.runs import find_run, recorded_evaluation
 from speedrun.tables import Tables
 from speedrun.tracking import registered_model_name, use_experiment
 

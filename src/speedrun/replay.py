@@ -14,11 +14,11 @@ from pyspark.sql import SparkSession
 
 from speedrun.config import Config
 from speedrun.errors import SpeedrunError
-from speedrun.evaluate import find_run, recorded_evaluation
+from speedrun.fit import fit, metrics_on
 from speedrun.progress import step
+from speedrun.runs import find_run, recorded_evaluation
 from speedrun.split import SPLITS, assign_splits, rows_of
 from speedrun.tables import Tables
-from speedrun.train import fit, metrics_on
 
 
 @dataclass(frozen=True)

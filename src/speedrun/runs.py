@@ -1,16 +1,34 @@
-"""The record of a training run: its id, lineage, config, versions and times, in `<name>_training_runs` and MLflow."""
+"""The run records: a training run (its id, lineage, config, versions and times) in `<name>_training_runs` and
+MLflow, and its evaluation in `<name>_metrics`; each table's schema, declared once, and reading them back."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, get_args, get_type_hints
 
-from speedrun.config import Config
+from pyspark.sql import Row, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import (
+    ArrayType,
+    DoubleType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+from speedrun.config import METRICS, Config
+from speedrun.errors import SpeedrunError
 from speedrun.features import classifier_params
+from speedrun.tables import Tables
 
 
 def new_run_id() -> str:
@@ -60,14 +78,70 @@ class TrainingRun:
     model_version: str | None = None
 
 
-RUNS_SCHEMA = (
-    "run_id string, name string, model_type string, model_params string, model_path string, config string, "
-    "config_hash string, split_seed long, bronze_version long, silver_version long, train_version long, "
-    "validation_version long, test_version long, train_rows long, validation_rows long, test_rows long, "
-    "validation_metrics string, started_at timestamp, finished_at timestamp, speedrun_version string, "
-    "spark_version string, git_commit string, mlflow_run_id string, target string, registered_model string, "
-    "model_version string"
+SPARK_TYPES = {str: StringType(), int: LongType(), float: DoubleType(), datetime: TimestampType()}
+
+
+def schema_of(record: type) -> StructType:
+    """The Spark schema of a record dataclass, field by field: `X | None` is a nullable X."""
+    fields = []
+    for name, hint in get_type_hints(record).items():
+        kinds = [kind for kind in get_args(hint) or (hint,) if kind is not type(None)]
+        fields.append(StructField(name, SPARK_TYPES[kinds[0]], nullable=len(kinds) < len(get_args(hint) or (0,))))
+    return StructType(fields)
+
+
+RUNS_SCHEMA = schema_of(TrainingRun)  # `<name>_training_runs`
+METRICS_SCHEMA = StructType(  # `<name>_metrics`: a run's test metrics, one row per evaluated run
+    [
+        StructField("run_id", StringType()),
+        StructField("model_type", StringType()),
+        StructField("evaluated_at", TimestampType()),
+        StructField("test_rows", LongType()),
+        *[StructField(name, DoubleType()) for name in METRICS],
+        StructField("confusion_matrix", ArrayType(ArrayType(LongType()))),
+        StructField("metrics", StringType()),
+    ]
 )
+
+
+def metrics_record(run: Mapping[str, Any], metrics: dict[str, float], matrix: list[list[int]], at: datetime) -> tuple:
+    """The run's row in `<name>_metrics`, evaluated `at`."""
+    return (
+        run["run_id"],
+        run["model_type"],
+        at,
+        run["test_rows"],
+        *[metrics.get(name) for name in METRICS],
+        matrix,
+        json.dumps(metrics, sort_keys=True),
+    )
+
+
+def find_run(spark: SparkSession, cfg: Config, run_id: str | None) -> Row:
+    """The record of `run_id`, or of the latest training run."""
+    runs = Tables(cfg).read(spark, "training_runs")
+    if run_id:
+        found = runs.where(F.col("run_id") == run_id).collect()
+        if not found:
+            raise SpeedrunError(f"no training run {run_id!r} in {Tables(cfg).location('training_runs')}")
+        return found[0]
+    latest = runs.orderBy(F.col("finished_at").desc()).first()
+    if latest is None:
+        raise SpeedrunError("no training run recorded yet: run `speedrun train` first")
+    return latest
+
+
+def recorded_evaluation(spark: SparkSession, cfg: Config, run_id: str) -> Row:
+    """The `<name>_metrics` row of an evaluated run."""
+    tables = Tables(cfg)
+    found = (
+        tables.read(spark, "metrics").where(F.col("run_id") == run_id).first()
+        if tables.exists(spark, "metrics")
+        else None
+    )
+    if found is None:
+        raise SpeedrunError(f"run {run_id} was never evaluated: run `speedrun evaluate --run-id {run_id}` first")
+    return found
 
 
 def run_params(cfg: Config) -> dict[str, object]:

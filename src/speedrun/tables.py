@@ -18,6 +18,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from speedrun.columns import ROLES, Role
 from speedrun.config import Config
 from speedrun.errors import SpeedrunError
 from speedrun.files import local_path
@@ -92,8 +93,10 @@ class Tables:
     def in_catalog(self) -> bool:
         return self.cfg.storage.catalog is not None
 
-    def location(self, role: str) -> str:
+    def location(self, role: Role) -> str:
         """A Unity Catalog table name, or the folder of a local Delta table."""
+        if role not in ROLES:
+            raise ValueError(f"no table role {role!r}: the roles are {', '.join(ROLES)}")
         storage, table = self.cfg.storage, f"{self.cfg.name}_{role}"
         if self.in_catalog:
             return f"{storage.catalog}.{storage.schema_name}.{table}"
@@ -102,15 +105,15 @@ class Tables:
             folder = str(Path(folder).absolute())  # from Python's folder: the JVM may have started in another
         return f"{folder}/{storage.schema_name}/{table}"
 
-    def sql_name(self, role: str) -> str:
+    def sql_name(self, role: Role) -> str:
         """The table's name in SQL: a catalog name, or `delta.`<folder>``."""
         return self.location(role) if self.in_catalog else f"delta.`{self.location(role)}`"
 
-    def log(self, spark: SparkSession, role: str) -> DeltaLog:
+    def log(self, spark: SparkSession, role: Role) -> DeltaLog:
         local = None if self.in_catalog else local_path(self.location(role))
         return DeltaLog(spark, self.sql_name(role), None if local is None else Path(local))
 
-    def exists(self, spark: SparkSession, role: str) -> bool:
+    def exists(self, spark: SparkSession, role: Role) -> bool:
         if self.in_catalog:
             return spark.catalog.tableExists(self.location(role))
         local = local_path(self.location(role))
@@ -121,18 +124,18 @@ class Tables:
 
         return DeltaTable.isDeltaTable(spark, self.location(role))
 
-    def require(self, spark: SparkSession, role: str) -> None:
+    def require(self, spark: SparkSession, role: Role) -> None:
         if not self.exists(spark, role):
             raise SpeedrunError(f"table {self.location(role)} does not exist yet: run the step that writes it")
 
-    def read(self, spark: SparkSession, role: str, version: int | None = None) -> DataFrame:
+    def read(self, spark: SparkSession, role: Role, version: int | None = None) -> DataFrame:
         self.require(spark, role)
         reader = spark.read.format("delta")
         if version is not None:
             reader = reader.option("versionAsOf", version)
         return reader.table(self.location(role)) if self.in_catalog else reader.load(self.location(role))
 
-    def commit(self, spark: SparkSession, role: str, version: int | None = None) -> Commit:
+    def commit(self, spark: SparkSession, role: Role, version: int | None = None) -> Commit:
         """The commit that made `version`, read from the Delta log, not the data; by default speedrun's latest
         write: a later commit of someone else's (Databricks' OPTIMIZE of a managed table) changes no rows and
         records no lineage."""
@@ -148,10 +151,10 @@ class Tables:
             raise SpeedrunError(f"table {self.location(role)} has no commit in its log")
         return ours[0] if ours else entries[0][0]
 
-    def version(self, spark: SparkSession, role: str) -> int:
+    def version(self, spark: SparkSession, role: Role) -> int:
         return self.commit(spark, role).version
 
-    def commit_of_write(self, spark: SparkSession, role: str, token: str) -> Commit:
+    def commit_of_write(self, spark: SparkSession, role: Role, token: str) -> Commit:
         """The commit a write tagged with `token` made, however many commits others made since."""
         for commit, written_by in self.log(spark, role).entries():
             if written_by == token:
@@ -159,7 +162,7 @@ class Tables:
         raise SpeedrunError(f"the commit just written to {self.location(role)} is not in its recent history")
 
     def _save(
-        self, df: DataFrame, role: str, mode: str, lineage: dict[str, int | str] | None, **options: str
+        self, df: DataFrame, role: Role, mode: str, lineage: dict[str, int | str] | None, **options: str
     ) -> Commit:
         """One commit of `df` to `role`, tagged so that it can be found again; returns it."""
         token = uuid.uuid4().hex
@@ -175,7 +178,7 @@ class Tables:
             raise conflict from None
         return self.commit_of_write(df.sparkSession, role, token)
 
-    def _write_with(self, writer, spark: SparkSession, role: str, mapped: bool) -> None:
+    def _write_with(self, writer, spark: SparkSession, role: Role, mapped: bool) -> None:
         """Run `writer` on `role`; a table made before its columns needed column mapping gets it first."""
         save = writer.saveAsTable if self.in_catalog else writer.save
         try:
@@ -187,7 +190,7 @@ class Tables:
             save(self.location(role))
 
     def write(
-        self, df: DataFrame, role: str, mode: str = "overwrite", lineage: dict[str, int | str] | None = None
+        self, df: DataFrame, role: Role, mode: str = "overwrite", lineage: dict[str, int | str] | None = None
     ) -> Commit:
         """Overwrite (atomically, schema included) or append, as one commit that records the versions of
         the inputs it was made from (`lineage`, in the commit's userMetadata)."""
@@ -205,21 +208,21 @@ class Tables:
                 background.submit(role, df, lineage)
         return background.wait()
 
-    def replace(self, df: DataFrame, role: str, predicate: str) -> int:
+    def replace(self, df: DataFrame, role: Role, predicate: str) -> int:
         """Replace the rows matching the SQL `predicate` by `df`'s in one commit (`replaceWhere`); returns the
         rows written, counted in the commit it made (a predicate overwrite reports no row count when file
         statistics are off, as in local sessions). The caller validates what goes into `predicate`."""
         commit = self.replace_where(df, role, predicate)
         return self.read(df.sparkSession, role, commit.version).where(predicate).count()
 
-    def replace_where(self, df: DataFrame, role: str, predicate: str, evolve_schema: bool = False) -> Commit:
+    def replace_where(self, df: DataFrame, role: Role, predicate: str, evolve_schema: bool = False) -> Commit:
         """`replace`, returning the commit; `evolve_schema` lets `df` bring new columns."""
         if not self.exists(df.sparkSession, role):
             return self.write(df, role, mode="append")
         options = {"replaceWhere": predicate, **({"mergeSchema": "true"} if evolve_schema else {})}
         return self._save(df, role, "overwrite", None, **options)
 
-    def upsert(self, df: DataFrame, role: str, key: str, value: str, new: bool = False) -> None:
+    def upsert(self, df: DataFrame, role: Role, key: str, value: str, new: bool = False) -> None:
         """Put `df`'s rows, whose `key` is `value`, in place of the table's rows with that key, in one commit: a
         rerun replaces its own record; a record with new columns (a newer speedrun) extends the table. A
         `replaceWhere` overwrite (a delete and an insert in one commit); the few rows of a record in one file.

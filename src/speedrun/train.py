@@ -11,88 +11,27 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from functools import partial
 from typing import Any
 
 import yaml
-from pyspark.ml import Pipeline, PipelineModel
-from pyspark.ml.feature import StringIndexerModel
+from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
 
 import speedrun
 from speedrun.background import BackgroundWrites
-from speedrun.columns import ROW_KEY, column
 from speedrun.config import Config
 from speedrun.contract import Contract, contract_of
-from speedrun.features import BINNED_MODELS, classifier_params, ml_names, ml_pipeline, tree_bins
-from speedrun.metrics import classification_metrics
+from speedrun.features import classifier_params
+from speedrun.fit import fit, metrics_on
 from speedrun.progress import step
 from speedrun.runs import RUNS_SCHEMA, TrainingRun, git_commit, new_run_id, run_params, run_tags
-from speedrun.split import SPLITS, SplitResult, checked_split, rows_of, split_versions
+from speedrun.split_rows import SplitRows, read_split_rows
 from speedrun.tables import Tables
 from speedrun.tracking import load_logged_model, log_training, mlflow_run, registered_model_name
-
-
-def fixed_layout(df: DataFrame, partitions: int) -> DataFrame:
-    """The same rows in the same partitions in the same order, whatever the input's layout or the cores:
-    fits and metrics sum per partition, so this is what makes a refit reproduce its model bit for bit."""
-    others = [column(c) for c in df.columns if c != ROW_KEY]
-    return df.repartition(partitions, ROW_KEY).sortWithinPartitions(ROW_KEY, *others)
-
-
-def fit(cfg: Config, training: DataFrame) -> PipelineModel:
-    """Fit the configured pipeline on the training rows, laid out the reproducible way. Trees get as many bins
-    as the categorical feature with the most values needs (the indexers are fitted first, as the pipeline would)."""
-    rows = fixed_layout(training, cfg.train.partitions).persist()
-    try:
-        contract = contract_of(training)
-        stages = ml_pipeline(cfg, contract).getStages()
-        if cfg.model.type not in BINNED_MODELS:
-            return Pipeline(stages=stages).fit(rows)
-        preprocessing = Pipeline(stages=stages[:-1]).fit(rows)
-        classifier = sized_for(cfg, stages[-1], preprocessing, contract)
-        return PipelineModel(stages=[*preprocessing.stages, classifier.fit(preprocessing.transform(rows))])
-    finally:
-        rows.unpersist()
-
-
-def sized_for(cfg: Config, classifier, preprocessing: PipelineModel, contract: Contract):
-    """`classifier`, with Spark's trees given the bins the fitted indexers' widest categorical feature needs."""
-    if cfg.model.type not in BINNED_MODELS:
-        return classifier
-    return classifier.setMaxBins(tree_bins(cfg, category_counts(preprocessing, ml_names(contract.features))))
-
-
-def category_counts(preprocessing: PipelineModel, names: dict[str, str]) -> dict[str, int]:
-    """Each categorical feature's number of values as indexed, plus the bucket of unseen and missing ones, by
-    the feature's own name (`names`: each feature's name inside the stages, from `ml_names`)."""
-    own_name = {stand_in: name for name, stand_in in names.items()}
-    counts = {}
-    for stage in preprocessing.stages:
-        if isinstance(stage, StringIndexerModel):
-            for column, labels in zip(stage.getInputCols(), stage.labelsArray, strict=True):
-                counts[own_name[column]] = len(labels) + 1
-    return counts
-
-
-@contextmanager
-def predictions_of(cfg: Config, model: PipelineModel, rows: DataFrame) -> Iterator[DataFrame]:
-    """`model`'s predictions for `rows` in the fixed layout (so metrics sum in a fixed order), cached while used."""
-    predictions = model.transform(fixed_layout(rows, cfg.train.partitions)).persist()
-    try:
-        yield predictions
-    finally:
-        predictions.unpersist()
-
-
-def metrics_on(cfg: Config, model: PipelineModel, rows: DataFrame) -> tuple[dict[str, float], list[list[int]]]:
-    """Metrics and confusion matrix of `model` on `rows` (empty when there are no rows)."""
-    predictions = model.transform(fixed_layout(rows, cfg.train.partitions))
-    return classification_metrics(predictions, len(contract_of(rows).classes))
 
 
 def model_path(cfg: Config, run_id: str) -> str:
@@ -102,55 +41,6 @@ def model_path(cfg: Config, run_id: str) -> str:
 def load_model(path: str) -> PipelineModel:
     """A run's fitted pipeline: from MLflow (`models:/...`, `runs:/...`) or from a folder."""
     return load_logged_model(path) if path.startswith(("models:/", "runs:/")) else PipelineModel.load(path)
-
-
-@dataclass(frozen=True)
-class SplitLineage:
-    """The versions a run's rows come from."""
-
-    versions: dict[str, int]  # each split's table version (silver's; silver_test's for a given test file)
-    silver_version: int
-    bronze_version: int | None
-
-
-@dataclass(frozen=True)
-class SplitRows:
-    """The rows of each split, their counts, and where they come from (`lineage()`: in `run`, known once the
-    writes of bronze and silver are done, which it waits for)."""
-
-    rows: dict[str, DataFrame]
-    split: SplitResult
-    lineage: Callable[[], SplitLineage]
-
-
-def bronze_version_of(spark: SparkSession, tables: Tables, silver_version: int) -> int | None:
-    """The bronze version silver was cleaned from, through silver versions that only re-split it."""
-    lineage = tables.commit(spark, "silver", silver_version).lineage
-    for _ in range(100):
-        if "silver" not in lineage:
-            break
-        lineage = tables.commit(spark, "silver", lineage["silver"]).lineage
-    return lineage.get("bronze")
-
-
-def read_split_rows(
-    spark: SparkSession,
-    cfg: Config,
-    versions_of: dict[str, int] | None = None,
-    keep: Callable[[DataFrame], DataFrame] = lambda rows: rows,
-) -> SplitRows:
-    """Silver (and silver_test) as split rows, checked as the split step checks them: at the versions in
-    `versions_of` (by role), else the latest; each table's rows passed through `keep` (a cache) once read."""
-    tables, versions_of = Tables(cfg), versions_of or {}
-    silver_version = versions_of.get("silver", tables.version(spark, "silver"))
-    silver = keep(tables.read(spark, "silver", silver_version))
-    silver_test, versions = None, split_versions(silver_version, None)
-    if cfg.test_source is not None:
-        versions = split_versions(silver_version, versions_of.get("silver_test", tables.version(spark, "silver_test")))
-        silver_test = keep(tables.read(spark, "silver_test", versions["test"]))
-    rows = {name: rows_of(silver, name, silver_test) for name in SPLITS}
-    lineage = SplitLineage(versions, silver_version, bronze_version_of(spark, tables, silver_version))
-    return SplitRows(rows, checked_split(cfg, silver, silver_test), lambda: lineage)
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,14 @@ from speedrun.config.search import SearchConfig
 from speedrun.contract import LABEL, contract_of
 from speedrun.errors import SpeedrunError
 from speedrun.features import TREE_MODELS, ml_pipeline
+from speedrun.fit import fixed_layout, sized_for
 from speedrun.leaderboard import write_leaderboard
 from speedrun.metrics import classification_metrics
 from speedrun.progress import say
 from speedrun.search import describe, draw_candidates, is_better, tuning_metric
+from speedrun.split_rows import SplitRows
 from speedrun.tracking import log_candidate
-from speedrun.train import ChooseModel, SplitRows, fixed_layout, sized_for
+from speedrun.train import ChooseModel
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,219 @@
+"""The `speedrun` steps in one table: each one's help, its own options, and what it does with its Spark session
+and config (the options every step shares are declared once, in `cli.parser`). Each step's work is imported when
+it runs, so that `speedrun --help` and a config error need no Spark."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from speedrun.errors import SpeedrunError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from speedrun.config import Config
+
+Session = Callable[[], "SparkSession"]  # the step's Spark session, started (or reached) when first asked for
+Does = Callable[[argparse.Namespace, Session, "Config | None"], None]
+
+
+class ReplayMismatch(SpeedrunError):
+    """A replay whose outcome differs from the recorded one (exit code 1)."""
+
+
+Option = tuple[tuple[str, ...], dict[str, Any]]  # an argument's flags and `add_argument` settings
+
+
+def option(*flags: str, **settings: Any) -> Option:
+    return flags, settings
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    does: Does | None  # None: `speedrun server`, handled by the command line itself (it starts no Spark)
+    options: tuple[Option, ...] = ()
+    configured: bool = True  # takes --config, --set and --run-id
+    run_id: str | None = "accepted so that a job's tasks share their arguments; this step names no run"
+    tracked: bool = False  # opens MLflow's store in the background while the JVM starts
+
+
+def on_tables(step_name: str) -> Does:
+    """A step that reads and writes tables only: `speedrun.<step>.<step>(spark, cfg)`."""
+
+    def does(args: argparse.Namespace, session: Session, cfg: Config) -> None:
+        import importlib
+
+        getattr(importlib.import_module(f"speedrun.{step_name}"), step_name)(session(), cfg)
+
+    return does
+
+
+def write_config(args: argparse.Namespace, session: Session, cfg: Config | None) -> None:
+    from speedrun.first_config import init
+
+    init(args.data, args.label, args.output)
+
+
+def generate(args: argparse.Namespace, session: Session, cfg: Config | None) -> None:
+    from speedrun.generate import generate
+    from speedrun.progress import step
+
+    with step("generate") as progress:
+        generate(session(), args.rows, args.seed, args.output)
+        progress.done(f"{args.rows:,} rows -> {args.output}")
+
+
+def run_steps(args: argparse.Namespace, session: Session, cfg: Config) -> None:
+    from speedrun.flow import print_summary, run_pipeline
+
+    budget = duration(args.budget) if getattr(args, "budget", None) else None
+    tune = args.step == "tune"
+    print_summary(run_pipeline(session(), cfg, args.metrics_out, args.run_id, tune, budget, args.fresh))
+
+
+def train(args: argparse.Namespace, session: Session, cfg: Config) -> None:
+    from speedrun.train import train
+
+    train(session(), cfg, args.run_id)
+
+
+def evaluate(args: argparse.Namespace, session: Session, cfg: Config) -> None:
+    from speedrun.evaluate import evaluate
+    from speedrun.flow import print_summary
+
+    print_summary(evaluate(session(), cfg, args.run_id, args.metrics_out))
+
+
+def replay(args: argparse.Namespace, session: Session, cfg: Config) -> None:
+    from speedrun.replay import replay
+
+    result = replay(session(), cfg, args.run_id)
+    if result.differences:
+        raise ReplayMismatch(f"replay of run {args.run_id} differs: " + "; ".join(result.differences))
+    print(f"replay of run {args.run_id}: metrics, confusion matrix and row counts match exactly")
+
+
+def validate(args: argparse.Namespace, session: Session, cfg: Config) -> None:
+    from speedrun.registry import validate
+
+    validate(session(), cfg, args.run_id)
+
+
+def promote(args: argparse.Namespace, session: Session, cfg: Config) -> None:
+    from speedrun.registry import promote
+
+    promote(cfg, args.version)
+
+
+def score(args: argparse.Namespace, session: Session, cfg: Config) -> None:
+    from speedrun.score import score
+
+    score(session(), cfg, args.input, args.batch_id, args.version)
+
+
+def duration(text: str) -> float:
+    from speedrun.config.search import seconds
+
+    try:
+        return seconds(text)
+    except ValueError as exc:
+        raise SpeedrunError(f"--budget: {exc}") from None
+
+
+METRICS_OUT = option("--metrics-out", help="where to write the metrics JSON (default: in the run's folder)")
+FRESH = option("--fresh", action="store_true", help="read the raw files again even when silver is up to date")
+BUDGET = option("--budget", help="no candidate starts after this long, e.g. 90s or 5m (search.budget)")
+NEW_RUN = "name the run (default: time + random suffix)"
+COMMANDS: dict[str, Command] = {
+    "ingest": Command("raw files -> bronze Delta table", on_tables("ingest")),
+    "prepare": Command("bronze -> silver (clean) and quarantine tables", on_tables("prepare")),
+    "split": Command("silver -> seeded train / validation / test tables", on_tables("split")),
+    "train": Command(
+        "fit the ML pipeline on the train table; record the run",
+        train,
+        run_id="name the run (default: time + random suffix); a rerun replaces it",
+        tracked=True,
+    ),
+    "evaluate": Command(
+        "score the test table; write the metrics table and JSON",
+        evaluate,
+        (METRICS_OUT,),
+        run_id="the training run to evaluate (default: the latest)",
+        tracked=True,
+    ),
+    "run": Command(
+        "ingest, prepare, split, train and evaluate in one Spark session",
+        run_steps,
+        (METRICS_OUT, FRESH),
+        run_id=NEW_RUN,
+        tracked=True,
+    ),
+    "tune": Command(
+        "run, trying the search's candidates (or the default search): the best on validation is kept",
+        run_steps,
+        (
+            METRICS_OUT,
+            FRESH,
+            option("--budget", help="no candidate starts after this long, e.g. 90s or 5m (search.budget)"),
+        ),
+        run_id=NEW_RUN,
+        tracked=True,
+    ),
+    "validate": Command(
+        "check a run's model version; set alias challenger if it passes",
+        validate,
+        run_id="the training run to validate (default: the latest)",
+    ),
+    "promote": Command(
+        "move alias champion to the challenger (or --version)",
+        promote,
+        (option("--version", help="the model version to promote (default: the challenger)"),),
+    ),
+    "score": Command(
+        "score new data with the champion (or --version) into predictions",
+        score,
+        (
+            option("--input", help="files to score, from where you are (default: scoring.path)"),
+            option("--batch-id", help="the batch's id; scoring it again replaces its rows (default: the input path)"),
+            option("--version", help="the model version (default: the champion)"),
+        ),
+    ),
+    "replay": Command(
+        "re-run split, train and evaluate of a run from its recorded versions",
+        replay,
+        (option("run_id", help="the training run to replay"),),
+        run_id=None,
+        tracked=True,
+    ),
+    "init": Command(
+        "write a first config for a data file, from a sample of it",
+        write_config,
+        (
+            option("data", help="the data: a CSV, Parquet or JSON-lines file, folder or glob"),
+            option("--label", required=True, help="the label column: a name, a 1-based column number, or last"),
+            option("--output", help="the config file to write (default: <data file name>.yml here)"),
+        ),
+        configured=False,
+    ),
+    "generate": Command(
+        "write a deterministic synthetic dataset as CSV files",
+        generate,
+        (
+            option("--rows", type=int, default=20_000),
+            option("--seed", type=int, default=7),
+            option("--output", required=True, help="output folder"),
+        ),
+        configured=False,
+    ),
+    "server": Command(
+        "the local server that keeps Spark warm between commands",
+        None,
+        (option("action", choices=("status", "stop"), help="status: whether one runs; stop: stop it"),),
+        configured=False,
+    ),
+}
+STEPS = tuple(name for name in COMMANDS if name != "server")  # each has an entry point and a job script
