@@ -11,6 +11,7 @@ import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
+from speedrun.cleaning import clean, to_silver
 from speedrun.cli import main
 from speedrun.columns import ROW_KEY, SPLIT
 from speedrun.config import load_config
@@ -18,7 +19,7 @@ from speedrun.contract import infer_contract
 from speedrun.fit import fit, metrics_on
 from speedrun.generate import synthetic_churn
 from speedrun.ingest import ingest
-from speedrun.prepare import clean, prepare, to_silver
+from speedrun.prepare import prepare
 from speedrun.replay import replay
 from speedrun.split import SPLITS, assign_splits, read_split, split
 from speedrun.tables import Tables

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from speedrun import session
+from speedrun import local_session
 from speedrun.errors import SpeedrunError
-from speedrun.session import local_conf, require_delta
+from speedrun.session import require_delta
 
 
 def test_both_delta_artifacts_come_as_packages_of_the_installed_version(monkeypatch, tmp_path: Path) -> None:
     # GIVEN a machine whose Ivy cache has no Delta jars yet
     monkeypatch.delenv("SPEEDRUN_DELTA_JARS", raising=False)
-    monkeypatch.setattr(session, "IVY_JARS", tmp_path)
-    conf = local_conf()
+    monkeypatch.setattr(local_session, "IVY_JARS", tmp_path)
+    conf = local_session.local_conf()
     v = version("delta-spark")
     assert conf["spark.jars.packages"] == f"io.delta:delta-spark_2.13:{v},io.delta:delta-storage:{v}"
     assert "spark.jars" not in conf
@@ -27,12 +27,12 @@ def test_both_delta_artifacts_come_as_packages_of_the_installed_version(monkeypa
 def test_jars_already_resolved_are_loaded_from_the_ivy_cache(monkeypatch, tmp_path: Path) -> None:
     # GIVEN both Delta jars in the Ivy cache, fetched by an earlier session's resolver
     monkeypatch.delenv("SPEEDRUN_DELTA_JARS", raising=False)
-    monkeypatch.setattr(session, "IVY_JARS", tmp_path)
+    monkeypatch.setattr(local_session, "IVY_JARS", tmp_path)
     v = version("delta-spark")
     for artifact in ("delta-spark_2.13", "delta-storage"):
         (tmp_path / f"io.delta_{artifact}-{v}.jar").write_bytes(b"")
     # THEN they are loaded from there, with no resolution
-    conf = local_conf()
+    conf = local_session.local_conf()
     assert [Path(j).name for j in conf["spark.jars"].split(",")] == [
         f"io.delta_delta-spark_2.13-{v}.jar",
         f"io.delta_delta-storage-{v}.jar",
@@ -47,7 +47,7 @@ def test_a_jars_folder_gives_both_jars(monkeypatch, tmp_path: Path) -> None:
         (tmp_path / f"{artifact}-{v}.jar").write_bytes(b"")
     monkeypatch.setenv("SPEEDRUN_DELTA_JARS", str(tmp_path))
     # THEN both are loaded as jars, and neither as a package
-    conf = local_conf()
+    conf = local_session.local_conf()
     assert [Path(j).name for j in conf["spark.jars"].split(",")] == [
         f"delta-spark_2.13-{v}.jar",
         f"delta-storage-{v}.jar",
@@ -60,7 +60,7 @@ def test_a_jars_folder_missing_a_jar_is_named(monkeypatch, tmp_path: Path) -> No
     with pytest.raises(
         SpeedrunError, match=r"SPEEDRUN_DELTA_JARS=.* has no delta-spark_2\.13-.*\.jar: run `make delta-jars`"
     ):
-        local_conf()
+        local_session.local_conf()
 
 
 def test_the_test_session_has_delta(spark) -> None:
@@ -69,7 +69,7 @@ def test_the_test_session_has_delta(spark) -> None:
 
 def test_local_sessions_collect_no_file_statistics(monkeypatch, tmp_path: Path) -> None:
     # GIVEN the settings of a local session
-    monkeypatch.setattr(session, "IVY_JARS", tmp_path)
-    conf = local_conf()
+    monkeypatch.setattr(local_session, "IVY_JARS", tmp_path)
+    conf = local_session.local_conf()
     # THEN Delta writes no per-file column statistics, which only full scans read here
     assert conf["spark.databricks.delta.stats.collect"] == "false"

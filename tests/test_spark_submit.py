@@ -12,7 +12,7 @@ import pytest
 from tests_support import ROOT
 
 from speedrun.config import load_config
-from speedrun.session import delta_packages
+from speedrun.local_session import delta_packages
 from speedrun.split import read_split
 
 pytestmark = pytest.mark.e2e

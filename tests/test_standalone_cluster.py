@@ -16,7 +16,7 @@ import pytest
 from tests_support import ROOT
 
 from speedrun.config import load_config
-from speedrun.session import delta_packages
+from speedrun.local_session import delta_packages
 from speedrun.split import read_split
 from speedrun.tables import Tables
 

@@ -11,9 +11,10 @@ import mlflow
 import pytest
 
 from speedrun.config import load_config
+from speedrun.delta_log import WRITE_TOKEN
 from speedrun.errors import SpeedrunError
 from speedrun.flow import run_pipeline
-from speedrun.tables import WRITE_TOKEN, Tables, conflict_error
+from speedrun.tables import Tables, conflict_error
 from speedrun.tracking import tracking_uri
 
 

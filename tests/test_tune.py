@@ -12,8 +12,8 @@ from tests_support import csv_config, write
 
 from speedrun.config import load_config
 from speedrun.flow import run_pipeline
+from speedrun.local_session import delta_packages
 from speedrun.score import score
-from speedrun.session import delta_packages
 from speedrun.tables import Tables
 from speedrun.tracking import experiment_name, tracking_uri
 

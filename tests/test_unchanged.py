@@ -4,10 +4,12 @@ ingest and prepare."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
+import speedrun
 from speedrun.cli import main
 from speedrun.config import load_config
 from speedrun.files import data_files
@@ -76,3 +78,16 @@ def test_a_changed_file_or_fresh_reads_the_raw_files_again(tmp_path: Path, overr
     assert main(["run", "--fresh", *settings]) == 0
     err = capsys.readouterr().err
     assert "up to date" not in err and "bronze v2" in err
+
+
+def test_the_code_is_known_by_its_content_not_by_when_its_files_were_written(tmp_path: Path) -> None:
+    # GIVEN a copy of speedrun's modules, as a fresh clone or another install would have them
+    copy = tmp_path / "speedrun"
+    shutil.copytree(Path(speedrun.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    # WHEN a module's file is written again unchanged THEN the code is the same code
+    module = copy / "columns.py"
+    module.write_text(module.read_text())
+    assert speedrun.code_hash(copy) == speedrun.code_hash()
+    # AND WHEN a module changes THEN it is other code (the server is replaced, silver is cleaned again)
+    module.write_text(module.read_text() + "\n# changed\n")
+    assert speedrun.code_hash(copy) != speedrun.code_hash()

@@ -14,8 +14,9 @@ from typing import Any
 
 from pyspark.sql import DataFrame
 
+from speedrun.delta_log import Commit
 from speedrun.progress import say
-from speedrun.tables import Commit, Tables
+from speedrun.tables import Tables
 
 Lineage = dict[str, int | str] | Callable[[], dict[str, int | str]] | None
 

@@ -19,12 +19,13 @@ from speedrun.contract import contract_of
 from speedrun.errors import SpeedrunError
 from speedrun.fit import predictions_of
 from speedrun.metrics import classification_metrics, per_class
+from speedrun.mlflow_logging import log_evaluation
 from speedrun.progress import step
 from speedrun.report import feature_weights, score_histogram, write_report
 from speedrun.runs import METRICS_SCHEMA, find_run, metrics_record
 from speedrun.split import read_split
 from speedrun.tables import Tables
-from speedrun.tracking import log_evaluation, mlflow_run, use_experiment
+from speedrun.tracking import mlflow_run, use_experiment
 from speedrun.train import Trained, load_model
 
 

@@ -1,100 +1,20 @@
-"""`speedrun init DATA --label COLUMN`: a first config, written for you from a sample of the file.
+"""`speedrun init DATA --label COLUMN`: a first config, written for you from a sample of the file (`sample`).
 
-A CSV file is looked at with the standard library's CSV sniffer (delimiter, quote, header), a Parquet or JSON-lines
-file by its own schema. Every guess is printed with its reason, and written as a comment beside its key; the
-config trains as it is (`speedrun run --config FILE`).
+Every guess is printed with its reason, and written as a comment beside its key; the config trains as it is
+(`speedrun run --config FILE`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from speedrun.config import load_config, normalize_label
+from speedrun.config import load_config
 from speedrun.errors import SpeedrunError
 from speedrun.files import data_files, looks_like
 from speedrun.progress import say
-
-SAMPLE_BYTES = 256 * 1024
-NULL_TOKENS = ("?", "NA", "N/A", "na", "n/a", "null", "NULL", "None", "-")
-ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1")
-
-
-@dataclass
-class Guess:
-    """What was guessed about the data, and why (the comments of the config)."""
-
-    format: str
-    names: list[str]
-    rows: list[list[str]]
-    header: bool = True
-    delimiter: str = ","
-    quote: str = '"'
-    encoding: str = "UTF-8"
-    reasons: dict[str, str] = field(default_factory=dict)
-
-
-def read_text_sample(file: str) -> tuple[str, str]:
-    """The file's first bytes as text, and the first encoding of ENCODINGS that reads them."""
-    with open(file, "rb") as stream:
-        raw = stream.read(SAMPLE_BYTES)
-    for encoding in ENCODINGS:
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return text.rsplit("\n", 1)[0] if len(raw) == SAMPLE_BYTES else text, encoding
-    raise SpeedrunError(f"{file}: cannot tell its text encoding")
-
-
-def guess_csv(file: str) -> Guess:
-    text, encoding = read_text_sample(file)
-    try:
-        dialect = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    lines = list(csv.reader(io.StringIO(text), delimiter=dialect.delimiter, quotechar=dialect.quotechar or '"'))
-    lines = [line for line in lines if line]
-    header = csv.Sniffer().has_header(text[:65536]) if len(lines) > 1 else True
-    width = len(lines[0]) if lines else 0
-    names = [n.strip() for n in lines[0]] if header else [f"c{i + 1}" for i in range(width)]
-    guess = Guess("csv", names, lines[1:] if header else lines, header, dialect.delimiter, dialect.quotechar or '"')
-    guess.encoding = "UTF-8" if encoding.startswith("utf-8") else encoding
-    guess.reasons["delimiter"] = f"{dialect.delimiter!r} splits every sampled line into {width} fields"
-    guess.reasons["header"] = "the first line reads as names" if header else "the first line reads as data"
-    return guess
-
-
-def guess_columnar(file: str, fmt: str) -> Guess:
-    """A Parquet or JSON-lines file: its own column names, and a sample of its values as text."""
-    if fmt == "json":
-        import json
-
-        with open(file, encoding="utf-8") as lines:
-            records = [json.loads(line) for _, line in zip(range(2000), lines, strict=False) if line.strip()]
-        names = list(dict.fromkeys(k for r in records for k in r))
-        rows = [["" if r.get(n) is None else str(r.get(n)) for n in names] for r in records]
-        return Guess("json", names, rows)
-    import pyarrow.parquet as pq
-
-    table = pq.ParquetFile(file).read_row_group(0).slice(0, 2000)
-    names = table.column_names
-    columns = [table.column(n).to_pylist() for n in names]
-    rows = [["" if v is None else str(v) for v in values] for values in zip(*columns, strict=True)]
-    return Guess("parquet", names, rows)
-
-
-def is_number(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
+from speedrun.sample import Guess, classes_of, column_kinds, guess_columnar, guess_csv, nulls_seen
 
 
 def label_column(names: list[str], label: str, header: bool) -> str:
@@ -107,46 +27,6 @@ def label_column(names: list[str], label: str, header: bool) -> str:
         return names[int(label) - 1]
     hint = "" if header else f" (the file has no header: give a column number, 1 to {len(names)}, or `last`)"
     raise SpeedrunError(f"--label {label}: no such column; the columns are {', '.join(names)}{hint}")
-
-
-def nulls_seen(guess: Guess) -> list[str]:
-    """The missing-value tokens the sample holds (the empty value always counts as missing)."""
-    seen = Counter(value.strip() for row in guess.rows for value in row)
-    return ["", *[token for token in NULL_TOKENS if seen[token]]]
-
-
-def column_kinds(guess: Guess, label: str, nulls: list[str]) -> dict[str, tuple[str, str]]:
-    """Each column but the label: numeric, categorical or id, with the reason."""
-    kinds = {}
-    for i, name in enumerate(guess.names):
-        if name == label:
-            continue
-        values = [row[i].strip() for row in guess.rows if i < len(row) and row[i].strip() not in nulls]
-        numeric = bool(values) and all(is_number(v) for v in values)
-        distinct = len(set(values))
-        named_id = re.search(r"(^|[_\s-])(id|key|uuid)$|^id([_\s-]|$)", name, re.IGNORECASE) is not None
-        if named_id and distinct == len(values) and values:
-            kinds[name] = ("id", f"named like an id, and every sampled value is different ({distinct:,})")
-        elif not numeric and len(values) >= 20 and distinct == len(values):
-            kinds[name] = ("id", f"text with a different value in each of the {distinct:,} sampled rows")
-        elif numeric:
-            kinds[name] = ("numeric", f"all {len(values):,} sampled values are numbers")
-        else:
-            kinds[name] = ("categorical", f"{distinct:,} distinct values in the sample, not all numbers")
-    return kinds
-
-
-def classes_of(guess: Guess, label: str) -> tuple[list[str], str | None, str]:
-    """The label's classes in the sample, a positive class for two (the rarer one), and why."""
-    i = guess.names.index(label)
-    counts = Counter(normalize_label(row[i]) for row in guess.rows if i < len(row) and row[i].strip())
-    if len(counts) < 2:
-        raise SpeedrunError(f"label {label} has {len(counts)} value(s) in the sample: a classifier needs two classes")
-    classes = sorted(counts, key=lambda c: (not is_number(c), float(c) if is_number(c) else 0.0, c))
-    if len(classes) != 2:
-        return classes, None, f"{len(classes)} classes in the sample"
-    positive = min(classes, key=lambda c: (counts[c], classes.index(c)))
-    return classes, positive, f"the rarer of the two in the sample ({counts[positive]:,} of {sum(counts.values()):,})"
 
 
 def yaml_value(value: object) -> str:

@@ -15,11 +15,12 @@ from pyspark.sql.types import StringType, StructField, StructType
 from speedrun.checks import require_columns
 from speedrun.columns import CORRUPT, INGESTED_AT, SOURCE_FILE
 from speedrun.config import Config, SourceConfig
+from speedrun.delta_log import Commit
 from speedrun.errors import SpeedrunError
 from speedrun.files import data_files, require_format
 from speedrun.generate import generate
 from speedrun.progress import step
-from speedrun.tables import Commit, Tables
+from speedrun.tables import Tables
 
 
 def path_has_files(spark: SparkSession, path: str) -> bool:

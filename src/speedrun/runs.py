@@ -27,7 +27,6 @@ from pyspark.sql.types import (
 
 from speedrun.config import METRICS, Config
 from speedrun.errors import SpeedrunError
-from speedrun.features import classifier_params
 from speedrun.tables import Tables
 
 
@@ -142,40 +141,3 @@ def recorded_evaluation(spark: SparkSession, cfg: Config, run_id: str) -> Row:
     if found is None:
         raise SpeedrunError(f"run {run_id} was never evaluated: run `speedrun evaluate --run-id {run_id}` first")
     return found
-
-
-def run_params(cfg: Config) -> dict[str, object]:
-    return {
-        "model_type": cfg.model.type,
-        **{f"model.{k}": v for k, v in classifier_params(cfg).items()},
-        "split.train": cfg.split.train,
-        "split.validation": cfg.split.validation,
-        "split.test": cfg.split.test,
-        "split.seed": cfg.split.seed,
-        "features.impute_strategy": cfg.features.impute_strategy,
-        "features.scale": cfg.features.scale,
-        "train.partitions": cfg.train.partitions,
-        "config_hash": cfg.digest(),
-    }
-
-
-def run_tags(record: TrainingRun) -> dict[str, object]:
-    """The run's lineage, as MLflow tags."""
-    keys = (
-        "run_id",
-        "name",
-        "config_hash",
-        "bronze_version",
-        "silver_version",
-        "train_version",
-        "validation_version",
-        "test_version",
-        "train_rows",
-        "validation_rows",
-        "test_rows",
-        "speedrun_version",
-        "spark_version",
-        "git_commit",
-        "target",
-    )
-    return {f"speedrun.{k}": getattr(record, k) for k in keys} | {"mlflow.source.git.commit": record.git_commit}

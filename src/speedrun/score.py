@@ -18,12 +18,12 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from speedrun.checks import require_columns
+from speedrun.cleaning import clean, typed_features, with_reject_reason
 from speedrun.columns import REASON, ROW_KEY, column
 from speedrun.config import Config
 from speedrun.contract import Contract
 from speedrun.errors import SpeedrunError
 from speedrun.ingest import read_source
-from speedrun.prepare import clean, typed_features, with_reject_reason
 from speedrun.progress import step
 from speedrun.registry import CHAMPION, version_by_alias
 from speedrun.tables import Tables

@@ -23,6 +23,7 @@ from multiprocessing.connection import Client, Connection
 from pathlib import Path
 from typing import Any
 
+import speedrun
 from speedrun.errors import SpeedrunError
 from speedrun.progress import say
 
@@ -52,9 +53,7 @@ def server_wanted(no_server: bool) -> bool:
 
 def settings() -> str:
     """What a server must share with the command: interpreter, Spark-related environment, speedrun's code."""
-    package = Path(__file__).parent
-    code = max(p.stat().st_mtime_ns for p in package.rglob("*.py"))
-    values = [sys.executable, str(code), *(f"{k}={os.environ.get(k, '')}" for k in SETTINGS_ENV)]
+    values = [sys.executable, speedrun.code_hash(), *(f"{k}={os.environ.get(k, '')}" for k in SETTINGS_ENV)]
     return hashlib.sha256("\n".join(values).encode()).hexdigest()[:16]
 
 

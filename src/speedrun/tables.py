@@ -3,8 +3,8 @@
 Every write is one Delta commit (an atomic overwrite or append), so a failed run leaves each table at its last
 good version and a rerun of the same input leaves the same contents. Each write tags its commit with a token of
 its own (in the commit's `userMetadata`, beside the versions of the inputs it was made from), and finds its commit
-by that token: never "the latest commit", which on Unity Catalog may be Databricks' own (an OPTIMIZE between
-tasks). A local table's commits are read from its `_delta_log` files, with no Spark job.
+by that token (`delta_log`): never "the latest commit", which on Unity Catalog may be Databricks' own (an OPTIMIZE
+between tasks).
 """
 
 from __future__ import annotations
@@ -16,71 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from speedrun.columns import ROLES, Role
 from speedrun.config import Config
+from speedrun.delta_log import WRITE_TOKEN, Commit, DeltaLog
 from speedrun.errors import SpeedrunError
 from speedrun.files import local_path
 
-WRITE_TOKEN = "_write"  # the userMetadata key naming the write that made a commit
-COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
 # Delta's optimistic concurrency: another writer committed to the table between this write's read and commit
 CONFLICT = re.compile(r"Concurrent\w*Exception|(Metadata|Protocol)ChangedException|DELTA_CONCURRENT_\w+")
 # Delta keeps names with these characters only under column mapping (by name), which speedrun then turns on
 NEEDS_COLUMN_MAPPING = re.compile(r"[ ,;{}()\n\t=]")
 COLUMN_MAPPING = {"delta.columnMapping.mode": "name"}
-SEARCHED_COMMITS = 50  # how far back a write looks for its own commit (concurrent commits in between)
-
-
-@dataclass(frozen=True)
-class Commit:
-    version: int
-    rows: int
-    lineage: dict[str, int | str]  # input versions by role; a `run` silver commit adds its inputs fingerprint
-
-
-def commit_from(version: int, info: dict) -> tuple[Commit, str | None]:
-    """A Commit and its write token, from a commit's `commitInfo` (as in the log file, or a history row)."""
-    metadata = json.loads(info.get("userMetadata") or "{}")
-    token = metadata.pop(WRITE_TOKEN, None)
-    rows = int((info.get("operationMetrics") or {}).get("numOutputRows", 0))
-    return Commit(version=version, rows=rows, lineage=metadata), token
-
-
-class DeltaLog:
-    """The commits of one table: read from its `_delta_log` files when local, else with DESCRIBE HISTORY."""
-
-    def __init__(self, spark: SparkSession, name: str, folder: Path | None) -> None:
-        self.spark, self.name, self.folder = spark, name, folder
-
-    def versions(self) -> list[int]:
-        """Versions whose commit file is still in the log, newest first (local tables only)."""
-        log = self.folder / "_delta_log"
-        found = [int(m.group(1)) for p in log.iterdir() if (m := COMMIT_FILE.match(p.name))] if log.is_dir() else []
-        return sorted(found, reverse=True)
-
-    def entries(self, version: int | None = None, limit: int = SEARCHED_COMMITS) -> list[tuple[Commit, str | None]]:
-        """`(commit, token)` of the newest `limit` commits, or of `version` alone."""
-        if self.folder is not None:
-            chosen = [version] if version is not None else self.versions()[:limit]
-            return [commit_from(v, self._commit_info(v)) for v in chosen if self._commit_file(v).is_file()]
-        history = self.spark.sql(f"DESCRIBE HISTORY {self.name}" + ("" if version is not None else f" LIMIT {limit}"))
-        if version is not None:
-            history = history.where(F.col("version") == version)
-        rows = history.select("version", "userMetadata", "operationMetrics").collect()
-        return [commit_from(r["version"], r.asDict()) for r in rows]
-
-    def _commit_file(self, version: int) -> Path:
-        return self.folder / "_delta_log" / f"{version:020d}.json"
-
-    def _commit_info(self, version: int) -> dict:
-        with self._commit_file(version).open() as lines:
-            for line in lines:
-                action = json.loads(line)
-                if "commitInfo" in action:
-                    return action["commitInfo"]
-        return {}
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,12 @@ from speedrun.config import Config
 from speedrun.contract import Contract, contract_of
 from speedrun.features import classifier_params
 from speedrun.fit import fit, metrics_on
+from speedrun.mlflow_logging import load_logged_model, log_training, run_params, run_tags
 from speedrun.progress import step
-from speedrun.runs import RUNS_SCHEMA, TrainingRun, git_commit, new_run_id, run_params, run_tags
+from speedrun.runs import RUNS_SCHEMA, TrainingRun, git_commit, new_run_id
 from speedrun.split_rows import SplitRows, read_split_rows
 from speedrun.tables import Tables
-from speedrun.tracking import load_logged_model, log_training, mlflow_run, registered_model_name
+from speedrun.tracking import mlflow_run, registered_model_name
 
 
 def model_path(cfg: Config, run_id: str) -> str:

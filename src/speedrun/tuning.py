@@ -30,10 +30,10 @@ from speedrun.features import TREE_MODELS, ml_pipeline
 from speedrun.fit import fixed_layout, sized_for
 from speedrun.leaderboard import write_leaderboard
 from speedrun.metrics import classification_metrics
+from speedrun.mlflow_logging import log_candidate
 from speedrun.progress import say
 from speedrun.search import describe, draw_candidates, is_better, tuning_metric
 from speedrun.split_rows import SplitRows
-from speedrun.tracking import log_candidate
 from speedrun.train import ChooseModel
 
 

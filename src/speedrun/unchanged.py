@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+import speedrun
 from speedrun.config import Config
 from speedrun.files import data_files
 from speedrun.tables import Tables
@@ -26,14 +27,6 @@ INPUTS = "inputs"  # the key of the fingerprint in a silver commit's userMetadat
 # Config sections no data step reads: changing them keeps silver as it is. Any other section counts.
 MODEL_SIDE = ("features", "model", "search", "train", "tracking", "registry", "validation", "scoring", "server")
 SIDES = (("source", "bronze", "silver"), ("test_source", "bronze_test", "silver_test"))
-
-
-def code_hash() -> str:
-    """A hash of speedrun's modules as installed: other code may clean the same files another way."""
-    digest = hashlib.sha256()
-    for module in sorted(Path(__file__).parent.rglob("*.py")):
-        digest.update(module.read_bytes())
-    return digest.hexdigest()
 
 
 def file_stamps(cfg: Config) -> list[list] | None:
@@ -57,7 +50,7 @@ def inputs_fingerprint(cfg: Config) -> str | None:
     if stamps is None:
         return None
     data_config = {k: v for k, v in cfg.as_dict().items() if k not in MODEL_SIDE}
-    facts = {"files": stamps, "config": data_config, "code": code_hash(), "delta": version("delta-spark")}
+    facts = {"files": stamps, "config": data_config, "code": speedrun.code_hash(), "delta": version("delta-spark")}
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
