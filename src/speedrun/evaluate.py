@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql import SparkSession
+from pyspark.ml import PipelineModel
+from pyspark.sql import DataFrame, SparkSession
 
 from speedrun.background import BackgroundWrites
 from speedrun.config import Config
@@ -34,6 +35,7 @@ class Evaluation:
     report: dict[str, Any]
     metrics_path: str
     report_path: str
+    drawn: Future | None = field(default=None, repr=False, compare=False)  # the report's page, once drawn
 
 
 def run_report(
@@ -63,6 +65,17 @@ def run_report(
     }
 
 
+@dataclass(frozen=True)
+class OutcomeOnTest:
+    """What the model did on the test rows: metrics, confusion matrix, the charts' data."""
+
+    classes: list[str]
+    metrics: dict[str, float]
+    matrix: list[list[int]]
+    histogram: Any
+    weights: Any
+
+
 def evaluate(
     spark: SparkSession,
     cfg: Config,
@@ -75,46 +88,71 @@ def evaluate(
     The run is `trained` (just fitted, in this process), or read back: `run_id`, default the latest. With
     `writes` (in `run`), the metrics record and the MLflow logging are left to run in the background."""
     with step("evaluate") as progress:
-        run: Mapping[str, Any] = asdict(trained.record) if trained else find_run(spark, cfg, run_id)
+        run, model, test = run_model_and_test_rows(spark, cfg, run_id, trained)
         if not run["test_rows"]:
             raise SpeedrunError(f"the test table of run {run['run_id']} is empty: raise split.test")
-        if trained is None and run["mlflow_run_id"]:
-            use_experiment(cfg)
-        model = trained.model if trained else load_model(run["model_path"])
-        test = trained.test_rows if trained else read_split(spark, cfg, "test", run["test_version"])
-        classes = contract_of(test).classes
-        with predictions_of(cfg, model, test) as predictions:
-            metrics, matrix = classification_metrics(predictions, len(classes))
-            histogram = score_histogram(predictions) if len(classes) == 2 else None
-            weights = feature_weights(model, predictions)
-        report = run_report(cfg, run, metrics, matrix, classes)
-        folder = Path(cfg.storage.resolve(f"runs/{cfg.name}/{run['run_id']}"))
-        path = Path(metrics_out) if metrics_out else folder / "metrics.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=2) + "\n")
-        # the report's charts are drawn (seconds of matplotlib) while the metrics table is written
-        drawing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speedrun-report")
-        drawn = drawing.submit(write_report, folder / "report", report, histogram, weights)
-        drawing.shutdown(wait=False)
-        record = spark.createDataFrame(
-            [metrics_record(run, metrics, matrix, datetime.fromisoformat(report["evaluated_at"]))], METRICS_SCHEMA
-        )
-        new = trained is not None and trained.new_run
-        keep = partial(Tables(cfg).upsert, record, "metrics", "run_id", run["run_id"], new)
-        log = partial(log_to_run, cfg, run["mlflow_run_id"], metrics, path, drawn)
+        outcome = outcome_on_test(cfg, model, test)
+        report = run_report(cfg, run, outcome.metrics, outcome.matrix, outcome.classes)
+        new_run = trained is not None and trained.new_run
+        evaluation = keep_evaluation(cfg, run, report, outcome, Path(metrics_out) if metrics_out else None)
+        record = evaluation_record(spark, run, report, outcome)
+        keep_record = partial(Tables(cfg).upsert, record, "metrics", "run_id", run["run_id"], new_run)
+        log = partial(log_to_run, cfg, run["mlflow_run_id"], outcome.metrics, evaluation)
         if writes is None:
-            keep()
+            keep_record()
             log()
         else:
-            writes.later("metrics", keep)
+            writes.later("metrics", keep_record)
             writes.later("evaluation_log", log, lane="tracking")
-        progress.done(f"test {', '.join(f'{k} {v:.4f}' for k, v in metrics.items())}")
-    return Evaluation(report, str(path), str(folder / "report" / "report.html"))
+        progress.done(f"test {', '.join(f'{k} {v:.4f}' for k, v in outcome.metrics.items())}")
+    return evaluation
 
 
-def log_to_run(cfg: Config, mlflow_run_id: str | None, metrics: dict[str, float], path: Path, drawn: Future) -> None:
+def run_model_and_test_rows(
+    spark: SparkSession, cfg: Config, run_id: str | None, trained: Trained | None
+) -> tuple[Mapping[str, Any], PipelineModel, DataFrame]:
+    """The run's record, its model and its test rows: as just trained, or read back from the run's record."""
+    if trained is not None:
+        return asdict(trained.record), trained.model, trained.test_rows
+    run = find_run(spark, cfg, run_id)
+    if run["mlflow_run_id"]:
+        use_experiment(cfg)
+    return run, load_model(run["model_path"]), read_split(spark, cfg, "test", run["test_version"])
+
+
+def outcome_on_test(cfg: Config, model: PipelineModel, test: DataFrame) -> OutcomeOnTest:
+    """The model's metrics on the test rows, and its score histogram and feature weights for the report."""
+    classes = contract_of(test).classes
+    with predictions_of(cfg, model, test) as predictions:
+        metrics, matrix = classification_metrics(predictions, len(classes))
+        histogram = score_histogram(predictions) if len(classes) == 2 else None
+        return OutcomeOnTest(classes, metrics, matrix, histogram, feature_weights(model, predictions))
+
+
+def evaluation_record(spark: SparkSession, run: Mapping[str, Any], report: dict, outcome: OutcomeOnTest) -> DataFrame:
+    evaluated_at = datetime.fromisoformat(report["evaluated_at"])
+    row = metrics_record(run, outcome.metrics, outcome.matrix, evaluated_at)
+    return spark.createDataFrame([row], METRICS_SCHEMA)
+
+
+def keep_evaluation(
+    cfg: Config, run: Mapping[str, Any], report: dict, outcome: OutcomeOnTest, out: Path | None
+) -> Evaluation:
+    """The metrics JSON (at `out`, default in the run's folder), and the report's charts drawn in a thread
+    (seconds of matplotlib) while the metrics table is written."""
+    folder = Path(cfg.storage.resolve(f"runs/{cfg.name}/{run['run_id']}"))
+    path = out or folder / "metrics.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    drawing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speedrun-report")
+    drawn = drawing.submit(write_report, folder / "report", report, outcome.histogram, outcome.weights)
+    drawing.shutdown(wait=False)
+    return Evaluation(report, str(path), str(folder / "report" / "report.html"), drawn)
+
+
+def log_to_run(cfg: Config, mlflow_run_id: str | None, metrics: dict[str, float], evaluation: Evaluation) -> None:
     """The test metrics, the metrics JSON and the report (once drawn) on the run's MLflow run, if tracked."""
-    page = drawn.result()
+    page = evaluation.drawn.result()
     with mlflow_run(cfg, run_id=mlflow_run_id) as tracked:
         if tracked:
-            log_evaluation(metrics, path, page.parent)
+            log_evaluation(metrics, Path(evaluation.metrics_path), page.parent)

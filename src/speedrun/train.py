@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from functools import partial
-from typing import Any
 
 import yaml
 from pyspark.ml import PipelineModel
@@ -30,7 +29,8 @@ from speedrun.fit import fit, metrics_on
 from speedrun.mlflow_logging import load_logged_model, log_training, run_params, run_tags
 from speedrun.progress import step
 from speedrun.runs import RUNS_SCHEMA, TrainingRun, git_commit, new_run_id
-from speedrun.split_rows import SplitRows, read_split_rows
+from speedrun.split import SPLITS
+from speedrun.split_rows import SplitLineage, SplitRows, read_split_rows
 from speedrun.tables import Tables
 from speedrun.tracking import mlflow_run, registered_model_name
 
@@ -80,7 +80,11 @@ def fit_and_record(
         inputs = inputs or read_split_rows(spark, cfg)
         with mlflow_run(cfg, run_name=run_id) as tracked:
             cfg, model, validation = (choose_model or fit_configured)(cfg, inputs, run_id, tracked is not None)
-            record = training_record(spark, cfg, run_id, started, inputs, validation, tracked)
+            times = (started, datetime.now(timezone.utc))
+            lineage, mlflow_run_id = inputs.lineage(), tracked.info.run_id if tracked else None  # waits, in `run`
+            record = training_record(
+                cfg, run_id, times, lineage, inputs.split.rows, validation, mlflow_run_id, made_with(spark)
+            )
         keep = partial(keep_model_and_record, spark, cfg, record, model, contract_of(inputs.rows["train"]), new_run)
         if writes is None:
             record = keep()
@@ -106,18 +110,28 @@ def fit_configured(
     return cfg, model, validation
 
 
+def made_with(spark: SparkSession) -> dict[str, str | None]:
+    """What a run was made with and where: speedrun's and Spark's versions, the git commit, the bundle target."""
+    return {
+        "speedrun_version": speedrun.__version__,
+        "spark_version": spark.version,
+        "git_commit": git_commit(),
+        "target": os.environ.get("SPEEDRUN_TARGET"),
+    }
+
+
 def training_record(
-    spark: SparkSession,
     cfg: Config,
     run_id: str,
-    started: datetime,
-    inputs: SplitRows,
+    times: tuple[datetime, datetime],
+    lineage: SplitLineage,
+    rows: dict[str, int],
     validation_metrics: dict[str, float],
-    tracked: Any,
+    mlflow_run_id: str | None,
+    provenance: dict[str, str | None],
 ) -> TrainingRun:
-    """The run's record: what was fitted, on which rows of which table versions (waiting for them in `run`)."""
-    lineage, rows = inputs.lineage(), inputs.split.rows
-    mlflow_run_id = tracked.info.run_id if tracked else None
+    """The run's record (pure): what was fitted, on how many rows of which table versions, started and finished
+    at `times`, made with `provenance` (`made_with`)."""
     return TrainingRun(
         run_id=run_id,
         name=cfg.name,
@@ -130,20 +144,13 @@ def training_record(
         split_seed=cfg.split.seed,
         bronze_version=lineage.bronze_version,
         silver_version=lineage.silver_version,
-        train_version=lineage.versions["train"],
-        validation_version=lineage.versions["validation"],
-        test_version=lineage.versions["test"],
-        train_rows=rows["train"],
-        validation_rows=rows["validation"],
-        test_rows=rows["test"],
+        **{f"{split}_version": lineage.versions[split] for split in SPLITS},
+        **{f"{split}_rows": rows[split] for split in SPLITS},
         validation_metrics=json.dumps(validation_metrics, sort_keys=True),
-        started_at=started,
-        finished_at=datetime.now(timezone.utc),
-        speedrun_version=speedrun.__version__,
-        spark_version=spark.version,
-        git_commit=git_commit(),
+        started_at=times[0],
+        finished_at=times[1],
         mlflow_run_id=mlflow_run_id,
-        target=os.environ.get("SPEEDRUN_TARGET"),
+        **provenance,
     )
 
 
