@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from speedrun.commands import COMMANDS, ReplayMismatch, duration
+from speedrun.commands import COMMANDS, STEPS, ReplayMismatch, duration
 from speedrun.errors import SpeedrunError
 from speedrun.progress import say
 from speedrun.server_client import server_wanted
@@ -146,16 +146,9 @@ def _entry_point(step: str) -> Callable[[], None]:
     return entry
 
 
-generate_main = _entry_point("generate")
-ingest_main = _entry_point("ingest")
-prepare_main = _entry_point("prepare")
-split_main = _entry_point("split")
-train_main = _entry_point("train")
-evaluate_main = _entry_point("evaluate")
-run_main = _entry_point("run")
-tune_main = _entry_point("tune")
-init_main = _entry_point("init")
-replay_main = _entry_point("replay")
-validate_main = _entry_point("validate")
-promote_main = _entry_point("promote")
-score_main = _entry_point("score")
+def __getattr__(name: str) -> Callable[[], None]:
+    """`speedrun.cli.<step>_main`: the entry point of each step (`[project.scripts]`, the bundle's wheel tasks)."""
+    step = name.removesuffix("_main")
+    if name.endswith("_main") and step in STEPS:
+        return _entry_point(step)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
