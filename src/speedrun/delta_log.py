@@ -13,11 +13,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 WRITE_TOKEN = "_write"  # the userMetadata key naming the write that made a commit
-
-
+INPUTS = "inputs"  # the userMetadata key of a silver commit's inputs fingerprint (`unchanged`)
 COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
-
-
 SEARCHED_COMMITS = 50  # how far back a write looks for its own commit (concurrent commits in between)
 
 
@@ -25,7 +22,8 @@ SEARCHED_COMMITS = 50  # how far back a write looks for its own commit (concurre
 class Commit:
     version: int
     rows: int
-    lineage: dict[str, int | str]  # input versions by role; a `run` silver commit adds its inputs fingerprint
+    lineage: dict[str, int]  # the versions of the inputs it was made from, by role
+    inputs: str | None = None  # a silver commit of `run`: the fingerprint of what it was made from
 
 
 def commit_from(version: int, info: dict) -> tuple[Commit, str | None]:
@@ -33,7 +31,8 @@ def commit_from(version: int, info: dict) -> tuple[Commit, str | None]:
     metadata = json.loads(info.get("userMetadata") or "{}")
     token = metadata.pop(WRITE_TOKEN, None)
     rows = int((info.get("operationMetrics") or {}).get("numOutputRows", 0))
-    return Commit(version=version, rows=rows, lineage=metadata), token
+    inputs = metadata.pop(INPUTS, None)
+    return Commit(version=version, rows=rows, lineage=metadata, inputs=inputs), token
 
 
 class DeltaLog:

@@ -21,11 +21,11 @@ from speedrun.cleaning import clean, to_silver, with_reject_reason
 from speedrun.columns import CORRUPT, REASON, column
 from speedrun.config import Config
 from speedrun.contract import Contract, infer_contract
+from speedrun.delta_log import INPUTS
 from speedrun.errors import SpeedrunError
 from speedrun.progress import step
 from speedrun.split import split_of
 from speedrun.tables import Tables
-from speedrun.unchanged import INPUTS
 
 
 @dataclass(frozen=True)

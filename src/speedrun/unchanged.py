@@ -23,7 +23,6 @@ from speedrun.config import Config
 from speedrun.files import data_files
 from speedrun.tables import Tables
 
-INPUTS = "inputs"  # the key of the fingerprint in a silver commit's userMetadata
 # Config sections no data step reads: changing them keeps silver as it is. Any other section counts.
 MODEL_SIDE = ("features", "model", "search", "train", "tracking", "registry", "validation", "scoring", "server")
 SIDES = (("source", "bronze", "silver"), ("test_source", "bronze_test", "silver_test"))
@@ -76,7 +75,7 @@ def kept_silver(spark: SparkSession, cfg: Config, fingerprint: str | None) -> Ke
         if not (tables.exists(spark, silver) and tables.exists(spark, bronze)):
             return None
         commit = tables.commit(spark, silver)
-        if commit.lineage.get(INPUTS) != fingerprint or commit.lineage.get(bronze) != tables.version(spark, bronze):
+        if commit.inputs != fingerprint or commit.lineage.get(bronze) != tables.version(spark, bronze):
             return None
         versions |= {bronze: commit.lineage[bronze], silver: commit.version}
     return KeptSilver(versions)
