@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from importlib.metadata import version
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client
@@ -35,6 +36,16 @@ def own_server(tmp_path: Path, monkeypatch) -> Path:
 
 def speedrun(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([SPEEDRUN, *args], cwd=ROOT, capture_output=True, text=True, env={**os.environ, **env})
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc: each one's stat holds its parent after its name)."""
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError):
+            if int(stat_file.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat_file.parent.name))
+    return found
 
 
 def sets(overrides: list[str]) -> list[str]:
@@ -72,10 +83,13 @@ def test_later_commands_run_warm_in_one_server_that_status_describes_and_stop_en
     assert f"speedrun server: running, pid {pid}, since " in status.stdout
     assert f"127.0.0.1:{read_state(own_server)['port']}, memory " in status.stdout
     # WHEN it is stopped
+    jvms = children_of(pid)
     stopped = speedrun("server", "stop")
     # THEN it is gone, and status says so
     assert stopped.stdout.strip() == f"speedrun server: stopped (pid {pid})"
     assert not alive(pid)
+    # AND so is its JVM: waited for by the server, not left a zombie for whoever adopts it
+    assert jvms and not [jvm for jvm in jvms if Path(f"/proc/{jvm}").exists()]
     after = speedrun("server", "status")
     assert (after.returncode, after.stdout.strip()) == (1, f"speedrun server: not running ({own_server})")
 

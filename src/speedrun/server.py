@@ -183,8 +183,16 @@ class Server:
         state = self.folder / STATE
         if (json.loads(state.read_text()) if state.is_file() else {}).get("pid") == os.getpid():
             state.unlink(missing_ok=True)
-        threading.Thread(target=self.spark.stop, daemon=True).start()
-        time.sleep(2)  # the JVM's own shutdown; it ends with this process in any case
+        jvm = getattr(self.spark.sparkContext._gateway, "proc", None)  # the JVM pyspark started, our child
+        stopping = threading.Thread(target=self.spark.stop, daemon=True)
+        stopping.start()
+        stopping.join(timeout=10)
+        if jvm is not None:
+            # its stdin closed, the JVM exits (pyspark's gateway ends on EOF); waiting for it reaps it here, where
+            # a JVM left to outlive the server would linger as a zombie of whoever adopts it
+            with suppress(Exception):
+                jvm.stdin.close()
+                jvm.wait(timeout=20)
         os._exit(0)
 
 
