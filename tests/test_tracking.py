@@ -17,8 +17,7 @@ def test_the_store_and_experiment_are_ready_before_the_first_run(tmp_path: Path,
     monkeypatch.setattr(requirements_utils, "_MODULES_TO_PACKAGES", None)
     cfg = make_config()
     # WHEN tracking is started in the background and then waited for
-    tracking.start_tracking(cfg)
-    tracking._ready[tracking.tracking_uri(cfg)].result(timeout=120)
+    tracking.start_tracking(cfg).result(timeout=120)
     # THEN the store exists with the run's experiment, before any run began
     assert (tmp_path / "mlflow.db").is_file()
     client = mlflow.MlflowClient(tracking_uri=tracking.tracking_uri(cfg))
@@ -28,7 +27,23 @@ def test_the_store_and_experiment_are_ready_before_the_first_run(tmp_path: Path,
     # AND the first run takes the prepared store over
     with tracking.mlflow_run(cfg, run_name="first") as run:
         assert run.info.run_name == "first"
-    assert tracking.tracking_uri(cfg) not in tracking._ready
+
+
+def test_a_run_begun_while_the_store_is_being_opened_waits_for_it(make_config) -> None:
+    # GIVEN tracking started in the background on a work folder with no store yet
+    cfg = make_config()
+    opening = tracking.start_tracking(cfg)
+    # WHEN a run is begun at once, without waiting for it
+    with tracking.mlflow_run(cfg, run_name="at-once") as run:
+        run_id = run.info.run_id
+    # THEN both end well, and the run is in the one experiment of the store
+    assert opening.result(timeout=120) is None
+    experiment = mlflow.MlflowClient(tracking.tracking_uri(cfg)).get_experiment_by_name(tracking.experiment_name(cfg))
+    assert mlflow.get_run(run_id).info.experiment_id == experiment.experiment_id
+
+
+def test_no_tracking_starts_nothing(make_config) -> None:
+    assert tracking.start_tracking(make_config("tracking.enabled=false")) is None
 
 
 def test_on_databricks_spark_models_are_staged_in_the_runs_volume(monkeypatch) -> None:

@@ -83,17 +83,17 @@ def only_this_process(store: Path) -> Iterator[None]:
         yield
 
 
-_ready: dict[str, Future] = {}
-
-
-def start_tracking(cfg: Config) -> None:
+def start_tracking(cfg: Config) -> Future | None:
     """Import MLflow and open (or create) the store and experiment in a background thread, so that it happens
-    while the JVM starts and the first steps run (opening a new store and its experiment is seconds of work that
-    would otherwise be on the critical path)."""
-    if cfg.tracking.enabled and tracking_uri(cfg) not in _ready:
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speedrun-tracking")
-        _ready[tracking_uri(cfg)] = pool.submit(_open_tracking, cfg)
-        pool.shutdown(wait=False)
+    while the JVM starts and the first steps run (seconds of work otherwise on the critical path). The caller
+    owns the returned handle; nothing needs to wait for it: a run that opens the store meanwhile waits at the
+    same import and store lock, and meets any error of it itself."""
+    if not cfg.tracking.enabled:
+        return None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speedrun-tracking")
+    opening = pool.submit(_open_tracking, cfg)
+    pool.shutdown(wait=False)
+    return opening
 
 
 def _open_tracking(cfg: Config) -> None:
@@ -118,9 +118,6 @@ def mlflow_run(cfg: Config, run_name: str | None = None, run_id: str | None = No
         return
     import mlflow
 
-    started = _ready.pop(tracking_uri(cfg), None)
-    if started is not None:
-        started.result()  # an error in the background surfaces here, where it would have happened anyway
     use_experiment(cfg)
     # a step retried under the same run id (a job's task retry) goes on in the MLflow run it began
     run_id = run_id or (run_name and run_named(cfg, run_name))
