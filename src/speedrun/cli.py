@@ -20,6 +20,8 @@ from speedrun.server_client import server_wanted
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from speedrun.config import Config
+
 
 def parser() -> argparse.ArgumentParser:
     """`speedrun`'s arguments: the shared ones declared here, each step's own in its `Command`."""
@@ -54,25 +56,18 @@ def parser() -> argparse.ArgumentParser:
 def dispatch(args: argparse.Namespace, spark: SparkSession | None = None) -> None:
     """Run the step in this process: in `spark` (the warm server's session), else in a session of its own,
     started when the step first needs it."""
-    command = COMMANDS[args.step]
-    cfg = None
-    if command.configured:
-        from speedrun.config import load_config
+    cfg = checked_config(args)
+    if cfg is not None and COMMANDS[args.step].tracked:
+        from speedrun.tracking import start_tracking
 
-        cfg = load_config(args.config, args.overrides)
-        if getattr(args, "budget", None):
-            duration(args.budget)  # checked before Spark starts
-        if command.tracked:
-            from speedrun.tracking import start_tracking
-
-            start_tracking(cfg)  # in the background, while the JVM starts
+        start_tracking(cfg)  # in the background, while the JVM starts
 
     def session() -> SparkSession:
         from speedrun.session import get_spark
 
         return spark or get_spark(f"speedrun-{args.step}")
 
-    command.does(args, session, cfg)
+    COMMANDS[args.step].does(args, session, cfg)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,10 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.step == "init" or not server_wanted(args.no_server):
         return run_here(argv)
     try:
-        idle_minutes = checked_before_spark(args)
+        cfg = checked_config(args)
+        from speedrun.config import ServerConfig
         from speedrun.server_client import run_in_server
 
-        return run_in_server([a for a in argv if a != "--no-server"], idle_minutes)
+        server = cfg.server if cfg else ServerConfig()  # a step without a config: the default idle time
+        return run_in_server([a for a in argv if a != "--no-server"], server.idle_minutes)
     except SpeedrunError as exc:
         say_error(args, exc)
         return 2
@@ -98,16 +95,16 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def checked_before_spark(args: argparse.Namespace) -> float:
-    """Load the config and read --budget (one-line errors before any Spark); the server's idle minutes."""
-    if not hasattr(args, "config"):
-        return 20.0
+def checked_config(args: argparse.Namespace) -> Config | None:
+    """The step's config (None for a step that takes none), and --budget read: one-line errors before any Spark."""
+    if not COMMANDS[args.step].configured:
+        return None
     from speedrun.config import load_config
 
     cfg = load_config(args.config, args.overrides)
     if getattr(args, "budget", None):
         duration(args.budget)
-    return cfg.server.idle_minutes
+    return cfg
 
 
 def run_here(argv: list[str], spark: SparkSession | None = None) -> int:
