@@ -15,16 +15,16 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
 
 from speedrun.background import BackgroundWrites
+from speedrun.columns import SPLIT
 from speedrun.config import Config
 from speedrun.contract import contract_of
-from speedrun.errors import SpeedrunError
 from speedrun.fit import predictions_of
 from speedrun.metrics import classification_metrics, per_class
 from speedrun.mlflow_logging import log_evaluation
 from speedrun.progress import step
 from speedrun.report import feature_weights, score_histogram, write_report
 from speedrun.runs import METRICS_SCHEMA, find_run, metrics_record
-from speedrun.split import read_split
+from speedrun.split import SPLITS, read_split
 from speedrun.tables import Tables
 from speedrun.tracking import mlflow_run, use_experiment
 from speedrun.train import Trained, load_model
@@ -38,14 +38,11 @@ class Evaluation:
     drawn: Future | None = field(default=None, repr=False, compare=False)  # the report's page, once drawn
 
 
-def run_report(
-    cfg: Config, run: Mapping[str, Any], metrics: dict[str, float], matrix: list[list[int]], classes: list[str]
-) -> dict[str, Any]:
-    """What the metrics JSON holds: the run, its model, test metrics, row counts and lineage."""
-    tables = Tables(cfg)
-    roles = ("bronze", "silver", "train", "validation", "test")
+def run_report(cfg: Config, run: Mapping[str, Any], outcome: OutcomeOnTest, evaluated_at: datetime) -> dict[str, Any]:
+    """What the metrics JSON holds (pure): the run, its model, test metrics, row counts and lineage."""
+    tables, metrics, matrix, classes = Tables(cfg), outcome.metrics, outcome.matrix, outcome.classes
     written = ["bronze", "silver", *(["silver_test"] if cfg.test_source else [])]
-    splits = {name: f"{tables.location('silver')} where _split = '{name}'" for name in ("train", "validation", "test")}
+    splits = {name: f"{tables.location('silver')} where {SPLIT} = '{name}'" for name in SPLITS}
     if cfg.test_source:
         splits["test"] = tables.location("silver_test")
     return {
@@ -56,12 +53,12 @@ def run_report(
         "validation_metrics": json.loads(run["validation_metrics"]),
         "confusion_matrix": {"labels": classes, "rows_actual_columns_predicted": matrix},
         "per_class": dict(zip(classes, per_class(matrix), strict=True)),
-        "rows": {split: run[f"{split}_rows"] for split in ("train", "validation", "test")},
+        "rows": {split: run[f"{split}_rows"] for split in SPLITS},
         "tables": {role: tables.location(role) for role in written},
         "splits": splits,
-        "inputs": {role: run[f"{role}_version"] for role in roles},
+        "inputs": {role: run[f"{role}_version"] for role in ("bronze", "silver", *SPLITS)},
         **{key: run[key] for key in ("config_hash", "spark_version", "speedrun_version", "git_commit")},
-        "evaluated_at": datetime.now(timezone.utc).isoformat(),
+        "evaluated_at": evaluated_at.isoformat(),
     }
 
 
@@ -89,13 +86,13 @@ def evaluate(
     `writes` (in `run`), the metrics record and the MLflow logging are left to run in the background."""
     with step("evaluate") as progress:
         run, model, test = run_model_and_test_rows(spark, cfg, run_id, trained)
-        if not run["test_rows"]:
-            raise SpeedrunError(f"the test table of run {run['run_id']} is empty: raise split.test")
-        outcome = outcome_on_test(cfg, model, test)
-        report = run_report(cfg, run, outcome.metrics, outcome.matrix, outcome.classes)
+        outcome, evaluated_at = outcome_on_test(cfg, model, test), datetime.now(timezone.utc)
+        report = run_report(cfg, run, outcome, evaluated_at)
         new_run = trained is not None and trained.new_run
         evaluation = keep_evaluation(cfg, run, report, outcome, Path(metrics_out) if metrics_out else None)
-        record = evaluation_record(spark, run, report, outcome)
+        record = spark.createDataFrame(
+            [metrics_record(run, outcome.metrics, outcome.matrix, evaluated_at)], METRICS_SCHEMA
+        )
         keep_record = partial(Tables(cfg).upsert, record, "metrics", "run_id", run["run_id"], new_run)
         log = partial(log_to_run, cfg, run["mlflow_run_id"], outcome.metrics, evaluation)
         if writes is None:
@@ -114,7 +111,7 @@ def run_model_and_test_rows(
     """The run's record, its model and its test rows: as just trained, or read back from the run's record."""
     if trained is not None:
         return asdict(trained.record), trained.model, trained.test_rows
-    run = find_run(spark, cfg, run_id)
+    run = find_run(spark, cfg, run_id)  # its test rows were checked before it trained (`split.require_evaluable`)
     if run["mlflow_run_id"]:
         use_experiment(cfg)
     return run, load_model(run["model_path"]), read_split(spark, cfg, "test", run["test_version"])
@@ -127,12 +124,6 @@ def outcome_on_test(cfg: Config, model: PipelineModel, test: DataFrame) -> Outco
         metrics, matrix = classification_metrics(predictions, len(classes))
         histogram = score_histogram(predictions) if len(classes) == 2 else None
         return OutcomeOnTest(classes, metrics, matrix, histogram, feature_weights(model, predictions))
-
-
-def evaluation_record(spark: SparkSession, run: Mapping[str, Any], report: dict, outcome: OutcomeOnTest) -> DataFrame:
-    evaluated_at = datetime.fromisoformat(report["evaluated_at"])
-    row = metrics_record(run, outcome.metrics, outcome.matrix, evaluated_at)
-    return spark.createDataFrame([row], METRICS_SCHEMA)
 
 
 def keep_evaluation(
