@@ -49,14 +49,21 @@ def read_split_rows(
     keep: Callable[[DataFrame], DataFrame] = lambda rows: rows,
 ) -> SplitRows:
     """Silver (and silver_test) as split rows, checked as the split step checks them: at the versions in
-    `versions_of` (by role), else the latest; each table's rows passed through `keep` (a cache) once read."""
+    `versions_of` (by role: silver, silver_test, and the bronze silver was cleaned from), else the latest; each
+    table's rows passed through `keep` (a cache) once read."""
     tables, versions_of = Tables(cfg), versions_of or {}
-    silver_version = versions_of.get("silver", tables.version(spark, "silver"))
+
+    def version(role: str) -> int:  # the one asked for; only then the table's latest (a log read, or a job)
+        return versions_of[role] if role in versions_of else tables.version(spark, role)
+
+    silver_version = version("silver")
     silver = keep(tables.read(spark, "silver", silver_version))
     silver_test, versions = None, split_versions(silver_version, None)
     if cfg.test_source is not None:
-        versions = split_versions(silver_version, versions_of.get("silver_test", tables.version(spark, "silver_test")))
+        versions = split_versions(silver_version, version("silver_test"))
         silver_test = keep(tables.read(spark, "silver_test", versions["test"]))
     rows = {name: rows_of(silver, name, silver_test) for name in SPLITS}
-    lineage = SplitLineage(versions, silver_version, bronze_version_of(spark, tables, silver_version))
+    kept_bronze = "bronze" in versions_of  # the kept silver's bronze, read from the same commit already
+    bronze_version = versions_of["bronze"] if kept_bronze else bronze_version_of(spark, tables, silver_version)
+    lineage = SplitLineage(versions, silver_version, bronze_version)
     return SplitRows(rows, checked_split(cfg, silver, silver_test), lambda: lineage)
