@@ -110,3 +110,10 @@ def test_names_delta_refuses_get_column_mapping_even_on_a_table_made_without(spa
     back = tables.read(spark, "bronze", commit.version)
     assert back.columns == ["customer id", "plan (name)", "fee=monthly"]
     assert [tuple(r) for r in back.collect()] == [(2, "b", 3.5)]
+
+
+def test_a_table_role_that_does_not_exist_is_an_error_naming_the_roles(make_config) -> None:
+    # GIVEN the tables of a dataset, WHEN a role is misspelt THEN the error names it and the roles there are
+    tables = Tables(make_config())
+    with pytest.raises(ValueError, match=r"no table role 'silvr': the roles are bronze, silver, quarantine, "):
+        tables.location("silvr")
