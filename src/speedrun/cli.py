@@ -124,7 +124,7 @@ def say_error(args: argparse.Namespace, exc: SpeedrunError) -> None:
     """One line naming what is at fault; with --debug, the error itself, with its stack trace."""
     if args.debug:
         raise exc
-    print(f"speedrun {args.step}: error: {exc}", file=sys.stderr)
+    sys.stderr.write(f"speedrun {args.step}: error: {exc}\n")  # one write: whole, whatever else prints
 
 
 def _entry_point(step: str) -> Callable[[], None]:
