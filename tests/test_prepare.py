@@ -143,3 +143,15 @@ def test_summarize_rejects_when_nothing_is_left(spark) -> None:
     df = spark.createDataFrame([("x", "a", "no", "f"), ("y", "a", "no", "f")], RAW)
     with pytest.raises(SpeedrunError, match=r"no rows left after cleaning: x: not a number \(2 rows\)"):
         summarize(tag(df), "y")
+
+
+def test_a_malformed_line_with_an_unbalanced_quote_names_the_multiline_setting(spark) -> None:
+    # GIVEN two malformed lines (as a remote source read line by line keeps them), one with an unbalanced quote
+    schema = StructType([*RAW.fields, StructField("_corrupt_record", StringType())])
+    df = spark.createDataFrame([(None, None, None, "f", '1,"two'), (None, None, None, "f", "1,2,3,4")], schema)
+    # WHEN their reasons are given
+    reasons = [r[REASON] for r in tag(df).collect()]
+    # THEN the half record's reason names source.multiline, the other's says what is wrong
+    assert reasons[0].startswith("malformed line (wrong number of fields; an unbalanced quote: half of a quoted")
+    assert "set source.multiline: true" in reasons[0]
+    assert reasons[1].startswith("malformed line (wrong number of fields)")

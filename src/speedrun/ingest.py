@@ -3,9 +3,8 @@ ingest metadata. A separate test source, when configured, goes to `<name>_bronze
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime, timezone
-from functools import partial
+from functools import partial, reduce
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
@@ -13,13 +12,14 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
 from speedrun.checks import require_columns
-from speedrun.columns import CORRUPT, INGESTED_AT, SOURCE_FILE
+from speedrun.columns import CORRUPT, INGESTED_AT, SOURCE_FILE, column
 from speedrun.config import Config, SourceConfig
 from speedrun.delta_log import Commit
 from speedrun.errors import SpeedrunError
 from speedrun.files import data_files, require_format
 from speedrun.generate import generate
-from speedrun.progress import step
+from speedrun.layout import csv_header, group_by_header, parquet_columns, quoted_line_break
+from speedrun.progress import say, step
 from speedrun.tables import Tables
 
 
@@ -36,19 +36,12 @@ def path_has_files(spark: SparkSession, path: str) -> bool:
     return True
 
 
-def csv_header(spark: SparkSession, source: SourceConfig, path: str) -> list[str]:
-    """The column names on a CSV source's first line, read in Python from the first local file (no Spark job),
-    or by Spark for a remote path."""
-    files = data_files(path)
-    if not files:
-        return [c.strip() for c in csv_reader(spark, source).load(path).columns]
-    with open(files[0], encoding=source.encoding, newline="") as lines:
-        wanted = (line for line in lines if not (source.comment and line.startswith(source.comment)))
-        first = next(csv.reader(wanted, delimiter=source.delimiter, quotechar=source.quote), [])
-    return [c.strip() for c in first]
+def remote_csv_names(spark: SparkSession, source: SourceConfig, path: str) -> list[str]:
+    """The columns on a remote CSV source's first line, as Spark reads them (one small Spark job)."""
+    return csv_reader(spark, source).load(path).columns
 
 
-def csv_reader(spark: SparkSession, source: SourceConfig):
+def csv_reader(spark: SparkSession, source: SourceConfig, multiline: bool | None = None):
     return (
         spark.read.format("csv")
         .option("header", source.header)
@@ -57,9 +50,55 @@ def csv_reader(spark: SparkSession, source: SourceConfig):
         .option("escape", source.escape)
         .option("encoding", source.encoding)
         .option("comment", source.comment or "\u0000")
-        .option("multiLine", source.multiline)
+        .option("multiLine", source.multiline if multiline is None else multiline)
         .option("mode", "PERMISSIVE")
     )
+
+
+def csv_layouts(source: SourceConfig, files: list[str], key: str) -> dict[tuple[str, ...], list[str]]:
+    """The local files of each header (checked: every file has the first file's columns, in any order)."""
+    if source.column_names:
+        return {tuple(source.column_names): files}
+    return group_by_header(files, [csv_header(file, source) for file in files], key)
+
+
+def needs_multiline(source: SourceConfig, files: list[str], key: str) -> bool:
+    """Whether the files must be read as records: `source.multiline`, or a quoted value with a line break found
+    in a file (read line by line, its record would become two malformed rows)."""
+    if source.multiline:
+        return True
+    for file in files:
+        line = quoted_line_break(file, source)
+        if line is not None:
+            say(
+                f"ingest    {file} line {line}: a quoted value holds a line break; reading {key} as records "
+                f"(set {key.rsplit('.', 1)[0]}.multiline: true to say so)"
+            )
+            return True
+    return False
+
+
+def with_source_file(df: DataFrame) -> DataFrame:
+    return df.select("*", F.col("_metadata.file_path").alias(SOURCE_FILE))
+
+
+def read_csv(spark: SparkSession, source: SourceConfig, path: str, key: str) -> DataFrame:
+    """A CSV source's rows, columns aligned by name across files whose headers list them in other orders."""
+    files = data_files(path)
+    if files is None:  # remote: Spark checks each file's header against the first one's (enforceSchema off)
+        names = source.column_names or remote_csv_names(spark, source, path)
+        layouts, multiline, check = {tuple(names): [path]}, source.multiline, not source.column_names
+    else:
+        layouts, multiline, check = csv_layouts(source, files, key), needs_multiline(source, files, key), False
+    order = [name.strip() for name in next(iter(layouts))]
+    frames = []
+    for header, group in layouts.items():
+        schema = StructType([StructField(n, StringType()) for n in header] + [StructField(CORRUPT, StringType())])
+        reader = csv_reader(spark, source, multiline).schema(schema).option("columnNameOfCorruptRecord", CORRUPT)
+        rows = reader.option("enforceSchema", not check).load(group).transform(with_source_file)
+        as_written = {name.strip(): name for name in header}
+        frames.append(rows.select(*[column(as_written[n]).alias(n) for n in order], CORRUPT, SOURCE_FILE))
+    return reduce(DataFrame.unionAll, frames)
 
 
 def read_source(spark: SparkSession, source: SourceConfig, path: str, key: str = "source.path") -> DataFrame:
@@ -67,17 +106,16 @@ def read_source(spark: SparkSession, source: SourceConfig, path: str, key: str =
     A CSV line with the wrong number of fields is kept, whole, in `_corrupt_record`."""
     if not path_has_files(spark, path):
         raise SpeedrunError(f"source not found: {path} ({key}): no file matches")
-    require_format(data_files(path) or [], source.format, key)
+    files = data_files(path)
+    require_format(files or [], source.format, key)
     try:
         if source.format == "csv":
-            names = source.column_names or csv_header(spark, source, path)
-            schema = StructType([StructField(n, StringType()) for n in names] + [StructField(CORRUPT, StringType())])
-            df = csv_reader(spark, source).schema(schema).option("columnNameOfCorruptRecord", CORRUPT).load(path)
-        else:
-            df = spark.read.format(source.format).load(path)
+            return read_csv(spark, source, path, key)
+        if source.format == "parquet" and files:
+            parquet_columns(files, key)
+        return spark.read.format(source.format).load(path).transform(with_source_file)
     except AnalysisException as exc:
         raise SpeedrunError(f"cannot read {path} ({key}) as {source.format}: {str(exc).splitlines()[0]}") from None
-    return df.select("*", F.col("_metadata.file_path").alias(SOURCE_FILE))
 
 
 def with_ingest_time(df: DataFrame, at: datetime) -> DataFrame:
