@@ -14,7 +14,7 @@ SCHEMA = StructType(
     [
         StructField("age", DoubleType()),
         StructField("contract", StringType()),
-        StructField("label", DoubleType()),
+        StructField("_label", DoubleType()),
     ]
 )
 
@@ -46,16 +46,16 @@ def test_transformers_are_fitted_on_training_rows_only(spark) -> None:
     assert imputer.surrogateDF.first()["age"] == 20.0
     assert indexer.labelsArray == [["a", "b"]]
     # AND unseen or missing values at scoring time still score
-    scored = model.transform(test).select("age__imputed", "contract__index").collect()
-    assert scored[0]["age__imputed"] == 20.0
-    assert scored[0]["contract__index"] == 2.0  # the bucket of unseen values
+    scored = model.transform(test).select("_age__imputed", "_contract__index").collect()
+    assert scored[0]["_age__imputed"] == 20.0
+    assert scored[0]["_contract__index"] == 2.0  # the bucket of unseen values
 
 
 @pytest.mark.parametrize("model", ["logistic_regression", "random_forest", "gbt"])
 def test_every_classifier_fits_and_scores(spark, model: str) -> None:
     train = spark.createDataFrame([(float(i), "ab"[i % 2], float(i > 5)) for i in range(12)], SCHEMA)
     scored = ml_pipeline(small_cfg(model), CONTRACT).fit(train).transform(train)
-    assert {"prediction", "probability", "rawPrediction"} <= set(scored.columns)
+    assert {"_prediction", "_probability", "_raw_prediction"} <= set(scored.columns)
     assert scored.count() == 12
 
 
@@ -69,3 +69,26 @@ def test_gbt_with_more_than_two_classes_is_a_clear_error() -> None:
     three = Contract(numeric=["age"], categorical=[], classes=["a", "b", "c"])
     with pytest.raises(SpeedrunError, match="model type gbt handles two classes only; the label has 3 classes"):
         ml_pipeline(small_cfg("gbt"), three)
+
+
+OWN_NAMES = ["label", "prediction", "features", "probability", "rawPrediction", "age__imputed"]
+
+
+@pytest.mark.parametrize("model", ["logistic_regression", "random_forest"])
+def test_features_named_as_the_pipelines_own_columns_fit_and_score(spark, model: str) -> None:
+    # GIVEN features named as Spark ML's columns and a stage's output (numbers, and `features` a category)
+    schema = StructType(
+        [StructField(n, StringType() if n == "features" else DoubleType()) for n in OWN_NAMES]
+        + [StructField("_label", DoubleType())]
+    )
+    rows = [
+        (float(i), float(i % 3), "ab"[i % 2], float(i % 5), float(i % 4), float(i), float(i > 5)) for i in range(12)
+    ]
+    train = spark.createDataFrame(rows, schema)
+    numeric = [n for n in OWN_NAMES if n != "features"]
+    contract = Contract(numeric=numeric, categorical=["features"], classes=["no", "yes"])
+    # WHEN the pipeline is fitted and scores them
+    scored = ml_pipeline(small_cfg(model), contract).fit(train).transform(train)
+    # THEN each row is scored, and the user's columns are there, as they were
+    assert scored.count() == 12
+    assert scored.select(*OWN_NAMES).collect() == train.select(*OWN_NAMES).collect()

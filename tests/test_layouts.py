@@ -120,3 +120,11 @@ def test_parquet_files_with_other_columns_are_named(spark, tmp_path: Path) -> No
         SpeedrunError, match=r"raw/b/part-[^ ]+ has columns customer_id; .* \(part-[^ ]+ has no spend\)"
     ):
         read(spark, tmp_path, "source.format=parquet")
+
+
+def test_a_column_named_as_one_speedrun_adds_is_named(spark, tmp_path: Path) -> None:
+    # GIVEN a file with a column named `_split`, the name of the column that holds each row's split
+    write(tmp_path / "raw" / "a.csv", "customer_id,_split,churned\n1,a,yes\n")
+    # WHEN it is read THEN one line names the column and asks for another name
+    with pytest.raises(SpeedrunError, match=r"raw \(source.path\) has a column named _split, a name speedrun gives"):
+        read(spark, tmp_path)

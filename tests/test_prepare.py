@@ -75,7 +75,7 @@ def test_to_silver_casts_numbers_and_indexes_the_label_carrying_the_contract(spa
             [
                 StructField("x", DoubleType()),
                 StructField("c", StringType()),
-                StructField("label", DoubleType()),
+                StructField("_label", DoubleType()),
                 StructField("_source_file", StringType()),
                 StructField("_split", StringType()),
             ]
@@ -83,6 +83,18 @@ def test_to_silver_casts_numbers_and_indexes_the_label_carrying_the_contract(spa
     )
     assert_df_equality(result.drop(ROW_KEY), expected, ignore_nullable=True, ignore_metadata=True)
     assert contract_of(result) == CONTRACT
+
+
+def test_a_feature_named_label_keeps_its_name_beside_the_class_index(spark) -> None:
+    # GIVEN a numeric feature named `label`, and the label column `y`
+    raw = StructType([StructField(n, StringType()) for n in ("label", "y", "_source_file")])
+    df = spark.createDataFrame([("2.5", "yes", "f.csv"), ("4", "no", "f.csv")], raw)
+    contract = Contract(numeric=["label"], categorical=[], classes=["no", "yes"])
+    columns = ColumnsConfig(label=LabelConfig(column="y", classes=["no", "yes"]), numeric=["label"])
+    # WHEN the rows go to silver
+    result = to_silver(clean(df, columns), contract, "y")
+    # THEN the feature keeps its name and values, and the class index is speedrun's own column
+    assert [(r["label"], r["_label"]) for r in result.collect()] == [(2.5, 1.0), (4.0, 0.0)]
 
 
 def test_contract_infers_types_and_classes(spark) -> None:

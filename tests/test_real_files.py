@@ -153,7 +153,7 @@ def test_column_names_with_spaces_dots_and_parentheses_work_as_written(spark, tm
     # AND the fitted pipeline scores rows under those names
     model = fit(cfg, read_split(spark, cfg, "train"))
     scored = model.transform(read_split(spark, cfg, "test"))
-    assert scored.select("customer id", "prediction").count() == read_split(spark, cfg, "test").count()
+    assert scored.select("customer id", "_prediction").count() == read_split(spark, cfg, "test").count()
     # AND the registered model scores the file into a predictions table keyed by the user's id column
     result = score(spark, cfg, input_path=source, batch_id="names", version="1")
     assert result.scored == 120

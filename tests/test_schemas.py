@@ -29,7 +29,7 @@ SPLIT_ROWS = StructType(
         StructField("customer_id", StringType()),
         *[StructField(name, DoubleType()) for name in (*NUMBERS, "web_visits")],
         *[StructField(name, StringType()) for name in CATEGORIES],
-        StructField("label", DoubleType()),
+        StructField("_label", DoubleType()),
         StructField("_row_key", LongType()),
         StructField("_source_file", StringType()),
         StructField("_split", StringType()),
@@ -99,8 +99,8 @@ def test_predictions_hold_key_id_class_probabilities_model_and_batch(spark) -> N
             [
                 StructField("_row_key", LongType()),
                 StructField("customer_id", StringType()),
-                StructField("prediction", DoubleType()),
-                StructField("probability", VectorUDT()),
+                StructField("_prediction", DoubleType()),
+                StructField("_probability", VectorUDT()),
             ]
         ),
     )

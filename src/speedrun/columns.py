@@ -12,6 +12,14 @@ INGESTED_AT = "_ingested_at"  # when ingest read it (bronze)
 ROW_KEY = "_row_key"  # a stable key of the row's content or id column (silver on)
 REASON = "_reject_reason"  # why a row was quarantined
 SPLIT = "_split"  # train, validation or test (silver)
+LABEL = "_label"  # the label's class index, carrying the data contract (silver on)
+# what the Spark ML stages make: the feature vector and the classifier's outputs
+FEATURES = "_features"
+PREDICTION = "_prediction"
+PROBABILITY = "_probability"
+RAW_PREDICTION = "_raw_prediction"
+RESERVED = (CORRUPT, SOURCE_FILE, INGESTED_AT, ROW_KEY, REASON, SPLIT, LABEL, FEATURES, PREDICTION, PROBABILITY)
+RESERVED += (RAW_PREDICTION,)
 
 Role = Literal[
     "bronze",  # the raw files' rows, every value a string as read (ingest)

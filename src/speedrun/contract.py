@@ -13,11 +13,10 @@ from dataclasses import asdict, dataclass, field
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from speedrun.columns import column
+from speedrun.columns import LABEL, column
 from speedrun.config import ColumnsConfig, normalize_label
 from speedrun.errors import SpeedrunError
 
-LABEL = "label"
 METADATA_KEY = "speedrun_contract"
 MAX_CLASSES = 100
 

@@ -16,11 +16,11 @@ from pyspark.ml.feature import (
     VectorAssembler,
 )
 
+from speedrun.columns import FEATURES, LABEL, PREDICTION, PROBABILITY, RAW_PREDICTION
 from speedrun.config import Config
-from speedrun.contract import LABEL, Contract
+from speedrun.contract import Contract
 from speedrun.errors import SpeedrunError
 
-FEATURES = "features"
 CLASSIFIERS = {
     "logistic_regression": LogisticRegression,
     "random_forest": RandomForestClassifier,
@@ -28,16 +28,33 @@ CLASSIFIERS = {
 }
 TREE_MODELS = ("random_forest", "gbt", "xgboost")  # categories go in as indices, not one-hot
 BINNED_MODELS = ("random_forest", "gbt")  # Spark's trees: maxBins must hold every category
+# the classifier's input and output columns (xgboost's names; Spark's are their camelCase)
+COLUMNS = {
+    "features_col": FEATURES,
+    "label_col": LABEL,
+    "prediction_col": PREDICTION,
+    "probability_col": PROBABILITY,
+    "raw_prediction_col": RAW_PREDICTION,
+}
 PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def ml_names(features: list[str]) -> dict[str, str]:
-    """The name each feature goes by inside the Spark ML stages: its own when plain, else a plain stand-in
-    (Spark ML's stages read `plan.name` as a field of a struct). The user's names stay on every table."""
-    return {
-        name: name if PLAIN_NAME.match(name) else f"{re.sub(r'[^A-Za-z0-9_]+', '_', name).strip('_')}__{i}"
-        for i, name in enumerate(features)
-    }
+    """The name each feature goes by inside the Spark ML stages: its own when plain and not starting with `_`,
+    else a plain stand-in (Spark ML's stages read `plan.name` as a field of a struct). The stages' own columns all
+    start with `_` (`columns.FEATURES`, `_age__imputed`), so that no feature's name is one of theirs. The user's
+    names stay on every table."""
+    return {name: name if plain(name) else stand_in(name, i) for i, name in enumerate(features)}
+
+
+def plain(name: str) -> bool:
+    return bool(PLAIN_NAME.match(name)) and not name.startswith("_")
+
+
+def stand_in(name: str, position: int) -> str:
+    """`plan.name` -> `plan_name__3`: letters, digits and `_`, starting with a letter."""
+    cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")
+    return f"{cleaned if cleaned[:1].isalpha() else 'f' + cleaned}__{position}"
 
 
 def renaming_stage(names: dict[str, str]) -> SQLTransformer | None:
@@ -85,8 +102,11 @@ def build_classifier(cfg: Config):
 
         for logger in ("XGBoost-PySpark", "SparkXGBClassifier"):  # its training parameters, at INFO, per fit
             logging.getLogger(logger).setLevel(logging.WARNING)
-        return SparkXGBClassifier(features_col=FEATURES, label_col=LABEL, **classifier_params(cfg))
-    return CLASSIFIERS[cfg.model.type](featuresCol=FEATURES, labelCol=LABEL, **classifier_params(cfg))
+        return SparkXGBClassifier(**COLUMNS, **classifier_params(cfg))
+    classifier = CLASSIFIERS[cfg.model.type](**classifier_params(cfg))
+    for name, value in COLUMNS.items():  # set, not given: GBTClassifier's constructor takes no probabilityCol
+        classifier.set(classifier.getParam(spark_param_name(name)), value)
+    return classifier
 
 
 def ml_pipeline(cfg: Config, contract: Contract) -> Pipeline:
@@ -103,11 +123,11 @@ def ml_pipeline(cfg: Config, contract: Contract) -> Pipeline:
     stages: list = [stage for stage in [renaming_stage(names)] if stage is not None]
     vector_inputs: list[str] = []
     if numeric:
-        imputed = [f"{c}__imputed" for c in numeric]
+        imputed = [f"_{c}__imputed" for c in numeric]
         stages.append(Imputer(inputCols=numeric, outputCols=imputed, strategy=cfg.features.impute_strategy))
         vector_inputs += imputed
     if categorical:
-        indexed = [f"{c}__index" for c in categorical]
+        indexed = [f"_{c}__index" for c in categorical]
         stages.append(
             StringIndexer(
                 inputCols=categorical,
@@ -119,7 +139,7 @@ def ml_pipeline(cfg: Config, contract: Contract) -> Pipeline:
         if cfg.model.type in TREE_MODELS:
             vector_inputs += indexed
         else:
-            encoded = [f"{c}__onehot" for c in categorical]
+            encoded = [f"_{c}__onehot" for c in categorical]
             stages.append(OneHotEncoder(inputCols=indexed, outputCols=encoded, handleInvalid="keep"))
             vector_inputs += encoded
     assembled = f"{FEATURES}__raw" if cfg.features.scale else FEATURES

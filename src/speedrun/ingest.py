@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
 from speedrun.checks import require_columns
-from speedrun.columns import CORRUPT, INGESTED_AT, SOURCE_FILE, column
+from speedrun.columns import CORRUPT, INGESTED_AT, RESERVED, SOURCE_FILE, column
 from speedrun.config import Config, SourceConfig
 from speedrun.delta_log import Commit
 from speedrun.errors import SpeedrunError
@@ -82,6 +82,16 @@ def with_source_file(df: DataFrame) -> DataFrame:
     return df.select("*", F.col("_metadata.file_path").alias(SOURCE_FILE))
 
 
+def refuse_reserved(names: list[str], path: str, key: str) -> None:
+    """One line naming a column of the files that has the name of one speedrun adds (every other name works)."""
+    taken = [name for name in names if name.strip() in RESERVED]
+    if taken:
+        raise SpeedrunError(
+            f"{path} ({key}) has a column named {', '.join(taken)}, a name speedrun gives its own columns "
+            f"({', '.join(RESERVED)}): rename it in the files"
+        )
+
+
 def read_csv(spark: SparkSession, source: SourceConfig, path: str, key: str) -> DataFrame:
     """A CSV source's rows, columns aligned by name across files whose headers list them in other orders."""
     files = data_files(path)
@@ -91,6 +101,7 @@ def read_csv(spark: SparkSession, source: SourceConfig, path: str, key: str) -> 
     else:
         layouts, multiline, check = csv_layouts(source, files, key), needs_multiline(source, files, key), False
     order = [name.strip() for name in next(iter(layouts))]
+    refuse_reserved(order, path, key)
     frames = []
     for header, group in layouts.items():
         schema = StructType([StructField(n, StringType()) for n in header] + [StructField(CORRUPT, StringType())])
@@ -113,7 +124,9 @@ def read_source(spark: SparkSession, source: SourceConfig, path: str, key: str =
             return read_csv(spark, source, path, key)
         if source.format == "parquet" and files:
             parquet_columns(files, key)
-        return spark.read.format(source.format).load(path).transform(with_source_file)
+        rows = spark.read.format(source.format).load(path)
+        refuse_reserved(rows.columns, path, key)
+        return rows.transform(with_source_file)
     except AnalysisException as exc:
         raise SpeedrunError(f"cannot read {path} ({key}) as {source.format}: {str(exc).splitlines()[0]}") from None
 

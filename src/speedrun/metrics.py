@@ -12,16 +12,16 @@ from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from speedrun.contract import LABEL
+from speedrun.columns import LABEL, PREDICTION, RAW_PREDICTION
 from speedrun.errors import SpeedrunError
 
 
 def outcome_counts(predictions: DataFrame, binary: bool) -> pa.Table:
     """Rows per (label, prediction[, score]), in one Spark job, as an Arrow table: what every metric is
     computed from. `score` is the positive class's raw prediction."""
-    keys = [F.col(LABEL).cast("int").alias("label"), F.col("prediction").cast("int").alias("predicted")]
+    keys = [F.col(LABEL).cast("int").alias("label"), F.col(PREDICTION).cast("int").alias("predicted")]
     if binary:
-        keys.append(vector_to_array(F.col("rawPrediction"))[1].alias("score"))
+        keys.append(vector_to_array(F.col(RAW_PREDICTION))[1].alias("score"))
     return predictions.groupBy(*keys).agg(F.count(F.lit(1)).alias("n")).toArrow()
 
 

@@ -13,8 +13,7 @@ from pyspark.ml.stat import Summarizer
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from speedrun.contract import LABEL
-from speedrun.features import FEATURES
+from speedrun.columns import FEATURES, LABEL, PROBABILITY
 from speedrun.leaderboard import leaderboard_html
 
 BINS = 100
@@ -25,7 +24,7 @@ table{border-collapse:collapse;margin:1em 0} th,td{padding:.2em .8em;border-bott
 def score_histogram(predictions: DataFrame) -> list[list[int]]:
     """counts[class][bin] of the positive-class probability, in BINS bins: one aggregation gives the curves
     and the score distributions."""
-    binned = F.least(F.floor(vector_to_array("probability")[1] * BINS), F.lit(BINS - 1)).cast("int")
+    binned = F.least(F.floor(vector_to_array(PROBABILITY)[1] * BINS), F.lit(BINS - 1)).cast("int")
     counts = [[0] * BINS for _ in range(2)]
     for row in predictions.groupBy(LABEL, binned.alias("bin")).count().collect():
         counts[int(row[LABEL])][row["bin"]] = row["count"]
@@ -48,7 +47,7 @@ def curves(histogram: list[list[int]]) -> dict[str, list[float]]:
 
 def readable(slot: str) -> str:
     """`contract__onehot_month-to-month` -> `contract = month-to-month`; `age__imputed` -> `age`."""
-    column, _, rest = slot.partition("__")
+    column, _, rest = slot.removeprefix("_").partition("__")
     if rest.startswith("onehot_"):
         value = rest.removeprefix("onehot_")
         return f"{column} = {'(missing or unseen)' if value == '__unknown' else value}"

@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 
 from speedrun.checks import require_columns
 from speedrun.cleaning import clean, typed_features, with_reject_reason
-from speedrun.columns import REASON, ROW_KEY, column
+from speedrun.columns import PREDICTION, PROBABILITY, REASON, ROW_KEY, column
 from speedrun.config import Config
 from speedrun.contract import Contract
 from speedrun.errors import SpeedrunError
@@ -69,11 +69,14 @@ def load_model(cfg: Config, version: str | None):
 def predictions(scored: DataFrame, contract: Contract, model: tuple[str, str], batch_id: str) -> DataFrame:
     """Row key, id, predicted class, class probabilities, model, scoring time and batch of each scored row."""
     classes = F.array(*[F.lit(c) for c in contract.classes])
-    probabilities = vector_to_array("probability")
+    # a model registered by speedrun before its stages' columns were `_`-named gives Spark ML's default names
+    current = PREDICTION in scored.columns
+    prediction, probability = (PREDICTION, PROBABILITY) if current else ("prediction", "probability")
+    probabilities = vector_to_array(probability)
     return scored.select(
         ROW_KEY,
         *([column(contract.id)] if contract.id else []),
-        F.element_at(classes, F.col("prediction").cast("int") + 1).alias("predicted_class"),
+        F.element_at(classes, F.col(prediction).cast("int") + 1).alias("predicted_class"),
         F.map_from_arrays(classes, probabilities).alias("probabilities"),
         F.lit(model[0]).alias("model_name"),
         F.lit(model[1]).alias("model_version"),

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from speedrun.columns import ROW_KEY, SPLIT
+from speedrun.columns import LABEL, ROW_KEY, SPLIT
 from speedrun.config import Config, SplitConfig
-from speedrun.contract import LABEL, contract_of
+from speedrun.contract import contract_of
 from speedrun.errors import SpeedrunError
 from speedrun.progress import step
 from speedrun.tables import Tables

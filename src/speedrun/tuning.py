@@ -22,9 +22,10 @@ from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from speedrun.columns import LABEL, PROBABILITY
 from speedrun.config import Config
 from speedrun.config.search import SearchConfig
-from speedrun.contract import LABEL, contract_of
+from speedrun.contract import contract_of
 from speedrun.errors import SpeedrunError
 from speedrun.features import TREE_MODELS, ml_pipeline
 from speedrun.fit import fixed_layout, sized_for
@@ -56,7 +57,7 @@ class Chosen:
 
 def log_loss(predictions: DataFrame) -> float:
     """The mean negative log of the probability given to each row's true class (clipped at 1e-15)."""
-    chance = F.element_at(vector_to_array("probability"), F.col(LABEL).cast("int") + 1)
+    chance = F.element_at(vector_to_array(PROBABILITY), F.col(LABEL).cast("int") + 1)
     return predictions.agg(F.avg(-F.log(F.greatest(chance, F.lit(1e-15))))).first()[0]
 
 
