@@ -7,9 +7,8 @@ from importlib.metadata import distribution
 import pytest
 from tests_support import ROOT
 
-from speedrun.cli import main
+from speedrun.cli import main, run_here
 from speedrun.commands import STEPS
-from speedrun.errors import SpeedrunError
 
 
 def test_misspelt_key_ends_in_one_line_and_exit_2(capsys) -> None:
@@ -24,9 +23,37 @@ def test_misspelt_key_ends_in_one_line_and_exit_2(capsys) -> None:
     ]
 
 
-def test_debug_shows_the_stack_trace() -> None:
-    with pytest.raises(SpeedrunError, match="unknown key"):
-        main(["--debug", "train", "--set", "model.max_itr=5"])
+def test_debug_shows_the_stack_trace_then_the_line(capsys) -> None:
+    # WHEN a step with a misspelt key is started with --debug
+    code = main(["--debug", "train", "--set", "model.max_itr=5"])
+    # THEN the stack trace comes first, the one line last, and the exit code is the same
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[0] == "Traceback (most recent call last):"
+    assert err[-1].startswith("speedrun train: error: invalid config") and err[-1].endswith(
+        "unknown key for model type logistic_regression"
+    )
+
+
+def test_an_error_speedrun_did_not_foresee_ends_in_one_line_and_exit_4(spark, monkeypatch, capsys) -> None:
+    # GIVEN a step that fails with an error of no speedrun type (a stand-in for a bug, in its own code)
+    def fails(spark, cfg):
+        raise KeyError("no such thing")
+
+    monkeypatch.setattr("speedrun.ingest.ingest", fails)
+    # WHEN it runs in this process
+    code = run_here(["ingest"], spark)
+    # THEN one line names the error and how to see its stack trace, and the exit code is its own
+    err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("[speedrun]")]
+    assert (code, err) == (
+        4,
+        ["speedrun ingest: internal error: KeyError: 'no such thing' (--debug shows the stack trace)"],
+    )
+    # AND with --debug, the stack trace, then the same line
+    assert run_here(["--debug", "ingest"], spark) == 4
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last):" in err and 'raise KeyError("no such thing")' in err
+    assert err.splitlines()[-1] == "speedrun ingest: internal error: KeyError: 'no such thing'"
 
 
 def test_missing_config_file_ends_in_one_line(capsys) -> None:

@@ -29,7 +29,7 @@ def test_metrics_of_predictions_are_exact(spark) -> None:
     # GIVEN four scored rows, perfectly ranked except one pair
     rows = [(0.0, 0.1), (0.0, 0.7), (1.0, 0.6), (1.0, 0.9)]
     predictions = spark.createDataFrame(
-        [Row(label=y, rawPrediction=Vectors.dense([-s, s]), prediction=float(s > 0.5)) for y, s in rows]
+        [Row(_label=y, _raw_prediction=Vectors.dense([-s, s]), _prediction=float(s > 0.5)) for y, s in rows]
     )
     # WHEN metrics are computed
     metrics, matrix = classification_metrics(predictions, 2)
@@ -43,9 +43,9 @@ def test_areas_match_sparks_evaluator_and_do_not_depend_on_partitioning(spark) -
     # GIVEN 3,000 scored rows with ties, in 1 and in 7 partitions
     rows = [
         Row(
-            label=float(i % 3 == 0),
-            rawPrediction=Vectors.dense([0.0, float((i * 7919) % 101) / 10]),
-            prediction=float((i * 7919) % 101 > 50),
+            _label=float(i % 3 == 0),
+            _raw_prediction=Vectors.dense([0.0, float((i * 7919) % 101) / 10]),
+            _prediction=float((i * 7919) % 101 > 50),
         )
         for i in range(3000)
     ]
@@ -54,7 +54,7 @@ def test_areas_match_sparks_evaluator_and_do_not_depend_on_partitioning(spark) -
     # WHEN the areas are computed
     areas = areas_under_curves(outcome_counts(one, binary=True))
     # THEN they are Spark's exact (numBins=0) areas, to rounding
-    evaluator = BinaryClassificationEvaluator(numBins=0)
+    evaluator = BinaryClassificationEvaluator(numBins=0, labelCol="_label", rawPredictionCol="_raw_prediction")
     assert areas["areaUnderROC"] == pytest.approx(evaluator.evaluate(one, {evaluator.metricName: "areaUnderROC"}))
     assert areas["areaUnderPR"] == pytest.approx(evaluator.evaluate(one, {evaluator.metricName: "areaUnderPR"}))
     # AND bit-identical whatever the partitioning

@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from speedrun.commands import COMMANDS, STEPS, ReplayMismatch, duration
-from speedrun.errors import SpeedrunError
+from speedrun.errors import INTERNAL_ERROR, USER_ERROR, SpeedrunError
 from speedrun.progress import say
 from speedrun.server_client import server_wanted
 
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_in_server([a for a in argv if a != "--no-server"], server.idle_minutes)
     except SpeedrunError as exc:
         say_error(args, exc)
-        return 2
+        return USER_ERROR
     except KeyboardInterrupt:
         return 130
 
@@ -115,16 +116,25 @@ def run_here(argv: list[str], spark: SparkSession | None = None) -> int:
         dispatch(args, spark)
     except SpeedrunError as exc:
         say_error(args, exc)
-        return 1 if isinstance(exc, ReplayMismatch) else 2
+        return 1 if isinstance(exc, ReplayMismatch) else USER_ERROR
+    except Exception as exc:  # not foreseen: one line all the same, and an exit code of its own
+        say_error(args, exc)
+        return INTERNAL_ERROR
     say(f"{args.step} finished in {time.perf_counter() - started:.1f}s")
     return 0
 
 
-def say_error(args: argparse.Namespace, exc: SpeedrunError) -> None:
-    """One line naming what is at fault; with --debug, the error itself, with its stack trace."""
+def say_error(args: argparse.Namespace, exc: Exception) -> None:
+    """One line naming what is at fault, in one write (whole, whatever else prints); with --debug, the stack
+    trace before it. An error speedrun did not foresee is named by its type and its message's first line."""
     if args.debug:
-        raise exc
-    sys.stderr.write(f"speedrun {args.step}: error: {exc}\n")  # one write: whole, whatever else prints
+        sys.stderr.write("".join(traceback.format_exception(exc)))
+    if isinstance(exc, SpeedrunError):
+        sys.stderr.write(f"speedrun {args.step}: error: {exc}\n")
+        return
+    first_line = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    hint = "" if args.debug else " (--debug shows the stack trace)"
+    sys.stderr.write(f"speedrun {args.step}: internal error: {type(exc).__name__}: {first_line}{hint}\n")
 
 
 def _entry_point(step: str) -> Callable[[], None]:

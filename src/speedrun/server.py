@@ -18,13 +18,15 @@ import os
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from multiprocessing.connection import Connection, Listener
 from pathlib import Path
 from typing import Any
 
-from speedrun.errors import SpeedrunError
+from speedrun.errors import INTERNAL_ERROR, USER_ERROR, SpeedrunError
+from speedrun.progress import say
 from speedrun.server_client import STATE, TOKEN
 
 
@@ -45,21 +47,23 @@ class Relay(io.TextIOBase):
 
 
 @contextmanager
-def as_the_client(conn: Connection, cwd: str, env: dict[str, str]) -> Iterator[None]:
-    """Run in the client's folder and environment, its output relayed to it (commands run one at a time)."""
-    saved = (os.getcwd(), dict(os.environ), sys.stdout, sys.stderr)
+def as_the_client(conn: Connection, cwd: str, env: dict[str, str], home: Path) -> Iterator[None]:
+    """Run in the client's folder and environment, its output relayed to it (commands run one at a time); then
+    back in `home`, the server's own folder (not the folder it was started from, which may since be deleted)."""
+    saved = (dict(os.environ), sys.stdout, sys.stderr)
     lock = threading.Lock()
-    os.chdir(cwd)
-    os.environ.clear()
-    os.environ.update(env)
     sys.stdout, sys.stderr = Relay(conn, "out", lock), Relay(conn, "err", lock)
     try:
+        os.environ.clear()
+        os.environ.update(env)
+        os.chdir(cwd)
         yield
     finally:
-        os.chdir(saved[0])
+        with suppress(OSError):
+            os.chdir(home)
         os.environ.clear()
-        os.environ.update(saved[1])
-        sys.stdout, sys.stderr = saved[2], saved[3]
+        os.environ.update(saved[0])
+        sys.stdout, sys.stderr = saved[1], saved[2]
 
 
 class Server:
@@ -95,10 +99,9 @@ class Server:
                 request = conn.recv()
                 if request["op"] == "status":
                     conn.send(self.status())
-                elif request["op"] == "stop":
+                elif request["op"] == "stop":  # once the running command ends: it ends with its own result
                     conn.send(self.status())
-                    if request.get("when_idle"):
-                        self.one_command.acquire()
+                    self.one_command.acquire()
                     self.shut_down("stopped by a command")
                 elif request["op"] == "command":
                     conn.send({"exit": self.command(conn, request)})
@@ -111,19 +114,26 @@ class Server:
             waited = time.time() - since
             conn.send({"err": f"[speedrun] server    busy with `{name}` for {waited:.0f}s: this command waits\n"})
             self.one_command.acquire()
+        # from here the command is this server's to finish: a client that loses the server before this line
+        # runs its command in another one (the server was stopping)
+        conn.send({"started": True})
         self.running = ("speedrun " + " ".join(request["argv"][:1]), time.time())
         try:
-            with as_the_client(conn, request["cwd"], request["env"]), self.cancelled_if_gone(conn):
+            with as_the_client(conn, request["cwd"], request["env"], self.folder), self.cancelled_if_gone(conn):
                 from speedrun.cli import run_here
 
                 uptime = time.time() - self.started
-                print(
-                    f"[speedrun] spark     warm in the speedrun server (pid {os.getpid()}, up {uptime:.0f}s)",
-                    file=sys.stderr,
-                )
+                say(f"spark     warm in the speedrun server (pid {os.getpid()}, up {uptime:.0f}s)")
                 return run_here(request["argv"], self.spark)
         except KeyboardInterrupt:
             return 130
+        except FileNotFoundError:  # the client's folder, deleted since it sent the command
+            conn.send({"err": f"speedrun: error: the folder {request['cwd']} no longer exists\n"})
+            return USER_ERROR
+        except Exception:  # run_here answers every error of a command; this is the server's own
+            log(f"a command failed in the server:\n{traceback.format_exc()}")
+            conn.send({"err": f"speedrun: internal error in the server: {traceback.format_exc(limit=0).strip()}\n"})
+            return INTERNAL_ERROR
         finally:
             self.running, self.last_command = None, time.time()
             self.one_command.release()
@@ -173,10 +183,13 @@ class Server:
         }
 
     def stop_when_idle(self) -> None:
+        """Stop after the idle time without a command, holding the command lock: no command starts meanwhile."""
         while True:
             time.sleep(min(5.0, self.idle_seconds / 4))
-            if self.running is None and time.time() - self.last_command > self.idle_seconds:
-                self.shut_down(f"idle for {self.idle_seconds / 60:g} minutes")
+            if self.one_command.acquire(blocking=False):
+                if time.time() - self.last_command > self.idle_seconds:
+                    self.shut_down(f"idle for {self.idle_seconds / 60:g} minutes")
+                self.one_command.release()
 
     def shut_down(self, why: str) -> None:
         log(f"stopping: {why}")

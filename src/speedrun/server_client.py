@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import speedrun
-from speedrun.errors import SpeedrunError
+from speedrun.errors import SERVER_GONE, SpeedrunError
 from speedrun.progress import say
 
 STATE, TOKEN, LOG = "server.json", "token", "server.log"
 # A server that does not answer a connection within this is taken as hung (its accept loop has a thread of its own).
 ANSWER_SECONDS = float(os.environ.get("SPEEDRUN_SERVER_ANSWER_SECONDS", "20"))
 START_SECONDS = 600.0
+STOPPING_RETRIES = 5  # a command whose server stops before it starts runs in the next one, this many times at most
 # What the server's JVM and interpreter are started with: a command whose values differ gets a new server.
 SETTINGS_ENV = ("SPEEDRUN_MASTER", "SPEEDRUN_DELTA_JARS", "JAVA_HOME", "PYSPARK_PYTHON", "SPARK_HOME")
 
@@ -52,8 +53,11 @@ def server_wanted(no_server: bool) -> bool:
 
 
 def settings() -> str:
-    """What a server must share with the command: interpreter, Spark-related environment, speedrun's code."""
-    values = [sys.executable, speedrun.code_hash(), *(f"{k}={os.environ.get(k, '')}" for k in SETTINGS_ENV)]
+    """What a server must share with the command: the interpreter (as resolved: `python` and `python3` of one
+    environment are one) and its environment (`sys.prefix`: a venv of the same interpreter is another), the
+    Spark-related environment variables, speedrun's code."""
+    interpreter = [os.path.realpath(sys.executable), os.path.realpath(sys.prefix)]
+    values = [*interpreter, speedrun.code_hash(), *(f"{k}={os.environ.get(k, '')}" for k in SETTINGS_ENV)]
     return hashlib.sha256("\n".join(values).encode()).hexdigest()[:16]
 
 
@@ -135,7 +139,7 @@ def reach(folder: Path, idle_minutes: float) -> Connection:
         if state is not None:
             if state.get("settings") != settings():
                 say(f"server    (pid {state['pid']}) runs other settings or code: replacing it when it is free")
-                stop(folder, when_idle=True)
+                stop(folder)
             else:
                 try:
                     return connect(folder, state)
@@ -153,7 +157,12 @@ def start(folder: Path, idle_minutes: float) -> Connection:
     command = [sys.executable, "-m", "speedrun.server", str(folder), str(idle_minutes), settings()]
     with open(folder / LOG, "ab") as log:
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=folder,  # its own folder: the one it was started from may be deleted while it runs
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     say(f"server    starting (pid {process.pid}): Spark warms up once, later commands reuse it")
     deadline = time.monotonic() + START_SECONDS
@@ -178,9 +187,10 @@ def kill(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def stop(folder: Path, when_idle: bool = False) -> dict[str, Any] | None:
-    """Stop the running server (at once, or once its command ends) and wait until it is gone; its last status."""
-    status = ask(folder, {"op": "stop", "when_idle": when_idle})
+def stop(folder: Path) -> dict[str, Any] | None:
+    """Stop the running server once its running command ends (commands waiting for it run in the next server)
+    and wait until it is gone; its status when asked."""
+    status = ask(folder, {"op": "stop"})
     if status is not None:
         while alive(status["pid"]):
             time.sleep(0.1)
@@ -190,17 +200,37 @@ def stop(folder: Path, when_idle: bool = False) -> dict[str, Any] | None:
 def run_in_server(argv: list[str], idle_minutes: float) -> int:
     """Run `speedrun <argv>` in the warm server from here (this folder, this environment); its exit code."""
     folder = server_dir()
-    conn = reach(folder, idle_minutes)
-    with conn:
-        conn.send({"op": "command", "argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)})
-        while True:
-            try:
-                message = conn.recv()
-            except (EOFError, OSError):
-                say(f"server    stopped during the command: see {folder / LOG}")
-                return 3
-            if "exit" in message:
-                return message["exit"]
-            stream = sys.stdout if "out" in message else sys.stderr
-            stream.write(message.get("out", message.get("err", "")))
-            stream.flush()
+    try:
+        here = os.getcwd()
+    except FileNotFoundError:
+        raise SpeedrunError("the folder this command runs in no longer exists: cd to one that does") from None
+    request = {"op": "command", "argv": argv, "cwd": here, "env": dict(os.environ)}
+    for _ in range(STOPPING_RETRIES):
+        with reach(folder, idle_minutes) as conn:
+            conn.send(request)
+            code = relay(conn, folder)
+        if code is not None:
+            return code
+        say("server    stopped before the command started (idle, stopped or replaced): running it in a new one")
+    return SERVER_GONE
+
+
+def relay(conn: Connection, folder: Path) -> int | None:
+    """The command's output, relayed here, and its exit code; None if the server went away before it started."""
+    started = False
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            if not started:
+                return None
+            say(f"server    stopped during the command: see {folder / LOG}")
+            return SERVER_GONE
+        if "exit" in message:
+            return message["exit"]
+        if "started" in message:
+            started = True
+            continue
+        stream = sys.stdout if "out" in message else sys.stderr
+        stream.write(message.get("out", message.get("err", "")))
+        stream.flush()

@@ -36,6 +36,11 @@ def server_command(action: str) -> int:
         status = ask(folder, {"op": "status"})
         print(describe(status) if status else f"speedrun server: not running ({folder})")
         return 0 if status else 1
+    status = ask(folder, {"op": "status"})
+    if status and status["running"]:
+        print(
+            f"speedrun server: stopping once `{status['running']['command']}` ends (Ctrl-C in its terminal cancels it)"
+        )
     status = stop(folder)
     print(f"speedrun server: stopped (pid {status['pid']})" if status else "speedrun server: not running")
     return 0

@@ -1,0 +1,180 @@
+"""The warm server as users leave it running between projects: started from a folder since deleted, reached through
+another spelling of the interpreter, a step that fails unexpectedly inside it, and a soak of four clients in
+folders made and deleted, with stops, idle stops and settings changes between their commands. Real processes."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from speedrun.server_client import alive, read_state, stop
+
+pytestmark = pytest.mark.e2e
+
+BIN = Path(sys.executable).parent
+SPEEDRUN = str(BIN / "speedrun")
+GENERATE = ["generate", "--rows", "20", "--output", "rows.csv"]
+MISSING_SOURCE = "speedrun ingest: error: source not found: "
+
+
+@pytest.fixture
+def own_server(tmp_path: Path, monkeypatch) -> Path:
+    folder = tmp_path / "server"
+    monkeypatch.setenv("SPEEDRUN_SERVER_DIR", str(folder))
+    monkeypatch.delenv("SPEEDRUN_SERVER", raising=False)
+    yield folder
+    stop(folder)
+
+
+def speedrun(cwd: Path, *args: str, command: list[str] | None = None, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*(command or [SPEEDRUN]), *args], cwd=cwd, capture_output=True, text=True, env={**os.environ, **env}
+    )
+
+
+def folder(path: Path) -> Path:
+    path.mkdir(parents=True)
+    return path
+
+
+def ingest_missing(work: Path) -> list[str]:
+    """An ingest whose source does not exist: it fails in the server, after its config is read, in one line."""
+    sets = [f"storage.work_dir={work}", "source.path=nowhere", "source.generate_if_missing=null"]
+    return ["ingest", *[arg for s in sets for arg in ("--set", s)]]
+
+
+def test_a_server_started_in_a_folder_since_deleted_serves_commands_from_anywhere(
+    own_server: Path, tmp_path: Path
+) -> None:
+    # GIVEN a server started by a command run in a folder that is then deleted
+    first = folder(tmp_path / "first")
+    assert speedrun(first, *GENERATE).returncode == 0
+    pid = read_state(own_server)["pid"]
+    shutil.rmtree(first)
+    # WHEN a command runs in another folder
+    later = speedrun(folder(tmp_path / "later"), *GENERATE)
+    # THEN it runs, warm in that server, and writes where it was run
+    assert later.returncode == 0, later.stderr
+    assert f"warm in the speedrun server (pid {pid}," in later.stderr
+    assert (tmp_path / "later" / "rows.csv").exists()
+    # WHEN a command is started in a folder deleted under it
+    gone = folder(tmp_path / "gone")
+    shell = f"cd {gone} && rm -rf {gone} && exec {SPEEDRUN} {' '.join(GENERATE)}"
+    orphan = subprocess.run(["bash", "-c", shell], capture_output=True, text=True)
+    # THEN it ends in one line saying so, and the server still serves
+    assert orphan.returncode == 2, orphan.stderr
+    assert orphan.stderr.strip().endswith("the folder this command runs in no longer exists: cd to one that does")
+    assert speedrun(tmp_path / "later", *GENERATE).returncode == 0
+    assert read_state(own_server)["pid"] == pid
+
+
+def test_a_step_that_fails_unexpectedly_in_the_server_is_one_line_and_the_server_serves_on(
+    own_server: Path, tmp_path: Path
+) -> None:
+    # GIVEN a bronze table whose newest commit file is not JSON (a broken write of some other tool)
+    here = folder(tmp_path / "project")
+    sets = ["--set", f"storage.work_dir={here / 'work'}", "--set", "source.generate_if_missing.rows=50"]
+    assert speedrun(here, "ingest", *sets).returncode == 0
+    pid = read_state(own_server)["pid"]
+    log = next((here / "work" / "warehouse").rglob("*_bronze/_delta_log"))
+    (log / "00000000000000000001.json").write_text("not json\n")
+    # WHEN prepare runs in the server
+    failed = speedrun(here, "prepare", *sets)
+    # THEN it ends with exit code 4 and one line naming the error, not as a server that stopped
+    assert failed.returncode == 4, failed.stderr
+    assert failed.stderr.strip().splitlines()[-1] == (
+        "speedrun prepare: internal error: JSONDecodeError: Expecting value: line 1 column 1 (char 0) "
+        "(--debug shows the stack trace)"
+    )
+    assert "server    stopped" not in failed.stderr
+    # AND with --debug the stack trace comes through the server too
+    debug = speedrun(here, "--debug", "prepare", *sets)
+    assert debug.returncode == 4
+    assert "Traceback (most recent call last):" in debug.stderr and "json.decoder.JSONDecodeError" in debug.stderr
+    # AND the same server runs the next command
+    after = speedrun(here, *GENERATE)
+    assert after.returncode == 0, after.stderr
+    assert f"warm in the speedrun server (pid {pid}," in after.stderr
+
+
+def test_one_interpreter_reached_by_two_names_is_one_server(own_server: Path, tmp_path: Path) -> None:
+    # GIVEN a server started through `python3` of this environment
+    here = folder(tmp_path / "project")
+    cli = ["-c", "import sys; from speedrun.cli import main; sys.exit(main())"]
+    first = speedrun(here, *GENERATE, command=[str(BIN / "python3"), *cli])
+    assert first.returncode == 0, first.stderr
+    pid = read_state(own_server)["pid"]
+    # WHEN a command comes through `python`, the same interpreter
+    second = speedrun(here, *GENERATE, command=[str(BIN / "python"), *cli])
+    # THEN it runs in that server, which is not replaced
+    assert second.returncode == 0, second.stderr
+    assert "runs other settings" not in second.stderr
+    assert f"warm in the speedrun server (pid {pid}," in second.stderr
+
+
+def client(
+    number: int, root: Path, commands: int, phases: list[dict[str, str]], outcomes: list, pause: threading.Event
+) -> None:
+    """`commands` commands, in a new folder every few, each deleted once left: a generate (0) or an ingest of a
+    missing source (2), under the settings of the phase it is in; a pause when the test asks for one."""
+    here, chooser = None, random.Random(number)
+    for i in range(commands):
+        if i % 4 == 0:
+            if here is not None:
+                shutil.rmtree(here)
+            here = folder(root / f"client{number}-{i}")
+        pause.wait()
+        env = phases[i * len(phases) // commands]
+        fails = chooser.random() < 0.5
+        done = speedrun(
+            here, *(ingest_missing(here / "work") if fails else GENERATE), "--set", "server.idle_minutes=0.05", **env
+        )
+        outcomes.append((number, i, fails, done.returncode, done.stderr))
+    shutil.rmtree(here)
+
+
+def test_soak_four_clients_200_commands_with_stops_idle_stops_and_settings_changes(
+    own_server: Path, tmp_path: Path
+) -> None:
+    # GIVEN four clients of 50 commands each, in folders made and deleted as they go, whose settings change
+    # halfway (another Spark master) and back, against a server that stops after 3 idle seconds
+    phases = [{}, {"SPEEDRUN_MASTER": "local[1]"}, {}]
+    outcomes: list = []
+    go = threading.Event()
+    go.set()
+    clients = [threading.Thread(target=client, args=(n, tmp_path, 50, phases, outcomes, go)) for n in range(4)]
+    for thread in clients:
+        thread.start()
+    # WHEN, meanwhile, the server is stopped twice and left idle twice (every client paused for 5 seconds)
+    servers = set()
+    for action in ("stop", "idle", "stop", "idle"):
+        time.sleep(20)
+        servers.add((read_state(own_server) or {}).get("pid"))
+        if action == "stop":
+            assert speedrun(tmp_path, "server", "stop").returncode == 0
+        else:
+            go.clear()
+            time.sleep(5)
+            go.set()
+    for thread in clients:
+        thread.join(timeout=900)
+    # THEN every command ended with its own result: 0, or 2 with its one line; none with 3
+    assert len(outcomes) == 200
+    for number, i, fails, code, err in outcomes:
+        assert code == (2 if fails else 0), (number, i, err)
+        if fails:
+            assert err.strip().splitlines()[-1].startswith(MISSING_SOURCE), (number, i, err)
+    # AND the server was replaced along the way (stops, idle stops, settings), and the last one is one process
+    assert len(servers - {None}) >= 2
+    log = (own_server / "server.log").read_text()
+    assert "stopping: stopped by a command" in log and "stopping: idle for 0.05 minutes" in log
+    last = read_state(own_server)
+    assert last is None or alive(last["pid"])
