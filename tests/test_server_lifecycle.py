@@ -45,12 +45,6 @@ def folder(path: Path) -> Path:
     return path
 
 
-def ingest_missing(work: Path) -> list[str]:
-    """An ingest whose source does not exist: it fails in the server, after its config is read, in one line."""
-    sets = [f"storage.work_dir={work}", "source.path=nowhere", "source.generate_if_missing=null"]
-    return ["ingest", *[arg for s in sets for arg in ("--set", s)]]
-
-
 def test_a_server_started_in_a_folder_since_deleted_serves_commands_from_anywhere(
     own_server: Path, tmp_path: Path
 ) -> None:
@@ -120,23 +114,28 @@ def test_one_interpreter_reached_by_two_names_is_one_server(own_server: Path, tm
     assert f"warm in the speedrun server (pid {pid}," in second.stderr
 
 
+def ingest(work: Path, source: str) -> list[str]:
+    sets = [f"storage.work_dir={work}", f"source.path={source}", "source.generate_if_missing=null"]
+    sets += ["columns={id: null, label: {column: y}}", "server.idle_minutes=0.05"]
+    return ["ingest", *[arg for s in sets for arg in ("--set", s)]]
+
+
 def client(
     number: int, root: Path, commands: int, phases: list[dict[str, str]], outcomes: list, pause: threading.Event
 ) -> None:
-    """`commands` commands, in a new folder every few, each deleted once left: a generate (0) or an ingest of a
-    missing source (2), under the settings of the phase it is in; a pause when the test asks for one."""
+    """`commands` ingests, in a new folder every few, each deleted once left: of a small CSV (0) or of a missing
+    source (2), under the settings of the phase it is in; a pause when the test asks for one."""
     here, chooser = None, random.Random(number)
     for i in range(commands):
         if i % 4 == 0:
             if here is not None:
                 shutil.rmtree(here)
             here = folder(root / f"client{number}-{i}")
+            (here / "d.csv").write_text("x,y\n" + "".join(f"{k},{'ab'[k % 2]}\n" for k in range(20)))
         pause.wait()
         env = phases[i * len(phases) // commands]
         fails = chooser.random() < 0.5
-        done = speedrun(
-            here, *(ingest_missing(here / "work") if fails else GENERATE), "--set", "server.idle_minutes=0.05", **env
-        )
+        done = speedrun(here, *ingest(here / "work", "missing.csv" if fails else str(here / "d.csv")), **env)
         outcomes.append((number, i, fails, done.returncode, done.stderr))
     shutil.rmtree(here)
 

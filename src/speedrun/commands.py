@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from speedrun.errors import SpeedrunError
@@ -62,9 +63,10 @@ def generate(args: argparse.Namespace, session: Session, cfg: Config | None) -> 
     from speedrun.generate import generate
     from speedrun.progress import step
 
+    output = str(Path(args.output).absolute())  # from this folder: Spark would take the JVM's
     with step("generate") as progress:
-        generate(session(), args.rows, args.seed, args.output)
-        progress.done(f"{args.rows:,} rows -> {args.output}")
+        generate(session(), args.rows, args.seed, output)
+        progress.done(f"{args.rows:,} rows -> {output}")
 
 
 def run_steps(args: argparse.Namespace, session: Session, cfg: Config) -> None:

@@ -22,12 +22,13 @@ class StorageConfig(Strict):
     _check_names = field_validator("catalog", "schema_name")(_identifier)
 
     def resolve(self, path: str) -> str:
-        """A relative path is taken relative to `work_dir`, except `./x` and `../x`: relative to where you are."""
+        """A relative path is taken relative to `work_dir`, except `./x` and `../x`: relative to where you are.
+        Made absolute from Python's folder: Spark would take the JVM's (in the warm server, another folder)."""
         if "://" in path or path.startswith("/"):
             return path
         if path.startswith(("./", "../")):
-            return str(Path(path).absolute())  # Python's folder: Spark would take the JVM's
-        return str(Path(self.work_dir) / path)
+            return str(Path(path).absolute())
+        return str((Path(self.work_dir) / path).absolute())
 
 
 class GenerateConfig(Strict):
