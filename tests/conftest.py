@@ -28,6 +28,14 @@ def server_folder(tmp_path_factory) -> Path:
         stop(folder)
 
 
+@pytest.fixture(autouse=True)
+def one_jvm_outside_e2e(request, monkeypatch) -> None:
+    """The fast suite starts no server (a second JVM): a command it runs runs in this process, in the tests'
+    own session. Server tests are e2e, or say which server they want (`own_server`)."""
+    if request.node.get_closest_marker("e2e") is None:
+        monkeypatch.setenv("SPEEDRUN_SERVER", "0")
+
+
 @pytest.fixture(scope="session")
 def spark() -> SparkSession:
     session = get_spark("speedrun-tests", master="local[2]", extra=TEST_SPARK_CONF)

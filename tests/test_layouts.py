@@ -12,6 +12,9 @@ from chispa import assert_df_equality
 from pyspark.sql.types import StringType, StructField, StructType
 from tests_support import csv_config, write
 
+from speedrun.cleaning import clean, with_reject_reason
+from speedrun.columns import REASON, SOURCE_FILE
+from speedrun.contract import Contract
 from speedrun.errors import SpeedrunError
 from speedrun.ingest import read_source
 from speedrun.layout import ends_inside_quotes, quoted_line_break
@@ -128,3 +131,20 @@ def test_a_column_named_as_one_speedrun_adds_is_named(spark, tmp_path: Path) -> 
     # WHEN it is read THEN one line names the column and asks for another name
     with pytest.raises(SpeedrunError, match=r"raw \(source.path\) has a column named _split, a name speedrun gives"):
         read(spark, tmp_path)
+
+
+def test_each_bad_row_of_a_file_gets_its_reason_and_its_file(spark, tmp_path: Path) -> None:
+    # GIVEN a CSV with good rows, a line with too many fields, a non-number, a missing label
+    good = "".join(f"{i},{'ab'[i % 2]},{'yn'[i % 3 == 0]}\n" for i in range(20))
+    source = write(tmp_path / "raw" / "d.csv", "x,c,y\n" + good + "1,a,y,EXTRA\nseven,a,n\n3,b,\n")
+    cfg = csv_config(tmp_path, source, "columns.numeric=[x]", "columns.label.classes=[n, y]")
+    contract = Contract(numeric=["x"], categorical=["c"], classes=["n", "y"])
+    # WHEN it is read and its rows tagged as prepare tags them
+    rows = read_source(spark, cfg.source, source).transform(lambda df: clean(df, cfg.columns))
+    tagged = with_reject_reason(rows, contract, "y").collect()  # every column: Spark's CSV reader finds a line
+    # with too many fields only when all columns are read
+    # THEN every row is there, each bad one with its reason and file, the good ones with none
+    assert len(tagged) == 23
+    reasons = {r[REASON]: r[SOURCE_FILE] for r in tagged if r[REASON] is not None}
+    assert set(reasons) == {"malformed line (wrong number of fields)", "x: not a number", "y: label is missing"}
+    assert all(path.endswith("raw/d.csv") for path in reasons.values())

@@ -73,6 +73,7 @@ def test_parquet_with_an_id_column(spark, tmp_path: Path, monkeypatch) -> None:
     assert sum(report["rows"].values()) == 1000
 
 
+@pytest.mark.e2e
 def test_bad_rows_are_quarantined_with_their_reason_and_file(spark, tmp_path: Path) -> None:
     # GIVEN a CSV with good rows, a line with too many fields, a non-number, a missing label
     good = "".join(f"{i},{'ab'[i % 2]},{'yn'[i % 3 == 0]}\n" for i in range(20))
@@ -88,6 +89,7 @@ def test_bad_rows_are_quarantined_with_their_reason_and_file(spark, tmp_path: Pa
     assert all(path.endswith("raw/d.csv") for path in quarantine.values())
 
 
+@pytest.mark.e2e
 def test_too_many_bad_rows_fail_the_run_and_leave_the_tables(spark, tmp_path: Path) -> None:
     # GIVEN a good prepare, then a source where most labels are unknown
     source = write(tmp_path / "raw" / "d.csv", "x,y\n" + "".join(f"{i},{'ab'[i % 2]}\n" for i in range(10)))
@@ -122,6 +124,7 @@ def test_a_failed_write_leaves_the_table_at_its_last_good_version(spark, tmp_pat
     assert tables.write(spark.range(7), "bronze").rows == 7
 
 
+@pytest.mark.e2e
 def test_tables_written_together_each_get_one_commit_and_a_failure_leaves_its_table(spark, tmp_path: Path) -> None:
     # GIVEN two tables with one good version each
     cfg = csv_config(tmp_path, "unused")
@@ -143,6 +146,7 @@ def test_tables_written_together_each_get_one_commit_and_a_failure_leaves_its_ta
     assert (tables.version(spark, "quarantine"), tables.read(spark, "quarantine").count()) == (2, 9)
 
 
+@pytest.mark.e2e
 def test_a_record_put_again_replaces_its_row_and_may_bring_new_columns(spark, tmp_path: Path) -> None:
     # GIVEN a runs table with two records, one of them with a quote in its key
     tables = Tables(csv_config(tmp_path, "unused"))
@@ -158,6 +162,7 @@ def test_a_record_put_again_replaces_its_row_and_may_bring_new_columns(spark, tm
     assert_df_equality(tables.read(spark, "training_runs"), expected, ignore_row_order=True)
 
 
+@pytest.mark.e2e
 def test_a_new_record_is_appended_without_a_search_for_rows_to_replace(spark, tmp_path: Path) -> None:
     # GIVEN a runs table with a record
     tables = Tables(csv_config(tmp_path, "unused"))
@@ -172,6 +177,7 @@ def test_a_new_record_is_appended_without_a_search_for_rows_to_replace(spark, tm
     assert_df_equality(tables.read(spark, "training_runs"), expected, ignore_row_order=True)
 
 
+@pytest.mark.e2e
 def test_replacing_a_batch_again_counts_the_rows_it_wrote(spark, tmp_path: Path) -> None:
     # GIVEN a table with a batch of 4 rows and another of 2
     tables = Tables(csv_config(tmp_path, "unused"))
@@ -182,6 +188,7 @@ def test_replacing_a_batch_again_counts_the_rows_it_wrote(spark, tmp_path: Path)
     assert tables.read(spark, "predictions").count() == 5
 
 
+@pytest.mark.e2e
 def test_a_generated_source_with_a_given_test_file_is_ingested(spark, tmp_path: Path, make_config) -> None:
     # GIVEN a training source still to be generated, and a given test file
     generate(spark, 20, 11, str(tmp_path / "given_test"))

@@ -50,6 +50,7 @@ def test_metrics_out_writes_the_json_where_asked(spark, trained, tmp_path: Path)
     assert json.loads(out.read_text())["metrics"] == first.report["metrics"] == again.report["metrics"]
 
 
+@pytest.mark.e2e
 def test_ingest_twice_leaves_the_same_table(spark, tmp_path: Path, make_config) -> None:
     # GIVEN a source ingested once
     cfg = make_config("source.generate_if_missing.rows=200")
@@ -81,6 +82,7 @@ def test_missing_column_is_named_with_the_columns_there(spark, tmp_path: Path, m
         ingest(spark, cfg)
 
 
+@pytest.mark.e2e
 def test_a_failed_ingest_leaves_the_table_at_its_last_good_version(spark, tmp_path: Path, make_config) -> None:
     # GIVEN a bronze table from a good ingest
     cfg = make_config("source.generate_if_missing.rows=100")
@@ -104,6 +106,7 @@ def test_generate_command_writes_the_rows_asked_for(spark, tmp_path: Path) -> No
     assert spark.read.option("header", True).csv(str(tmp_path / "raw")).count() == 500
 
 
+@pytest.mark.e2e
 def test_parquet_source_is_ingested_and_prepared(spark, tmp_path: Path, make_config) -> None:
     # GIVEN the dataset as typed Parquet files
     synthetic_churn(spark, 400, seed=5).write.parquet(str(tmp_path / "pq"))

@@ -113,6 +113,7 @@ def test_a_split_that_cannot_be_evaluated_stops_before_training(spark, tmp_path:
         split(spark, cfg)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("multiline", ["true", "false"])
 def test_quoted_line_breaks_are_read_as_one_record(spark, tmp_path: Path, multiline: str) -> None:
     # GIVEN a valid CSV with two quoted values that hold a line break: 20 records on 22 lines

@@ -156,6 +156,7 @@ def test_the_server_runs_commands_unless_opted_out_or_spark_is_given(monkeypatch
     assert server_wanted(no_server) is wanted
 
 
+@pytest.mark.e2e
 def test_a_server_that_cannot_start_ends_the_command_in_one_line_naming_why(own_server: Path, tmp_path: Path) -> None:
     # GIVEN Delta jars that are not where the environment says
     missing = tmp_path / "no-jars"

@@ -38,6 +38,7 @@ def test_a_write_finds_its_own_commit_after_someone_elses(spark, tmp_path: Path)
     assert (tables.version(spark, "silver"), tables.commit(spark, "silver").lineage) == (0, {"bronze": 7})
 
 
+@pytest.mark.e2e
 def test_a_run_whose_background_write_fails_records_and_registers_nothing(spark, tmp_path: Path) -> None:
     # GIVEN a run whose silver table cannot be written (a file stands where its folder would be)
     cfg = load_config(

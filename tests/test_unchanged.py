@@ -41,6 +41,7 @@ def test_the_fingerprint_follows_the_files_and_the_data_config_not_the_model(tmp
     assert inputs_fingerprint(load_config("default", [*base, "source.path=s3://bucket/data.csv"])) is None
 
 
+@pytest.mark.e2e
 def test_a_rerun_with_another_model_trains_on_the_same_silver(spark, make_config, capsys) -> None:
     # GIVEN a complete run on a generated file
     first = run_pipeline(spark, make_config())
