@@ -141,8 +141,8 @@ def generate_data(sizes: list[int], data: Path) -> None:
     missing = [n for n in sizes if not (data / str(n) / "test" / "_SUCCESS").exists()]
     if not missing:
         return
-    from speedrun.generate import generate
-    from speedrun.session import get_spark
+    from speedrun.edges.session import get_spark
+    from speedrun.transforms.synthetic import generate
 
     spark = get_spark("speedrun-bench-data")
     for n in missing:

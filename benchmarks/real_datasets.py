@@ -20,10 +20,10 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 
 import speedrun
 from speedrun.config import load_config
-from speedrun.contract import contract_of
-from speedrun.session import get_spark
-from speedrun.split import read_split
-from speedrun.train import load_model
+from speedrun.edges.mlflow_logging import load_model
+from speedrun.edges.session import get_spark
+from speedrun.edges.tables import read_split
+from speedrun.transforms.contract import contract_of
 
 ROOT = Path(__file__).resolve().parent.parent
 LOADERS = {"breast_cancer": datasets.load_breast_cancer, "wine": datasets.load_wine, "digits": datasets.load_digits}

@@ -143,8 +143,8 @@ def task_config(arguments: list[str], params: dict[str, str], values: dict[str, 
 
 def config_problems(bundle: dict[str, Any], root: Path) -> list[str]:
     """In every target, each task's config loads, and the files a synced config names are in the bundle."""
+    from speedrun.edges.files import data_files, local_path
     from speedrun.errors import SpeedrunError
-    from speedrun.files import data_files, local_path
 
     problems = []
     for target in bundle.get("targets", {}):

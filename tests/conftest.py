@@ -9,9 +9,10 @@ import pytest
 from pyspark.sql import SparkSession
 
 from speedrun.config import Config, load_config
-from speedrun.evaluate import Evaluation
+from speedrun.edges.session import get_spark
 from speedrun.flow import run_pipeline
-from speedrun.session import get_spark
+from speedrun.server.client import stop
+from speedrun.steps.evaluate import Evaluation
 
 TEST_SPARK_CONF = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}
 
@@ -19,7 +20,6 @@ TEST_SPARK_CONF = {"spark.sql.shuffle.partitions": "2", "spark.default.paralleli
 @pytest.fixture(scope="session", autouse=True)
 def server_folder(tmp_path_factory) -> Path:
     """The tests' own speedrun server (commands run in one, as users' do), stopped when the tests end."""
-    from speedrun.server_client import stop
 
     folder = tmp_path_factory.mktemp("server")
     with pytest.MonkeyPatch.context() as patch:

@@ -40,7 +40,7 @@ def test_an_error_speedrun_did_not_foresee_ends_in_one_line_and_exit_4(spark, mo
     def fails(spark, cfg):
         raise KeyError("no such thing")
 
-    monkeypatch.setattr("speedrun.ingest.ingest", fails)
+    monkeypatch.setattr("speedrun.steps.ingest.ingest", fails)
     # WHEN it runs in this process
     code = run_here(["ingest"], spark)
     # THEN one line names the error and how to see its stack trace, and the exit code is its own

@@ -6,9 +6,9 @@ import pytest
 from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
 from speedrun.config import load_config
-from speedrun.contract import Contract
 from speedrun.errors import SpeedrunError
-from speedrun.features import ml_pipeline, spark_param_name
+from speedrun.transforms.contract import Contract
+from speedrun.transforms.features import ml_pipeline, spark_param_name
 
 SCHEMA = StructType(
     [
@@ -21,6 +21,10 @@ SCHEMA = StructType(
 
 CONTRACT = Contract(numeric=["age"], categorical=["contract"], classes=["no", "yes"])
 QUICK = {"logistic_regression": "max_iter: 10", "random_forest": "num_trees: 3", "gbt": "max_iter: 3"}
+
+
+def pipeline_of(cfg, contract: Contract):
+    return ml_pipeline(cfg.model, cfg.features, contract)
 
 
 def small_cfg(model: str):
@@ -40,7 +44,7 @@ def test_transformers_are_fitted_on_training_rows_only(spark) -> None:
     train = spark.createDataFrame([(10.0, "a", 0.0), (20.0, "b", 1.0), (30.0, "a", 1.0), (None, "a", 0.0)], SCHEMA)
     test = spark.createDataFrame([(None, "zzz", 0.0), (1000.0, "a", 1.0)], SCHEMA)
     # WHEN the pipeline is fitted on the training rows
-    model = ml_pipeline(small_cfg("logistic_regression"), CONTRACT).fit(train)
+    model = pipeline_of(small_cfg("logistic_regression"), CONTRACT).fit(train)
     imputer, indexer = model.stages[0], model.stages[1]
     # THEN the imputer's median and the indexer's categories come from them alone
     assert imputer.surrogateDF.first()["age"] == 20.0
@@ -54,7 +58,7 @@ def test_transformers_are_fitted_on_training_rows_only(spark) -> None:
 @pytest.mark.parametrize("model", ["logistic_regression", "random_forest", "gbt"])
 def test_every_classifier_fits_and_scores(spark, model: str) -> None:
     train = spark.createDataFrame([(float(i), "ab"[i % 2], float(i > 5)) for i in range(12)], SCHEMA)
-    scored = ml_pipeline(small_cfg(model), CONTRACT).fit(train).transform(train)
+    scored = pipeline_of(small_cfg(model), CONTRACT).fit(train).transform(train)
     assert {"_prediction", "_probability", "_raw_prediction"} <= set(scored.columns)
     assert scored.count() == 12
 
@@ -68,7 +72,7 @@ def test_config_keys_map_to_spark_params() -> None:
 def test_gbt_with_more_than_two_classes_is_a_clear_error() -> None:
     three = Contract(numeric=["age"], categorical=[], classes=["a", "b", "c"])
     with pytest.raises(SpeedrunError, match="model type gbt handles two classes only; the label has 3 classes"):
-        ml_pipeline(small_cfg("gbt"), three)
+        pipeline_of(small_cfg("gbt"), three)
 
 
 OWN_NAMES = ["label", "prediction", "features", "probability", "rawPrediction", "age__imputed"]
@@ -88,7 +92,7 @@ def test_features_named_as_the_pipelines_own_columns_fit_and_score(spark, model:
     numeric = [n for n in OWN_NAMES if n != "features"]
     contract = Contract(numeric=numeric, categorical=["features"], classes=["no", "yes"])
     # WHEN the pipeline is fitted and scores them
-    scored = ml_pipeline(small_cfg(model), contract).fit(train).transform(train)
+    scored = pipeline_of(small_cfg(model), contract).fit(train).transform(train)
     # THEN each row is scored, and the user's columns are there, as they were
     assert scored.count() == 12
     assert scored.select(*OWN_NAMES).collect() == train.select(*OWN_NAMES).collect()

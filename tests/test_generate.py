@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyspark.sql import functions as F
 
-from speedrun.generate import COLUMNS, synthetic_churn
+from speedrun.transforms.synthetic import COLUMNS, synthetic_churn
 
 
 def test_same_rows_whatever_the_partitioning(spark) -> None:

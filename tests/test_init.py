@@ -10,8 +10,8 @@ from tests_support import write
 from speedrun.cli import main
 from speedrun.config import load_config
 from speedrun.errors import SpeedrunError
-from speedrun.first_config import init
 from speedrun.flow import run_pipeline
+from speedrun.steps.init import init
 
 
 def rows(n: int, line) -> str:

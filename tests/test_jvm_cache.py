@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from speedrun import jvm_cache
-from speedrun.jvm_cache import archive_options, supports_dynamic_archive
+from speedrun.edges import jvm_cache
+from speedrun.edges.jvm_cache import archive_options, supports_dynamic_archive
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ from chispa import assert_df_equality
 from pyspark.sql.types import StringType, StructField, StructType
 from tests_support import csv_config, write
 
-from speedrun.cleaning import clean, with_reject_reason
-from speedrun.columns import REASON, SOURCE_FILE
-from speedrun.contract import Contract
+from speedrun.edges.layout import ends_inside_quotes, quoted_line_break
+from speedrun.edges.raw import read_source
 from speedrun.errors import SpeedrunError
-from speedrun.ingest import read_source
-from speedrun.layout import ends_inside_quotes, quoted_line_break
+from speedrun.transforms.cleaning import clean, with_reject_reason
+from speedrun.transforms.columns import REASON, SOURCE_FILE
+from speedrun.transforms.contract import Contract
 
 COLUMNS = ["customer_id", "age", "plan", "spend", "churned"]
 SCHEMA = StructType([StructField(c, StringType()) for c in [*COLUMNS, "_corrupt_record"]])

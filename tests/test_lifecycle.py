@@ -7,17 +7,19 @@ from pathlib import Path
 
 import mlflow
 import pytest
+from tests_support import alone
 
 from speedrun.cli import main
+from speedrun.edges.registry import CHALLENGER, CHAMPION, version_by_alias
+from speedrun.edges.tables import Tables
+from speedrun.edges.tracking import registered_model_name, use_experiment
 from speedrun.errors import SpeedrunError
-from speedrun.evaluate import evaluate
 from speedrun.flow import run_pipeline
-from speedrun.generate import synthetic_churn
-from speedrun.registry import CHALLENGER, CHAMPION, promote, validate, version_by_alias
-from speedrun.score import score
-from speedrun.tables import Tables
-from speedrun.tracking import registered_model_name, use_experiment
-from speedrun.train import train
+from speedrun.steps.evaluate import evaluate
+from speedrun.steps.lifecycle import promote, validate
+from speedrun.steps.score import score
+from speedrun.steps.train import train
+from speedrun.transforms.synthetic import synthetic_churn
 
 pytestmark = pytest.mark.e2e
 
@@ -38,14 +40,14 @@ def test_validate_and_promote_move_the_aliases(spark, make_config, capsys) -> No
     assert verdict.version == "1"
     assert len(verdict.checks) == len(cfg.validation.thresholds)  # each threshold, and no champion to compare
     assert not any("champion" in line for line in verdict.checks)
-    assert promote(cfg) == "1"
+    assert alone(promote, None, cfg) == "1"
     # THEN version 1 is challenger and champion
     assert aliases(cfg) == {CHALLENGER: "1", CHAMPION: "1"}
 
     # GIVEN a worse model (one iteration) trained and evaluated on the same tables: version 2
     worse = cfg.model_copy(update={"model": cfg.model.model_copy(update={"max_iter": 1})})
-    run = train(spark, worse)
-    evaluate(spark, worse, run.run_id)
+    run = alone(train, spark, worse)
+    alone(evaluate, spark, worse, run_id=run.run_id)
     assert run.model_version == "2"
     # WHEN it is validated THEN it fails, naming the metric, its value and the champion's
     with pytest.raises(
@@ -69,11 +71,11 @@ def test_validate_and_promote_move_the_aliases(spark, make_config, capsys) -> No
     assert aliases(cfg) == {CHALLENGER: "1", CHAMPION: "1"}
 
     # GIVEN the first config retrained: version 3, as good as the champion
-    again = train(spark, cfg)
-    evaluate(spark, cfg, again.run_id)
+    again = alone(train, spark, cfg)
+    alone(evaluate, spark, cfg, run_id=again.run_id)
     # WHEN validated and promoted THEN it is champion, and the earlier versions stay registered
     assert validate(spark, cfg, again.run_id).version == "3"
-    assert promote(cfg) == "3"
+    assert alone(promote, None, cfg) == "3"
     assert aliases(cfg) == {CHALLENGER: "3", CHAMPION: "3"}
     versions = {
         str(v.version) for v in mlflow.MlflowClient().search_model_versions(f"name='{registered_model_name(cfg)}'")
@@ -85,7 +87,7 @@ def test_the_champion_scores_new_data_once_per_batch(spark, make_config, monkeyp
     # GIVEN a run of its own, validated and promoted: champion version 1
     cfg = make_config()
     validate(spark, cfg, run_pipeline(spark, cfg).report["run_id"])
-    assert promote(cfg) == "1"
+    assert alone(promote, None, cfg) == "1"
     # AND new data to score: 300 generated rows and one whose age is not a number
     new = Path(cfg.storage.work_dir) / "new"
     synthetic_churn(spark, 300, seed=55).drop("churned").coalesce(1).write.option("header", True).csv(str(new))
@@ -95,11 +97,11 @@ def test_the_champion_scores_new_data_once_per_batch(spark, make_config, monkeyp
         "north,web,5,3\n"
     )
     # WHEN the champion scores it, twice, as the same batch
-    first_scoring = score(spark, cfg, str(new), batch_id="2026-11-26")
+    first_scoring = alone(score, spark, cfg, str(new), batch_id="2026-11-26")
     monkeypatch.chdir(new.parent.parent)  # on the command line, --input is taken from where you are
     work = ["--set", f"storage.work_dir={cfg.storage.work_dir}", "--set", "model={type: logistic_regression}"]
     assert main(["score", "--input", f"{new.parent.name}/new", "--batch-id", "2026-11-26", *work]) == 0
-    again = score(spark, cfg, str(new), batch_id="2026-11-26")
+    again = alone(score, spark, cfg, str(new), batch_id="2026-11-26")
     # THEN every row is scored or quarantined, once, by champion version 1
     assert (first_scoring.scored, first_scoring.quarantined) == (again.scored, again.quarantined) == (300, 1)
     table = Tables(cfg).read(spark, "predictions")

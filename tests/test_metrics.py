@@ -7,7 +7,12 @@ from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.linalg import Vectors
 from pyspark.sql import Row
 
-from speedrun.metrics import areas_under_curves, classification_metrics, outcome_counts, scores_from_confusion
+from speedrun.transforms.metrics import (
+    areas_under_curves,
+    classification_metrics,
+    outcome_counts,
+    scores_from_confusion,
+)
 
 
 def test_binary_scores_are_those_of_the_positive_class() -> None:

@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
-from tests_support import ROOT, csv_config, write
+from tests_support import ROOT, alone, csv_config, write
 
 from speedrun.config import load_config
-from speedrun.contract import contract_of
+from speedrun.context import RunContext
+from speedrun.edges.raw import generate
+from speedrun.edges.tables import Tables, read_split
 from speedrun.errors import SpeedrunError
 from speedrun.flow import run_pipeline
-from speedrun.generate import generate
-from speedrun.ingest import ingest
-from speedrun.prepare import prepare
-from speedrun.split import read_split
-from speedrun.tables import Tables
+from speedrun.steps.ingest import ingest
+from speedrun.steps.prepare import prepare
+from speedrun.transforms.contract import contract_of
 
 QUICK = {
     "adult": "{type: logistic_regression, max_iter: 30}",
@@ -80,8 +80,8 @@ def test_bad_rows_are_quarantined_with_their_reason_and_file(spark, tmp_path: Pa
     source = write(tmp_path / "raw" / "d.csv", "x,c,y\n" + good + "1,a,y,EXTRA\nseven,a,n\n3,b,\n")
     cfg = csv_config(tmp_path, source, "columns.numeric=[x]", "prepare.max_quarantined_fraction=0.5")
     # WHEN it is ingested and prepared
-    read = ingest(spark, cfg).rows
-    result = prepare(spark, cfg)
+    read = alone(ingest, spark, cfg).rows
+    result = alone(prepare, spark, cfg)
     # THEN rows read = rows accepted + rows quarantined, and each quarantined row says why and where from
     assert read == 23 == result.accepted + result.quarantined
     quarantine = {r["_reject_reason"]: r["_source_file"] for r in Tables(cfg).read(spark, "quarantine").collect()}
@@ -94,19 +94,19 @@ def test_too_many_bad_rows_fail_the_run_and_leave_the_tables(spark, tmp_path: Pa
     # GIVEN a good prepare, then a source where most labels are unknown
     source = write(tmp_path / "raw" / "d.csv", "x,y\n" + "".join(f"{i},{'ab'[i % 2]}\n" for i in range(10)))
     cfg = csv_config(tmp_path, source, "columns.label.classes=[a, b]")
-    ingest(spark, cfg)
-    prepare(spark, cfg)
+    alone(ingest, spark, cfg)
+    alone(prepare, spark, cfg)
     tables = Tables(cfg)
     silver_version = tables.version(spark, "silver")
     write(tmp_path / "raw" / "d.csv", "x,y\n" + "".join(f"{i},{'abcd'[i % 4]}\n" for i in range(10)))
-    ingest(spark, cfg)
+    alone(ingest, spark, cfg)
     # WHEN prepare runs THEN it fails with the fraction and the top reason, and silver is untouched
     with pytest.raises(
         SpeedrunError,
         match=r"40\.0% of rows failed cleaning, more than prepare\.max_quarantined_"
         r"fraction = 0\.1: y: label is not one of a, b \(4 rows\)",
     ):
-        prepare(spark, cfg)
+        alone(prepare, spark, cfg)
     assert tables.version(spark, "silver") == silver_version
 
 
@@ -129,18 +129,19 @@ def test_tables_written_together_each_get_one_commit_and_a_failure_leaves_its_ta
     # GIVEN two tables with one good version each
     cfg = csv_config(tmp_path, "unused")
     tables = Tables(cfg)
-    tables.write_all({"silver": (spark.range(5), None), "quarantine": (spark.range(2), None)})
+    with RunContext(spark, cfg) as ctx:
+        ctx.write_all({"silver": spark.range(5), "quarantine": spark.range(2)})
     # WHEN both are written together again, with lineage
     lineage = {"bronze": 3}
-    commits = tables.write_all({"silver": (spark.range(6), lineage), "quarantine": (spark.range(0), lineage)})
+    with RunContext(spark, cfg) as ctx:
+        ctx.write_all({"silver": spark.range(6), "quarantine": spark.range(0)}, lineage)
+        commits = [ctx.commit("silver"), ctx.commit("quarantine")]
     # THEN each got one new commit, with its rows and lineage
-    assert [(c.version, c.rows, c.lineage) for c in commits.values()] == [(1, 6, lineage), (1, 0, lineage)]
+    assert [(c.version, c.rows, c.lineage) for c in commits] == [(1, 6, lineage), (1, 0, lineage)]
     # WHEN one of two writes made together fails halfway through its rows
     explode = F.udf(lambda i: 1 // (i - 3), "int")
-    with pytest.raises(Exception, match=r"ZeroDivisionError|division by zero"):
-        tables.write_all(
-            {"silver": (spark.range(100).withColumn("boom", explode("id")), None), "quarantine": (spark.range(9), None)}
-        )
+    with pytest.raises(Exception, match=r"ZeroDivisionError|division by zero"), RunContext(spark, cfg) as ctx:
+        ctx.write_all({"silver": spark.range(100).withColumn("boom", explode("id")), "quarantine": spark.range(9)})
     # THEN the failed table is at its last good version, and the other one was written
     assert (tables.version(spark, "silver"), tables.read(spark, "silver").count()) == (1, 6)
     assert (tables.version(spark, "quarantine"), tables.read(spark, "quarantine").count()) == (2, 9)
@@ -194,7 +195,7 @@ def test_a_generated_source_with_a_given_test_file_is_ingested(spark, tmp_path: 
     generate(spark, 20, 11, str(tmp_path / "given_test"))
     cfg = make_config("source.generate_if_missing.rows=50", f"test_source={{path: {tmp_path / 'given_test'}}}")
     # WHEN it is ingested
-    ingest(spark, cfg)
+    alone(ingest, spark, cfg)
     # THEN the training rows were generated before the columns of both were compared, and both tables written
     tables = Tables(cfg)
     assert (tables.read(spark, "bronze").count(), tables.read(spark, "bronze_test").count()) == (50, 20)
@@ -204,7 +205,7 @@ def test_an_empty_glob_is_named(spark, tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     cfg = csv_config(tmp_path, f"{tmp_path}/in/*.csv")
     with pytest.raises(SpeedrunError, match=r"source not found: .*/in/\*\.csv \(source\.path\): no file matches"):
-        ingest(spark, cfg)
+        alone(ingest, spark, cfg)
 
 
 def test_a_test_file_with_other_columns_is_named(spark, tmp_path: Path) -> None:
@@ -216,7 +217,7 @@ def test_a_test_file_with_other_columns_is_named(spark, tmp_path: Path) -> None:
         match=r"the test file's columns differ from the training file's: .*test\.csv "
         r"has x, colour, y; expected x, c, y",
     ):
-        ingest(spark, cfg)
+        alone(ingest, spark, cfg)
 
 
 def test_header_less_csv_needs_column_names() -> None:

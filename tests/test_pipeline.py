@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
+from tests_support import alone
 
 from speedrun.cli import main
+from speedrun.edges.tables import Tables, read_split
 from speedrun.errors import SpeedrunError
-from speedrun.evaluate import evaluate
-from speedrun.generate import synthetic_churn
-from speedrun.ingest import ingest
-from speedrun.prepare import prepare
-from speedrun.split import read_split
-from speedrun.tables import Tables
+from speedrun.steps.evaluate import evaluate
+from speedrun.steps.ingest import ingest
+from speedrun.steps.prepare import prepare
+from speedrun.transforms.synthetic import synthetic_churn
 
 
 def test_run_writes_every_table_and_sane_metrics(spark, trained, tmp_path: Path) -> None:
@@ -46,7 +46,7 @@ def test_run_writes_every_table_and_sane_metrics(spark, trained, tmp_path: Path)
 def test_metrics_out_writes_the_json_where_asked(spark, trained, tmp_path: Path) -> None:
     cfg, first = trained
     out = tmp_path / "elsewhere" / "m.json"
-    again = evaluate(spark, cfg, first.report["run_id"], str(out))
+    again = alone(evaluate, spark, cfg, run_id=first.report["run_id"], metrics_out=str(out))
     assert json.loads(out.read_text())["metrics"] == first.report["metrics"] == again.report["metrics"]
 
 
@@ -55,11 +55,11 @@ def test_ingest_twice_leaves_the_same_table(spark, tmp_path: Path, make_config) 
     # GIVEN a source ingested once
     cfg = make_config("source.generate_if_missing.rows=200")
     tables = Tables(cfg)
-    ingest(spark, cfg)
+    alone(ingest, spark, cfg)
     first = tables.read(spark, "bronze").drop("_ingested_at")
     first_rows = first.collect()
     # WHEN it is ingested again
-    ingest(spark, cfg)
+    alone(ingest, spark, cfg)
     # THEN the table holds the same rows, not twice as many
     assert_df_equality(
         tables.read(spark, "bronze").drop("_ingested_at"),
@@ -71,7 +71,7 @@ def test_ingest_twice_leaves_the_same_table(spark, tmp_path: Path, make_config) 
 def test_missing_source_is_named(spark, tmp_path: Path, make_config) -> None:
     cfg = make_config("source.generate_if_missing=null", "source.path=nowhere/*.csv")
     with pytest.raises(SpeedrunError, match=r"source not found: .*nowhere/\*\.csv \(source\.path\)"):
-        ingest(spark, cfg)
+        alone(ingest, spark, cfg)
 
 
 def test_missing_column_is_named_with_the_columns_there(spark, tmp_path: Path, make_config) -> None:
@@ -79,7 +79,7 @@ def test_missing_column_is_named_with_the_columns_there(spark, tmp_path: Path, m
     with pytest.raises(
         SpeedrunError, match=r"column income not found in .*raw/churn; its columns are: customer_id, age"
     ):
-        ingest(spark, cfg)
+        alone(ingest, spark, cfg)
 
 
 @pytest.mark.e2e
@@ -87,7 +87,7 @@ def test_a_failed_ingest_leaves_the_table_at_its_last_good_version(spark, tmp_pa
     # GIVEN a bronze table from a good ingest
     cfg = make_config("source.generate_if_missing.rows=100")
     tables = Tables(cfg)
-    ingest(spark, cfg)
+    alone(ingest, spark, cfg)
     version = tables.version(spark, "bronze")
     # WHEN the next ingest reads a source without the label column
     (tmp_path / "bad").mkdir()
@@ -112,7 +112,7 @@ def test_parquet_source_is_ingested_and_prepared(spark, tmp_path: Path, make_con
     synthetic_churn(spark, 400, seed=5).write.parquet(str(tmp_path / "pq"))
     cfg = make_config(f"source.path={tmp_path}/pq", "source.format=parquet", "source.generate_if_missing=null")
     # WHEN it is ingested and prepared
-    assert ingest(spark, cfg).rows == 400
-    result = prepare(spark, cfg)
+    assert alone(ingest, spark, cfg).rows == 400
+    result = alone(prepare, spark, cfg)
     # THEN every row is accounted for
     assert result.accepted + result.quarantined == 400

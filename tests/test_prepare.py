@@ -6,12 +6,12 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql.types import DoubleType, IntegerType, LongType, StringType, StructField, StructType
 
-from speedrun.cleaning import clean, to_silver, trim_strings, with_reject_reason
-from speedrun.columns import REASON, ROW_KEY
 from speedrun.config import ColumnsConfig, LabelConfig
-from speedrun.contract import Contract, contract_of, infer_contract
 from speedrun.errors import SpeedrunError
-from speedrun.prepare import summarize
+from speedrun.steps.prepare import summarize
+from speedrun.transforms.cleaning import clean, to_silver, trim_strings, with_reject_reason
+from speedrun.transforms.columns import REASON, ROW_KEY
+from speedrun.transforms.contract import Contract, contract_of, infer_contract
 
 COLUMNS = ColumnsConfig(label=LabelConfig(column="y", classes=["no", "yes"]), numeric=["x"], categorical=["c"])
 CONTRACT = Contract(numeric=["x"], categorical=["c"], classes=["no", "yes"])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from tests_support import ROOT, csv_config, write
 
-from speedrun.tables import Tables
+from speedrun.edges.tables import Tables
 
 pytestmark = pytest.mark.e2e
 

@@ -7,17 +7,16 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
-from tests_support import csv_config, write
+from tests_support import alone, csv_config, fit_with, write
 
-from speedrun.contract import contract_of
+from speedrun.edges.tables import Tables, read_split
 from speedrun.errors import SpeedrunError
-from speedrun.fit import fit
 from speedrun.flow import run_pipeline
-from speedrun.ingest import ingest
-from speedrun.prepare import prepare
-from speedrun.score import score
-from speedrun.split import read_split, split
-from speedrun.tables import Tables
+from speedrun.steps.ingest import ingest
+from speedrun.steps.prepare import prepare
+from speedrun.steps.score import score
+from speedrun.steps.split import split
+from speedrun.transforms.contract import contract_of
 
 
 def rows(n: int, line) -> str:
@@ -33,8 +32,8 @@ def test_nan_is_missing_and_an_infinite_number_is_quarantined(spark, tmp_path: P
         tmp_path, write(tmp_path / "raw" / "d.csv", "x,c,y\n" + body), "prepare.max_quarantined_fraction=0.2"
     )
     # WHEN it is ingested and prepared
-    ingest(spark, cfg)
-    result = prepare(spark, cfg)
+    alone(ingest, spark, cfg)
+    result = alone(prepare, spark, cfg)
     # THEN NaN is a missing value (kept, to be imputed), each infinite value a quarantined row with its reason
     tables = Tables(cfg)
     reasons = sorted(r["_reject_reason"] for r in tables.read(spark, "quarantine").collect())
@@ -44,7 +43,8 @@ def test_nan_is_missing_and_an_infinite_number_is_quarantined(spark, tmp_path: P
     assert silver.where(F.col("x").isNull()).count() == 1
     assert silver.where(F.isnan("x")).count() == 0
     # AND the pipeline fits on what is left
-    assert fit(cfg, read_split(spark, cfg, "train")) is not None
+    train = read_split(spark, cfg, "train")
+    assert fit_with(cfg, train).transform(train).count() == train.count()
 
 
 def test_a_feature_without_values_is_left_out_and_said(spark, tmp_path: Path, capsys) -> None:
@@ -52,8 +52,8 @@ def test_a_feature_without_values_is_left_out_and_said(spark, tmp_path: Path, ca
     body = rows(30, lambda i: f"{i},,NaN,{'ab'[i % 2]},{'yn'[i % 3 == 0]}\n")
     cfg = csv_config(tmp_path, write(tmp_path / "raw" / "d.csv", "x,empty,nan,c,y\n" + body))
     # WHEN it is prepared
-    ingest(spark, cfg)
-    prepare(spark, cfg)
+    alone(ingest, spark, cfg)
+    alone(prepare, spark, cfg)
     # THEN both are left out of the features, the contract names them, and prepare's line says so
     contract = contract_of(Tables(cfg).read(spark, "silver"))
     assert (contract.numeric, contract.categorical, contract.empty) == (["x"], ["c"], ["empty", "nan"])
@@ -64,7 +64,7 @@ def test_a_csv_configured_as_parquet_is_named_in_one_line(spark, tmp_path: Path)
     source = write(tmp_path / "raw" / "d.csv", "x,y\n1,a\n2,b\n")
     cfg = csv_config(tmp_path, source, "source.format=parquet")
     with pytest.raises(SpeedrunError) as failed:
-        ingest(spark, cfg)
+        alone(ingest, spark, cfg)
     assert str(failed.value) == (
         f"{source} is configured as parquet (source.format) but looks like CSV or other text "
         "(its first line: 'x,y'): set the format, or point source.path at the parquet files"
@@ -75,7 +75,7 @@ def test_a_parquet_file_configured_as_csv_is_named(spark, tmp_path: Path) -> Non
     spark.createDataFrame([(1, "a")], "x int, y string").coalesce(1).write.parquet(str(tmp_path / "pq"))
     cfg = csv_config(tmp_path, str(tmp_path / "pq"))
     with pytest.raises(SpeedrunError, match=r"part-.*\.parquet is configured as csv \(source\.format\) but looks like"):
-        ingest(spark, cfg)
+        alone(ingest, spark, cfg)
 
 
 @pytest.mark.e2e
@@ -84,17 +84,17 @@ def test_trees_get_the_bins_a_wide_category_needs(spark, tmp_path: Path) -> None
     body = rows(200, lambda i: f"{i % 7},country{i % 41},{'yn'[i % 3 == 0]}\n")
     source = write(tmp_path / "raw" / "d.csv", "x,c,y\n" + body)
     cfg = csv_config(tmp_path, source, "model={type: gbt, max_iter: 3}")
-    ingest(spark, cfg)
-    prepare(spark, cfg)
+    alone(ingest, spark, cfg)
+    alone(prepare, spark, cfg)
     # WHEN the trees are fitted with max_bins unset THEN they get bins for all 41 values and the unseen bucket
-    model = fit(cfg, read_split(spark, cfg, "train"))
+    model = fit_with(cfg, read_split(spark, cfg, "train"))
     assert model.stages[-1].getMaxBins() >= 42
     # AND with max_bins set too low, one line names the column and the bins it needs
     narrow = csv_config(tmp_path, source, "model={type: random_forest, num_trees: 2, max_bins: 16}")
     with pytest.raises(
         SpeedrunError, match=r"model\.max_bins = 16 is less than the \d+ values of categorical feature c"
     ):
-        fit(narrow, read_split(spark, narrow, "train"))
+        fit_with(narrow, read_split(spark, narrow, "train"))
 
 
 def test_a_split_that_cannot_be_evaluated_stops_before_training(spark, tmp_path: Path) -> None:
@@ -110,7 +110,7 @@ def test_a_split_that_cannot_be_evaluated_stops_before_training(spark, tmp_path:
     assert not Tables(cfg).exists(spark, "training_runs")
     # AND the split step alone says the same
     with pytest.raises(SpeedrunError, match=r"split cannot be evaluated: .* raise split\.(test|validation)"):
-        split(spark, cfg)
+        alone(split, spark, cfg)
 
 
 @pytest.mark.e2e
@@ -122,8 +122,8 @@ def test_quoted_line_breaks_are_read_as_one_record(spark, tmp_path: Path, multil
     source = write(tmp_path / "raw" / "d.csv", "x,c,y\n" + body)
     # WHEN it is ingested and prepared, with source.multiline set or found in the file
     records = csv_config(tmp_path, source, f"source.multiline={multiline}")
-    assert ingest(spark, records).rows == 20
-    result = prepare(spark, records)
+    assert alone(ingest, spark, records).rows == 20
+    result = alone(prepare, spark, records)
     # THEN silver holds its 20 records, none quarantined
     assert (result.accepted, result.quarantined) == (20, 0)
     silver = Tables(records).read(spark, "silver")
@@ -152,10 +152,10 @@ def test_column_names_with_spaces_dots_and_parentheses_work_as_written(spark, tm
     assert (contract.numeric, contract.categorical) == (["age (years)", "fee=monthly"], ["plan.name"])
     assert contract.id == "customer id"
     # AND the fitted pipeline scores rows under those names
-    model = fit(cfg, read_split(spark, cfg, "train"))
+    model = fit_with(cfg, read_split(spark, cfg, "train"))
     scored = model.transform(read_split(spark, cfg, "test"))
     assert scored.select("customer id", "_prediction").count() == read_split(spark, cfg, "test").count()
     # AND the registered model scores the file into a predictions table keyed by the user's id column
-    result = score(spark, cfg, input_path=source, batch_id="names", version="1")
+    result = alone(score, spark, cfg, input_path=source, batch_id="names", version="1")
     assert result.scored == 120
     assert "customer id" in tables.read(spark, "predictions").columns

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime, timezone
 
-from speedrun.runs import RUNS_SCHEMA, TrainingRun
 from speedrun.split_rows import SplitLineage
-from speedrun.train import training_record
+
+from speedrun.edges.runs import RUNS_SCHEMA, TrainingRun
+from speedrun.steps.train import training_record
 
 TIMES = (datetime(2026, 11, 28, 4, 0, tzinfo=timezone.utc), datetime(2026, 11, 28, 4, 1, tzinfo=timezone.utc))
 LINEAGE = SplitLineage(versions={"train": 3, "validation": 3, "test": 3}, silver_version=3, bronze_version=1)

@@ -9,8 +9,8 @@ import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, PERMISSION_DENIED, RESOURCE_DOES_NOT_EXIST
 
+from speedrun.edges.registry import CHAMPION, alias_is_missing, version_by_alias
 from speedrun.errors import SpeedrunError
-from speedrun.registry import CHAMPION, alias_is_missing, version_by_alias
 
 
 def test_a_missing_alias_or_model_is_no_champion() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from speedrun.report import BINS, curves, readable
+from speedrun.edges.report import BINS, curves, readable
 
 
 def test_slots_are_named_by_their_original_columns() -> None:

@@ -10,20 +10,22 @@ import mlflow
 import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
+from tests_support import alone, fit_with
 
-from speedrun.cleaning import clean, to_silver
 from speedrun.cli import main
-from speedrun.columns import ROW_KEY, SPLIT
 from speedrun.config import load_config
-from speedrun.contract import infer_contract
-from speedrun.fit import fit, metrics_on
-from speedrun.generate import synthetic_churn
-from speedrun.ingest import ingest
-from speedrun.prepare import prepare
-from speedrun.replay import replay
-from speedrun.split import SPLITS, assign_splits, read_split, split
-from speedrun.tables import Tables
-from speedrun.tracking import tracking_uri
+from speedrun.edges.tables import Tables, read_split
+from speedrun.edges.tracking import tracking_uri
+from speedrun.steps.ingest import ingest
+from speedrun.steps.prepare import prepare
+from speedrun.steps.replay import replay
+from speedrun.steps.split import split
+from speedrun.transforms.cleaning import clean, to_silver
+from speedrun.transforms.columns import ROW_KEY, SPLIT
+from speedrun.transforms.contract import infer_contract
+from speedrun.transforms.fit import metrics_on
+from speedrun.transforms.splits import SPLITS, assign_splits
+from speedrun.transforms.synthetic import synthetic_churn
 
 QUICK = {
     "logistic_regression": "max_iter: 20",
@@ -48,8 +50,8 @@ def test_a_refit_gives_the_same_model_whatever_the_input_layout(spark, model: st
     cfg = load_config("default", [f"model={{type: {model}, {QUICK[model]}}}"])
     rows = silver_rows(spark, cfg).cache()
     # WHEN the pipeline is fitted on each
-    a = fit(cfg, rows.repartition(1))
-    b = fit(cfg, rows.repartition(6).orderBy(F.rand(3)))
+    a = fit_with(cfg, rows.repartition(1))
+    b = fit_with(cfg, rows.repartition(6).orderBy(F.rand(3)))
     # THEN the models are identical, bit for bit, and so are their metrics
     if model == "logistic_regression":
         assert a.stages[-1].coefficients.toArray().tobytes() == b.stages[-1].coefficients.toArray().tobytes()
@@ -59,7 +61,7 @@ def test_a_refit_gives_the_same_model_whatever_the_input_layout(spark, model: st
     else:
         trees = [m.stages[-1].toDebugString.split("\n", 1)[1] for m in (a, b)]  # the first line names the uid
         assert trees[0] == trees[1]
-    assert metrics_on(cfg, a, rows) == metrics_on(cfg, b, rows)
+    assert metrics_on(a, rows, cfg.train.partitions) == metrics_on(b, rows, cfg.train.partitions)
 
 
 @pytest.mark.e2e
@@ -75,9 +77,9 @@ def test_split_membership_survives_repartitioning_and_file_layout(spark, make_co
             f"source.path={tmp_path}/{layout}",
             "source.generate_if_missing=null",
         )
-        ingest(spark, cfg)
-        prepare(spark, cfg)
-        split(spark, cfg)
+        alone(ingest, spark, cfg)
+        alone(prepare, spark, cfg)
+        alone(split, spark, cfg)
         tables = Tables(cfg)
         memberships.append(
             {
@@ -144,15 +146,15 @@ def test_replay_matches_after_the_source_was_appended_and_overwritten(spark, tra
     synthetic_churn(spark, 500, seed=99).write.mode("append").option("header", True).csv(
         cfg.storage.resolve(cfg.source.path)
     )
-    prepare(spark, cfg, ingest(spark, cfg).version)
+    alone(prepare, spark, cfg, alone(ingest, spark, cfg).version)
     synthetic_churn(spark, 700, seed=100).write.mode("overwrite").option("header", True).csv(
         cfg.storage.resolve(cfg.source.path)
     )
-    prepare(spark, cfg, ingest(spark, cfg).version)
-    split(spark, cfg)
+    alone(prepare, spark, cfg, alone(ingest, spark, cfg).version)
+    alone(split, spark, cfg)
     assert Tables(cfg).read(spark, "silver").count() == 700
     # WHEN the run is replayed
-    result = replay(spark, cfg, evaluation.report["run_id"])
+    result = alone(replay, spark, cfg, evaluation.report["run_id"])
     # THEN it reads silver at the recorded version and every metric matches exactly
     assert result.differences == []
     assert result.replayed["areaUnderROC"] == evaluation.report["metrics"]["areaUnderROC"]

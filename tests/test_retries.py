@@ -5,15 +5,16 @@ from __future__ import annotations
 import mlflow
 import pytest
 from pyspark.sql import functions as F
+from tests_support import alone
 
+from speedrun.edges.tables import Tables
+from speedrun.edges.tracking import experiment_name, registered_model_name, tracking_uri
 from speedrun.errors import SpeedrunError
-from speedrun.evaluate import evaluate
-from speedrun.generate import synthetic_churn
-from speedrun.ingest import ingest
-from speedrun.prepare import prepare
-from speedrun.tables import Tables
-from speedrun.tracking import experiment_name, registered_model_name, tracking_uri
-from speedrun.train import train
+from speedrun.steps.evaluate import evaluate
+from speedrun.steps.ingest import ingest
+from speedrun.steps.prepare import prepare
+from speedrun.steps.train import train
+from speedrun.transforms.synthetic import synthetic_churn
 
 pytestmark = pytest.mark.e2e
 
@@ -21,12 +22,12 @@ pytestmark = pytest.mark.e2e
 def test_a_retried_train_and_evaluate_add_no_second_run_version_row_or_metric(spark, make_config) -> None:
     # GIVEN prepared data, and train and evaluate of job run 7, each run twice (a task retry)
     cfg = make_config()
-    ingest(spark, cfg)
-    prepare(spark, cfg)
+    alone(ingest, spark, cfg)
+    alone(prepare, spark, cfg)
     first = train(spark, cfg, "job-7")
     again = train(spark, cfg, "job-7")
-    evaluate(spark, cfg, "job-7")
-    evaluate(spark, cfg, "job-7")
+    alone(evaluate, spark, cfg, run_id="job-7")
+    alone(evaluate, spark, cfg, run_id="job-7")
     # THEN there is one MLflow run of that name, one registered version, one runs row and one metrics row
     client = mlflow.MlflowClient(tracking_uri(cfg), registry_uri=tracking_uri(cfg))
     experiment = client.get_experiment_by_name(experiment_name(cfg))
@@ -46,14 +47,14 @@ def test_a_retried_train_and_evaluate_add_no_second_run_version_row_or_metric(sp
 def test_a_rerun_on_new_data_under_the_same_run_id_registers_its_new_model(spark, make_config) -> None:
     # GIVEN a run trained as job-8, then its source overwritten with other rows, prepared and trained again as job-8
     cfg = make_config()
-    ingest(spark, cfg)
-    prepare(spark, cfg)
+    alone(ingest, spark, cfg)
+    alone(prepare, spark, cfg)
     assert train(spark, cfg, "job-8").model_version == "1"
     synthetic_churn(spark, 2000, seed=99).write.mode("overwrite").option("header", True).csv(
         cfg.storage.resolve(cfg.source.path)
     )
-    ingest(spark, cfg)
-    prepare(spark, cfg)
+    alone(ingest, spark, cfg)
+    alone(prepare, spark, cfg)
     # THEN the new model is not taken for the old one: it gets a version of its own
     assert train(spark, cfg, "job-8").model_version == "2"
     # AND the same run id with another config is one line asking for a run id of its own

@@ -17,10 +17,9 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from speedrun.contract import Contract, contract_of
-from speedrun.score import predictions
-from speedrun.split import read_split
-from speedrun.tables import Tables
+from speedrun.edges.tables import Tables, read_split
+from speedrun.steps.score import predictions
+from speedrun.transforms.contract import Contract, contract_of
 
 NUMBERS = ("age", "tenure_months", "monthly_charges", "total_charges", "support_calls", "satisfaction_score")
 CATEGORIES = ("contract", "internet_service", "payment_method", "region", "signup_channel")

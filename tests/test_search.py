@@ -7,7 +7,7 @@ import pytest
 from speedrun.config import load_config
 from speedrun.config.search import SearchConfig, seconds
 from speedrun.errors import SpeedrunError
-from speedrun.search import draw_candidates, is_better
+from speedrun.transforms.search import draw_candidates, is_better
 
 
 def test_a_grid_tries_every_combination_in_the_order_written() -> None:
@@ -67,7 +67,7 @@ def test_ties_go_to_the_candidate_tried_first_and_log_loss_is_lower_better() -> 
 
 def test_tuning_without_validation_rows_ends_in_one_line(spark) -> None:
     # GIVEN a split with no validation rows
-    from speedrun.tuning import choose
+    from speedrun.transforms.tuning import choose
 
     rows = {"train": spark.range(3), "validation": spark.range(0)}
     # WHEN it is tuned THEN one line says what to change

@@ -19,7 +19,7 @@ import pytest
 from tests_support import ROOT
 
 from speedrun.cli import main
-from speedrun.server_client import alive, read_state, server_wanted, stop
+from speedrun.server.client import alive, read_state, server_wanted, stop
 
 SPEEDRUN = str(Path(sys.executable).parent / "speedrun")
 

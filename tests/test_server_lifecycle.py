@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from speedrun.server_client import alive, read_state, stop
+from speedrun.server.client import alive, read_state, stop
 
 pytestmark = pytest.mark.e2e
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from speedrun import local_session
+from speedrun.edges import local_session
+from speedrun.edges.session import require_delta
 from speedrun.errors import SpeedrunError
-from speedrun.session import require_delta
 
 
 def test_both_delta_artifacts_come_as_packages_of_the_installed_version(monkeypatch, tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ import pytest
 from tests_support import ROOT
 
 from speedrun.config import load_config
-from speedrun.local_session import delta_packages
-from speedrun.split import read_split
+from speedrun.edges.local_session import delta_packages
+from speedrun.edges.tables import read_split
 
 pytestmark = pytest.mark.e2e
 

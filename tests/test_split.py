@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pyspark.sql import functions as F
 
-from speedrun.columns import SPLIT
 from speedrun.config import SplitConfig
-from speedrun.split import assign_splits
+from speedrun.transforms.columns import SPLIT
+from speedrun.transforms.splits import assign_splits
 
 SPLIT_CFG = SplitConfig(train=0.6, validation=0.2, test=0.2, seed=11)
 

@@ -11,11 +11,11 @@ import mlflow
 import pytest
 
 from speedrun.config import load_config
-from speedrun.delta_log import WRITE_TOKEN
+from speedrun.edges.delta_log import WRITE_TOKEN
+from speedrun.edges.tables import Tables, conflict_error
+from speedrun.edges.tracking import tracking_uri
 from speedrun.errors import SpeedrunError
 from speedrun.flow import run_pipeline
-from speedrun.tables import Tables, conflict_error
-from speedrun.tracking import tracking_uri
 
 
 def test_a_write_finds_its_own_commit_after_someone_elses(spark, tmp_path: Path) -> None:

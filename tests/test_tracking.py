@@ -8,8 +8,8 @@ from pathlib import Path
 import mlflow
 from mlflow.utils import requirements_utils
 
-from speedrun import tracking
 from speedrun.config import load_config
+from speedrun.edges import tracking
 
 
 def test_the_store_and_experiment_are_ready_before_the_first_run(tmp_path: Path, make_config, monkeypatch) -> None:

@@ -8,14 +8,15 @@ from pathlib import Path
 import mlflow
 import pytest
 from test_spark_submit import spark_submit
-from tests_support import csv_config, write
+from tests_support import alone, csv_config, write
 
 from speedrun.config import load_config
+from speedrun.context import RunOptions
+from speedrun.edges.local_session import delta_packages
+from speedrun.edges.tables import Tables
+from speedrun.edges.tracking import experiment_name, tracking_uri
 from speedrun.flow import run_pipeline
-from speedrun.local_session import delta_packages
-from speedrun.score import score
-from speedrun.tables import Tables
-from speedrun.tracking import experiment_name, tracking_uri
+from speedrun.steps.score import score
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +34,7 @@ def test_tune_keeps_the_best_candidate_on_validation_and_records_each(spark, mak
     # GIVEN a config with a search of four candidates
     cfg = make_config(SEARCH)
     # WHEN it is tuned
-    evaluation = run_pipeline(spark, cfg, tune=True)
+    evaluation = run_pipeline(spark, cfg, RunOptions(tune=True))
     # THEN every candidate is on the leaderboard, best first, and the best is the run's model
     board = leaderboard(evaluation.report_path)
     scores = [c["areaUnderROC"] for c in board["candidates"]]
@@ -54,7 +55,7 @@ def test_tune_keeps_the_best_candidate_on_validation_and_records_each(spark, mak
     assert len(children) == 4
     assert all({"validation_areaUnderROC", "seconds"} <= set(c.data.metrics) for c in children)
     # AND the same search again, in this session, scores every candidate the same and picks the same winner
-    again = leaderboard(run_pipeline(spark, cfg, tune=True).report_path)
+    again = leaderboard(run_pipeline(spark, cfg, RunOptions(tune=True)).report_path)
     assert [(c["candidate"], c["metrics"]) for c in again["candidates"]] == [
         (c["candidate"], c["metrics"]) for c in board["candidates"]
     ]
@@ -77,7 +78,7 @@ def test_xgboost_on_three_classes_is_registered_and_scores_new_rows(spark, tmp_p
     cfg = csv_config(tmp_path, source, "model={type: xgboost, n_estimators: 10, max_depth: 3}")
     # WHEN it is run, and the registered model (from MLflow) scores the file
     evaluation = run_pipeline(spark, cfg)
-    result = score(spark, cfg, input_path=source, batch_id="three", version="1")
+    result = alone(score, spark, cfg, input_path=source, batch_id="three", version="1")
     # THEN the run is an xgboost run, and every row gets a class and a probability for each of the three
     assert evaluation.report["model"]["type"] == "xgboost"
     assert result.scored == 300

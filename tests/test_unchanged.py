@@ -12,9 +12,9 @@ import pytest
 import speedrun
 from speedrun.cli import main
 from speedrun.config import load_config
-from speedrun.files import data_files
+from speedrun.edges.files import data_files
+from speedrun.edges.up_to_date import inputs_fingerprint
 from speedrun.flow import run_pipeline
-from speedrun.unchanged import inputs_fingerprint
 
 
 def raw_file(cfg) -> str:

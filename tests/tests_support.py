@@ -26,3 +26,19 @@ def csv_config(tmp_path: Path, source: str, *overrides: str):
             *overrides,
         ],
     )
+
+
+def alone(step, spark, cfg, *args, **options):
+    """`step` run alone, as `speedrun <step>` runs it (its writes committed as it goes), on a context of its own
+    with `options` (`RunOptions`); its result."""
+    from speedrun.context import RunContext, RunOptions
+
+    with RunContext(spark, cfg, RunOptions(**options)) as ctx:
+        return step(ctx, *args)
+
+
+def fit_with(cfg, rows):
+    """The pipeline of `cfg`'s model and features, fitted on `rows` in its fixed layout."""
+    from speedrun.transforms.fit import fit
+
+    return fit(rows, cfg.model, cfg.features, cfg.train.partitions)

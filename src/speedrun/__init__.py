@@ -28,14 +28,16 @@ def run(
     run_id: str | None = None,
     fresh: bool = False,
 ):
-    """The whole pipeline in a notebook's session (`spark`: Databricks' own, or `speedrun.session.get_spark()`),
-    warm from the second call on: ingest, prepare, split, train, evaluate. `config` is a YAML file or a packaged
-    config's name; `overrides` are `key=value` strings as `--set` takes them; `fresh`: ingest and prepare even
-    when silver is up to date. Returns the Evaluation (its `report` dict holds the test metrics)."""
+    """The whole pipeline in a notebook's session (`spark`: Databricks' own, or
+    `speedrun.edges.session.get_spark()`), warm from the second call on: ingest, prepare, split, train, evaluate.
+    `config` is a YAML file or a packaged config's name; `overrides` are `key=value` strings as `--set` takes
+    them; `fresh`: ingest and prepare even when silver is up to date. Returns the Evaluation (its `report` dict
+    holds the test metrics)."""
     from speedrun.config import load_config
+    from speedrun.context import RunOptions
     from speedrun.flow import run_pipeline
 
-    return run_pipeline(spark, load_config(config, overrides), run_id=run_id, fresh=fresh)
+    return run_pipeline(spark, load_config(config, overrides), RunOptions(run_id=run_id, reuse_silver=not fresh))
 
 
 def tune(
@@ -50,8 +52,8 @@ def tune(
     such as "5m" stops starting new candidates after it."""
     from speedrun.config import load_config
     from speedrun.config.search import seconds
+    from speedrun.context import RunOptions
     from speedrun.flow import run_pipeline
 
-    cfg = load_config(config, overrides)
-    seconds_left = seconds(budget) if budget else None
-    return run_pipeline(spark, cfg, run_id=run_id, tune=True, budget=seconds_left, fresh=fresh)
+    options = RunOptions(run_id, tune=True, budget=seconds(budget) if budget else None, reuse_silver=not fresh)
+    return run_pipeline(spark, load_config(config, overrides), options)

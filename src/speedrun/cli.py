@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from speedrun.commands import COMMANDS, STEPS, ReplayMismatch, duration
 from speedrun.errors import INTERNAL_ERROR, USER_ERROR, SpeedrunError
 from speedrun.progress import say
-from speedrun.server_client import server_wanted
+from speedrun.server.client import server_wanted
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -59,12 +59,12 @@ def dispatch(args: argparse.Namespace, spark: SparkSession | None = None) -> Non
     started when the step first needs it."""
     cfg = checked_config(args)
     if cfg is not None and COMMANDS[args.step].tracked:
-        from speedrun.tracking import start_tracking
+        from speedrun.edges.tracking import start_tracking
 
         start_tracking(cfg)  # in the background, while the JVM starts
 
     def session() -> SparkSession:
-        from speedrun.session import get_spark
+        from speedrun.edges.session import get_spark
 
         return spark or get_spark(f"speedrun-{args.step}")
 
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parser().parse_args(argv)
     if args.step == "server":
-        from speedrun.server_commands import server_command
+        from speedrun.server.commands import server_command
 
         return server_command(args.action)
     if args.step == "init" or not server_wanted(args.no_server):
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = checked_config(args)
         from speedrun.config import ServerConfig
-        from speedrun.server_client import run_in_server
+        from speedrun.server.client import run_in_server
 
         server = cfg.server if cfg else ServerConfig()  # a step without a config: the default idle time
         return run_in_server([a for a in argv if a != "--no-server"], server.idle_minutes)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from speedrun.config import Config
+    from speedrun.context import RunContext
 
 Session = Callable[[], "SparkSession"]  # the step's Spark session, started (or reached) when first asked for
 Does = Callable[[argparse.Namespace, Session, "Config | None"], None]
@@ -42,25 +43,43 @@ class Command:
     tracked: bool = False  # opens MLflow's store in the background while the JVM starts
 
 
-def on_tables(step_name: str) -> Does:
-    """A step that reads and writes tables only: `speedrun.<step>.<step>(spark, cfg)`."""
+def context(args: argparse.Namespace, session: Session, cfg: Config) -> RunContext:
+    """The run context of a command: `run` and `tune` write in the background and may reuse an up-to-date
+    silver (unless --fresh); every other step commits as it goes."""
+    from speedrun.context import RunContext, RunOptions  # Spark's modules: not before a step runs
+
+    whole_run = args.step in ("run", "tune")
+    options = RunOptions(
+        run_id=getattr(args, "run_id", None),
+        metrics_out=getattr(args, "metrics_out", None),
+        tune=args.step == "tune",
+        budget=duration(args.budget) if getattr(args, "budget", None) else None,
+        reuse_silver=whole_run and not args.fresh,
+    )
+    return RunContext(session(), cfg, options, background=whole_run)
+
+
+def step_of(module: str, function: str | None = None) -> Does:
+    """A step that takes the run context only: `speedrun.steps.<module>.<function>(ctx)`."""
 
     def does(args: argparse.Namespace, session: Session, cfg: Config) -> None:
         import importlib
 
-        getattr(importlib.import_module(f"speedrun.{step_name}"), step_name)(session(), cfg)
+        each = getattr(importlib.import_module(f"speedrun.steps.{module}"), function or module)
+        with context(args, session, cfg) as ctx:
+            each(ctx)
 
     return does
 
 
 def write_config(args: argparse.Namespace, session: Session, cfg: Config | None) -> None:
-    from speedrun.first_config import init
+    from speedrun.steps.init import init
 
     init(args.data, args.label, args.output)
 
 
 def generate(args: argparse.Namespace, session: Session, cfg: Config | None) -> None:
-    from speedrun.generate import generate
+    from speedrun.edges.raw import generate
     from speedrun.progress import step
 
     output = str(Path(args.output).absolute())  # from this folder: Spark would take the JVM's
@@ -70,51 +89,44 @@ def generate(args: argparse.Namespace, session: Session, cfg: Config | None) -> 
 
 
 def run_steps(args: argparse.Namespace, session: Session, cfg: Config) -> None:
-    from speedrun.flow import print_summary, run_pipeline
+    from speedrun.flow import print_summary, run
 
-    budget = duration(args.budget) if getattr(args, "budget", None) else None
-    tune = args.step == "tune"
-    print_summary(run_pipeline(session(), cfg, args.metrics_out, args.run_id, tune, budget, args.fresh))
-
-
-def train(args: argparse.Namespace, session: Session, cfg: Config) -> None:
-    from speedrun.train import train
-
-    train(session(), cfg, args.run_id)
+    with context(args, session, cfg) as ctx:
+        evaluation = run(ctx)
+    print_summary(evaluation)
 
 
 def evaluate(args: argparse.Namespace, session: Session, cfg: Config) -> None:
-    from speedrun.evaluate import evaluate
     from speedrun.flow import print_summary
+    from speedrun.steps.evaluate import evaluate
 
-    print_summary(evaluate(session(), cfg, args.run_id, args.metrics_out))
+    with context(args, session, cfg) as ctx:
+        evaluation = evaluate(ctx)
+    print_summary(evaluation)
 
 
 def replay(args: argparse.Namespace, session: Session, cfg: Config) -> None:
-    from speedrun.replay import replay
+    from speedrun.steps.replay import replay
 
-    result = replay(session(), cfg, args.run_id)
+    with context(args, session, cfg) as ctx:
+        result = replay(ctx, args.run_id)
     if result.differences:
         raise ReplayMismatch(f"replay of run {args.run_id} differs: " + "; ".join(result.differences))
     print(f"replay of run {args.run_id}: metrics, confusion matrix and row counts match exactly")
 
 
-def validate(args: argparse.Namespace, session: Session, cfg: Config) -> None:
-    from speedrun.registry import validate
-
-    validate(session(), cfg, args.run_id)
-
-
 def promote(args: argparse.Namespace, session: Session, cfg: Config) -> None:
-    from speedrun.registry import promote
+    from speedrun.steps.lifecycle import promote
 
-    promote(cfg, args.version)
+    with context(args, lambda: None, cfg) as ctx:  # the registry only: no Spark
+        promote(ctx, args.version)
 
 
 def score(args: argparse.Namespace, session: Session, cfg: Config) -> None:
-    from speedrun.score import score
+    from speedrun.steps.score import score
 
-    score(session(), cfg, args.input, args.batch_id, args.version)
+    with context(args, session, cfg) as ctx:
+        score(ctx, args.input, args.batch_id, args.version)
 
 
 def duration(text: str) -> float:
@@ -131,12 +143,12 @@ FRESH = option("--fresh", action="store_true", help="read the raw files again ev
 BUDGET = option("--budget", help="no candidate starts after this long, e.g. 90s or 5m (search.budget)")
 NEW_RUN = "name the run (default: time + random suffix)"
 COMMANDS: dict[str, Command] = {
-    "ingest": Command("raw files -> bronze Delta table", on_tables("ingest")),
-    "prepare": Command("bronze -> silver (clean) and quarantine tables", on_tables("prepare")),
-    "split": Command("silver -> seeded train / validation / test tables", on_tables("split")),
+    "ingest": Command("raw files -> bronze Delta table", step_of("ingest")),
+    "prepare": Command("bronze -> silver (clean) and quarantine tables", step_of("prepare")),
+    "split": Command("silver -> seeded train / validation / test tables", step_of("split")),
     "train": Command(
         "fit the ML pipeline on the train table; record the run",
-        train,
+        step_of("train"),
         run_id="name the run (default: time + random suffix); a rerun replaces it",
         tracked=True,
     ),
@@ -157,17 +169,13 @@ COMMANDS: dict[str, Command] = {
     "tune": Command(
         "run, trying the search's candidates (or the default search): the best on validation is kept",
         run_steps,
-        (
-            METRICS_OUT,
-            FRESH,
-            option("--budget", help="no candidate starts after this long, e.g. 90s or 5m (search.budget)"),
-        ),
+        (METRICS_OUT, FRESH, BUDGET),
         run_id=NEW_RUN,
         tracked=True,
     ),
     "validate": Command(
         "check a run's model version; set alias challenger if it passes",
-        validate,
+        step_of("lifecycle", "validate"),
         run_id="the training run to validate (default: the latest)",
     ),
     "promote": Command(

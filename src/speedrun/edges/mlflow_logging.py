@@ -1,0 +1,168 @@
+"""What a run logs to MLflow, on the active run: its params and lineage tags, validation and test metrics, the
+resolved config, the fitted pipeline (registered as a new model version), the report, and tuning candidates as
+child runs. A retried step (a job's task retry, same run id, same inputs) logs nothing twice."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from speedrun.config import Config
+from speedrun.edges.runs import TrainingRun
+from speedrun.errors import SpeedrunError
+from speedrun.transforms.contract import Contract
+from speedrun.transforms.features import classifier_params
+
+
+def not_yet_logged(metrics: dict[str, float]) -> dict[str, float]:
+    """The metrics the active run does not hold yet with these values: a retried step logs nothing twice."""
+    import mlflow
+
+    logged = mlflow.get_run(mlflow.active_run().info.run_id).data.metrics
+    return {k: v for k, v in metrics.items() if logged.get(k) != v}
+
+
+LINEAGE_TAGS = ("speedrun.config_hash", "speedrun.silver_version", "speedrun.test_version")
+
+
+def same_inputs(tags: dict[str, Any]) -> bool:
+    """Whether the active run was begun before on the same config and table versions (a retry, not a rerun on
+    new data under the same run id)."""
+    import mlflow
+
+    logged = mlflow.get_run(mlflow.active_run().info.run_id).data.tags
+    return all(key in logged and logged[key] == str(tags.get(key)) for key in LINEAGE_TAGS)
+
+
+def registered_version(registered_name: str) -> str | None:
+    """The version of `registered_name` the active run already registered (a retry), if any."""
+    import mlflow
+
+    run_id = mlflow.active_run().info.run_id
+    versions = mlflow.MlflowClient().search_model_versions(f"name = '{registered_name}' and run_id = '{run_id}'")
+    return str(versions[0].version) if versions else None
+
+
+def log_training(
+    contract: Contract,
+    model: Any,
+    params: dict[str, Any],
+    tags: dict[str, Any],
+    metrics: dict[str, float],
+    config_yaml: str,
+    registered_name: str,
+) -> str:
+    """Params, tags, validation metrics, the resolved config and the fitted pipeline, on the active run; the
+    pipeline is registered as a new version of `registered_name`."""
+    import mlflow
+    import mlflow.spark
+    from mlflow.exceptions import MlflowException
+
+    retried = same_inputs(tags)
+    try:
+        mlflow.log_params(params)
+    except MlflowException as exc:
+        if "Changing param values is not allowed" not in str(exc):
+            raise
+        run = tags.get("speedrun.run_id")
+        raise SpeedrunError(
+            f"run id {run} was used before with another config: give this run a --run-id of its own"
+        ) from None
+    mlflow.set_tags({k: v for k, v in tags.items() if v is not None})
+    mlflow.log_metrics(not_yet_logged({f"validation_{k}": v for k, v in metrics.items()}))
+    mlflow.log_text(config_yaml, "config.yml")
+    already = registered_version(registered_name) if retried else None
+    if already is not None:
+        return already  # a retry refits the same model from the same rows, bit for bit: its version stands
+    # Requirements given, not inferred: inferring them is most of log_model's time.
+    info = mlflow.spark.log_model(
+        model,
+        artifact_path="model",
+        pip_requirements=model_requirements(),
+        signature=model_signature(contract),
+        registered_model_name=registered_name,
+        metadata={"speedrun_contract": asdict(contract)},
+    )
+    return str(info.registered_model_version)
+
+
+def load_model(path: str) -> Any:
+    """A run's fitted pipeline: from MLflow (`models:/...`, `runs:/...`) or from a folder."""
+    if not path.startswith(("models:/", "runs:/")):
+        from pyspark.ml import PipelineModel
+
+        return PipelineModel.load(path)
+    import mlflow.spark
+
+    return mlflow.spark.load_model(path)
+
+
+def model_requirements() -> list[str]:
+    """What a served model needs installed: the pyspark it was fitted with."""
+    import pyspark
+
+    return [f"pyspark=={pyspark.__version__}"]
+
+
+def model_signature(contract: Contract):
+    from mlflow.models.signature import ModelSignature
+    from mlflow.types.schema import ColSpec, Schema
+
+    inputs = [ColSpec("double", c) for c in contract.numeric] + [ColSpec("string", c) for c in contract.categorical]
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema([ColSpec("double")]))
+
+
+def log_evaluation(metrics: dict[str, float], metrics_json: Path, report_folder: Path) -> None:
+    """Test metrics, the metrics JSON and the report, on the active run."""
+    import mlflow
+
+    mlflow.log_metrics(not_yet_logged({f"test_{k}": v for k, v in metrics.items()}))
+    mlflow.log_artifact(str(metrics_json))
+    mlflow.log_artifacts(str(report_folder), "report")
+
+
+def log_candidate(run_id: str, trial: Any) -> None:
+    """A tuning candidate as a child run of the active (training) run: its parameters, validation metrics, time."""
+    import mlflow
+
+    with mlflow.start_run(run_name=f"{run_id}-candidate-{trial.number}", nested=True):
+        mlflow.log_params(trial.params)
+        mlflow.log_metrics({**{f"validation_{k}": v for k, v in trial.metrics.items()}, "seconds": trial.seconds})
+
+
+def run_params(cfg: Config) -> dict[str, object]:
+    return {
+        "model_type": cfg.model.type,
+        **{f"model.{k}": v for k, v in classifier_params(cfg.model).items()},
+        "split.train": cfg.split.train,
+        "split.validation": cfg.split.validation,
+        "split.test": cfg.split.test,
+        "split.seed": cfg.split.seed,
+        "features.impute_strategy": cfg.features.impute_strategy,
+        "features.scale": cfg.features.scale,
+        "train.partitions": cfg.train.partitions,
+        "config_hash": cfg.digest(),
+    }
+
+
+def run_tags(record: TrainingRun) -> dict[str, object]:
+    """The run's lineage, as MLflow tags."""
+    keys = (
+        "run_id",
+        "name",
+        "config_hash",
+        "bronze_version",
+        "silver_version",
+        "train_version",
+        "validation_version",
+        "test_version",
+        "train_rows",
+        "validation_rows",
+        "test_rows",
+        "speedrun_version",
+        "spark_version",
+        "git_commit",
+        "target",
+    )
+    return {f"speedrun.{k}": getattr(record, k) for k in keys} | {"mlflow.source.git.commit": record.git_commit}

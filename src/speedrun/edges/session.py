@@ -1,0 +1,83 @@
+"""The Spark session factory: the cluster's own session on Databricks (and under spark-submit), else a local
+session with Delta Lake (its settings and jars: `local_session`). There is no fallback to Parquet: a session
+without Delta is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+
+from pyspark.sql import SparkSession
+
+from speedrun.edges.local_session import delta_packages, delta_version, local_conf
+from speedrun.errors import SpeedrunError
+from speedrun.progress import count_jobs_with, say
+
+# Tuned for one machine: few shuffle partitions, no UI, no console progress bar, a small Delta log state, no
+# per-file column statistics (they serve data skipping in selective queries; speedrun's reads are full scans, and
+# collecting them is a large share of a large write). The JIT is left as the JVM's default: C1-only compilation
+# saved nothing on small data and made large data slower (`benchmarks/results/measurements.md`).
+
+
+# Where Spark's resolver keeps the jars it fetched (Spark 4.0's default `spark.jars.ivy`).
+
+
+def on_databricks() -> bool:
+    return "DATABRICKS_RUNTIME_VERSION" in os.environ
+
+
+def get_spark(app_name: str = "speedrun", master: str | None = None, extra: dict[str, str] | None = None):
+    """The session to run speedrun in.
+
+    On Databricks, or under `spark-submit`, or in a test that already started one, the existing
+    session is used; otherwise a local session with Delta is started.
+    """
+    if on_databricks():
+        return SparkSession.builder.getOrCreate()
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return require_delta(active)
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        raise SpeedrunError("Java was not found: install Java 17 and put `java` on PATH (or set JAVA_HOME)")
+    builder = SparkSession.builder.appName(app_name)
+    launched_by_spark_submit = "SPARK_SUBMIT" in os.environ or os.environ.get("PYSPARK_GATEWAY_PORT")
+    conf = local_conf(master or os.environ.get("SPEEDRUN_MASTER", "local[2]"), extra)
+    if launched_by_spark_submit:
+        # The JVM is already running: master and jars were chosen on the spark-submit command line.
+        for key in ("spark.master", "spark.jars", "spark.jars.packages", "spark.driver.extraJavaOptions"):
+            conf.pop(key, None)
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    # Python workers (xgboost's training tasks, UDFs) run this interpreter and its packages: pyspark reads the
+    # variable, not `spark.pyspark.python`, when it starts the JVM itself; python3 on PATH may be another one.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    started = time.perf_counter()
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    count_jobs_with(spark_jobs_counter(spark))
+    elapsed = time.perf_counter() - started
+    say(f"{'spark':<9} started in {elapsed:4.1f}s  {spark.sparkContext.master}, Delta {delta_version()}")
+    return require_delta(spark)
+
+
+def spark_jobs_counter(spark: SparkSession):
+    """How many Spark jobs the session has launched so far (jobs are numbered from 0), for the step lines."""
+    tracker = spark.sparkContext.statusTracker()
+    return lambda: max(tracker.getJobIdsForGroup(None), default=-1) + 1
+
+
+def require_delta(spark: SparkSession) -> SparkSession:
+    """Fail with a clear message when Delta Lake is not on the session's classpath."""
+    try:
+        loader = spark._jvm.java.lang.Thread.currentThread().getContextClassLoader()
+        spark._jvm.java.lang.Class.forName("io.delta.tables.DeltaTable", False, loader)
+    except Exception:
+        raise SpeedrunError(
+            "Delta Lake is not available in this Spark session: start it with "
+            f"`--packages {delta_packages()}` (spark-submit) or through speedrun's session factory; "
+            "speedrun never falls back to Parquet"
+        ) from None
+    return spark

@@ -1,0 +1,122 @@
+"""prepare: bronze -> silver and quarantine, by the cleaning transforms of `cleaning` (strings trimmed, null tokens
+made missing, numbers cast, the label normalized and made a class index), under the data contract inferred from
+the cleaned rows.
+
+A row that cannot be cleaned (a malformed line, a number that is not one, a missing or unknown label) is never
+dropped: it goes to the `<name>_quarantine` table with its reason, its file and its row key, and
+bronze rows = silver rows + quarantined rows. Too many quarantined rows fail the run before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from functools import partial
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from speedrun.context import RunContext
+from speedrun.edges.delta_log import INPUTS
+from speedrun.errors import SpeedrunError
+from speedrun.progress import step
+from speedrun.transforms.cleaning import clean, to_silver, with_reject_reason
+from speedrun.transforms.columns import CORRUPT, REASON, column
+from speedrun.transforms.contract import Contract, infer_contract
+from speedrun.transforms.splits import split_of
+
+
+@dataclass(frozen=True)
+class Side:
+    """The tables of one source: the training source, or a given test file."""
+
+    key: str  # its config section
+    bronze: str
+    silver: str
+    quarantine: str
+    min_classes: int  # a training source must hold two classes; a test file may hold one
+
+
+TRAINING = Side("source", "bronze", "silver", "quarantine", min_classes=2)
+GIVEN_TEST = Side("test_source", "bronze_test", "silver_test", "quarantine_test", min_classes=1)
+
+
+@dataclass(frozen=True)
+class PrepareResult:
+    accepted: int
+    quarantined: int
+    reasons: dict[str, int]
+
+
+def summarize(tagged: DataFrame, label: str, max_quarantined: float = 1.0, min_classes: int = 2) -> PrepareResult:
+    """One pass: rows accepted (by class), rows quarantined (by reason); errors when too little is left to learn."""
+    groups = tagged.groupBy(REASON, column(label)).count().collect()
+    accepted = Counter({row[label]: row["count"] for row in groups if row[REASON] is None})
+    reasons = Counter()
+    for row in groups:
+        if row[REASON] is not None:
+            reasons[row[REASON]] += row["count"]
+    total, quarantined = sum(accepted.values()) + sum(reasons.values()), sum(reasons.values())
+    top = "; ".join(f"{reason} ({n:,} rows)" for reason, n in reasons.most_common(3))
+    if not accepted:
+        raise SpeedrunError(f"no rows left after cleaning: {top or 'the input is empty'}")
+    if len(accepted) < min_classes:
+        raise SpeedrunError(
+            f"label column {label} has a single class ({next(iter(accepted))!r}) after cleaning; "
+            "a classifier needs at least two"
+        )
+    if quarantined > max_quarantined * total:
+        raise SpeedrunError(
+            f"{quarantined / total:.1%} of rows failed cleaning, more than "
+            f"prepare.max_quarantined_fraction = {max_quarantined:g}: {top}"
+        )
+    return PrepareResult(sum(accepted.values()), quarantined, dict(reasons.most_common()))
+
+
+def prepare_side(ctx: RunContext, side: Side, contract: Contract | None) -> tuple[PrepareResult, Contract]:
+    """Clean one bronze table (the rows in hand, else the table at the run's version) into its silver and
+    quarantine tables, inferring the contract if none is given; silver's rows stay in hand for the steps after."""
+    cfg, label = ctx.cfg, ctx.cfg.columns.label.column
+    source = getattr(cfg, side.key)
+    cleaned = ctx.read(side.bronze, cache=False).transform(
+        partial(clean, columns=cfg.columns, null_values=source.null_values)
+    )
+    cleaned = ctx.hold(f"{side.bronze}_cleaned", cleaned)
+    contract = contract or infer_contract(
+        cleaned.where(F.col(CORRUPT).isNull()) if CORRUPT in cleaned.columns else cleaned, cfg.columns
+    )
+    tagged = with_reject_reason(cleaned, contract, label, source.quote)
+    result = summarize(tagged, label, cfg.prepare.max_quarantined_fraction, side.min_classes)
+    split = split_of(cfg.split, cfg.test_source is not None) if side is TRAINING else None
+    silver = tagged.where(F.col(REASON).isNull()).transform(
+        partial(to_silver, contract=contract, label=label, split=split)
+    )
+    fingerprint = {INPUTS: ctx.fingerprint} if ctx.fingerprint else {}
+    lineage = lambda: {side.bronze: ctx.version(side.bronze), **fingerprint}  # noqa: E731 - once bronze is written
+    ctx.write_all({side.silver: silver, side.quarantine: tagged.where(F.col(REASON).isNotNull())}, lineage)
+    ctx.hold(side.silver, silver, cache=False)  # computed from the cached cleaned rows
+    return result, contract
+
+
+def prepare(ctx: RunContext) -> PrepareResult | None:
+    """Clean bronze (at the run's version: the one ingest wrote, else the latest) into silver and quarantine; a
+    given test source likewise into silver_test, under the contract inferred from the training source. Up to
+    date (in `run`), nothing is read: the run goes on with the kept silver."""
+    with step("prepare") as progress:
+        if ctx.kept is not None:
+            progress.done(
+                f"up to date: {ctx.kept.describe('silver', 'silver_test')} was cleaned from it with this config "
+                "(--fresh reads the raw files again)"
+            )
+            return None
+        result, contract = prepare_side(ctx, TRAINING, None)
+        outcome = f"{result.accepted:,} rows -> {ctx.tables.location('silver')}, {result.quarantined:,} quarantined"
+        if ctx.cfg.test_source:
+            test, _ = prepare_side(ctx, GIVEN_TEST, contract)
+            outcome += f"; test {test.accepted:,} rows, {test.quarantined:,} quarantined"
+        left_out = f" ({', '.join(contract.empty)} left out: no values)" if contract.empty else ""
+        progress.done(
+            f"{outcome}; {len(contract.numeric)} numeric, {len(contract.categorical)} categorical "
+            f"features{left_out}, classes {', '.join(contract.classes)}"
+        )
+    return result

@@ -1,0 +1,121 @@
+"""score: new raw data -> predictions of the registered model, in the `<name>_predictions` Delta table.
+
+New rows go through the same reading and cleaning as training data, under the contract the model was trained
+with (kept in the registered model's metadata). Rows that break it are quarantined in
+`<name>_scoring_quarantine` with their reason. A batch is written as one Delta commit that replaces that
+batch's earlier rows (`replaceWhere`), so scoring the same batch again never duplicates it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from pyspark.ml.functions import vector_to_array
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from speedrun.config import Config
+from speedrun.context import RunContext
+from speedrun.edges.raw import read_source
+from speedrun.edges.registry import CHAMPION, version_by_alias
+from speedrun.edges.tracking import registered_model_name, use_experiment
+from speedrun.errors import SpeedrunError
+from speedrun.progress import step
+from speedrun.transforms.checks import require_columns
+from speedrun.transforms.cleaning import clean, typed_features, with_reject_reason
+from speedrun.transforms.columns import PREDICTION, PROBABILITY, REASON, ROW_KEY, column
+from speedrun.transforms.contract import Contract
+
+BATCH_ID = re.compile(r"^[A-Za-z0-9_.:/=+-]+$")
+
+
+def from_here(path: str) -> str:
+    """A command-line path, relative to where you are (made absolute: Spark would take the JVM's folder)."""
+    return path if "://" in path else str(Path(path).absolute())
+
+
+@dataclass(frozen=True)
+class ScoringResult:
+    batch_id: str
+    scored: int
+    quarantined: int
+    model_name: str
+    model_version: str
+
+
+def registered_model(cfg: Config, version: str | None):
+    """The registered pipeline (the champion's version, or a given one), its contract, name and version."""
+    import mlflow
+    import mlflow.spark
+    from mlflow.exceptions import MlflowException
+
+    use_experiment(cfg)
+    name = registered_model_name(cfg)
+    version = version or version_by_alias(name, CHAMPION)
+    if version is None:
+        raise SpeedrunError(f"{name} has no {CHAMPION}: run `speedrun promote` first, or give --version")
+    uri = f"models:/{name}/{version}"
+    try:
+        info = mlflow.models.get_model_info(uri)
+        model = mlflow.spark.load_model(uri)
+    except MlflowException as exc:
+        raise SpeedrunError(f"cannot load {uri}: {str(exc).splitlines()[0]}") from None
+    return model, Contract(**info.metadata["speedrun_contract"]), name, version
+
+
+def predictions(scored: DataFrame, contract: Contract, model: tuple[str, str], batch_id: str) -> DataFrame:
+    """Row key, id, predicted class, class probabilities, model, scoring time and batch of each scored row."""
+    classes = F.array(*[F.lit(c) for c in contract.classes])
+    # a model registered by speedrun before its stages' columns were `_`-named gives Spark ML's default names
+    current = PREDICTION in scored.columns
+    prediction, probability = (PREDICTION, PROBABILITY) if current else ("prediction", "probability")
+    probabilities = vector_to_array(probability)
+    return scored.select(
+        ROW_KEY,
+        *([column(contract.id)] if contract.id else []),
+        F.element_at(classes, F.col(prediction).cast("int") + 1).alias("predicted_class"),
+        F.map_from_arrays(classes, probabilities).alias("probabilities"),
+        F.lit(model[0]).alias("model_name"),
+        F.lit(model[1]).alias("model_version"),
+        F.current_timestamp().alias("scored_at"),
+        F.lit(batch_id).alias("batch_id"),
+    )
+
+
+def score(
+    ctx: RunContext, input_path: str | None = None, batch_id: str | None = None, version: str | None = None
+) -> ScoringResult:
+    """Score the files at `input_path` (default: scoring.path) as batch `batch_id` (default: the path) with the
+    champion (or `version`)."""
+    spark, cfg, tables = ctx.spark, ctx.cfg, ctx.tables
+    with step("score") as progress:
+        path = from_here(input_path) if input_path else cfg.storage.resolve(cfg.scoring.path)
+        batch_id = batch_id or path
+        if not BATCH_ID.match(batch_id):
+            raise SpeedrunError(f"batch id {batch_id!r} may hold only letters, digits and _ . : / = + -")
+        model, contract, name, version = registered_model(cfg, version)
+        raw = read_source(spark, cfg.source.model_copy(update={"path": path}), path, "scoring.path")
+        require_columns(raw, [*contract.features, *filter(None, [contract.id])], where=path)
+        tagged = (
+            raw.transform(partial(clean, columns=cfg.columns, null_values=cfg.source.null_values))
+            .transform(partial(with_reject_reason, contract=contract, label=None, quote=cfg.source.quote))
+            .withColumn("batch_id", F.lit(batch_id))
+            .persist()
+        )
+        try:
+            good = tagged.where(F.col(REASON).isNull()).select(*typed_features(contract), ROW_KEY)
+            batch = f"batch_id = '{batch_id}'"  # safe: BATCH_ID allows no quote
+            written = tables.replace(
+                predictions(model.transform(good), contract, (name, version), batch_id), "predictions", batch
+            )
+            quarantined = tables.replace(tagged.where(F.col(REASON).isNotNull()), "scoring_quarantine", batch)
+        finally:
+            tagged.unpersist()
+        progress.done(
+            f"batch {batch_id}: {written:,} rows scored by {name} v{version} -> {tables.location('predictions')}, "
+            f"{quarantined:,} quarantined"
+        )
+    return ScoringResult(batch_id, written, quarantined, name, version)

@@ -1,0 +1,28 @@
+"""split: each silver row's split, train / validation / test, kept as silver's `_split` column (see
+`transforms.splits` for why a column, and why not `randomSplit`).
+
+The step checks that the stored split is the configured one (a new seed or new fractions: silver is written
+again with the new split, as one commit) and that each split can be evaluated, before anything is trained."""
+
+from __future__ import annotations
+
+from speedrun.context import RunContext
+from speedrun.progress import step
+from speedrun.transforms.splits import SplitResult, assign_splits, checked_split, describe, split_is_stale
+
+
+def split(ctx: RunContext) -> SplitResult:
+    """Check silver's split (the silver this run made, or kept, or the latest) against the config; when it
+    differs, write silver again with the configured split, as one commit. Then check that each split can be
+    evaluated; the counts are the run's (`ctx.split`)."""
+    cfg, given_test = ctx.cfg, ctx.cfg.test_source is not None
+    with step("split") as progress:
+        made_by_this_config = ctx.wrote("silver") or ctx.kept is not None
+        if not made_by_this_config and split_is_stale(ctx.read("silver"), cfg.split, given_test):
+            resplit = assign_splits(ctx.read("silver"), cfg.split, given_test)
+            ctx.write("silver", resplit, lineage={"silver": ctx.version("silver")})
+            ctx.hold("silver", resplit)
+        silver_test = ctx.read("silver_test") if given_test else None
+        ctx.split = checked_split(ctx.read("silver"), silver_test, cfg.split.validation > 0)
+        progress.done(describe(ctx.split, given_test))
+    return ctx.split

@@ -1,0 +1,174 @@
+"""train: silver's train rows -> a fitted PipelineModel (saved once: in MLflow when tracking, else in the work
+folder) and a run record in `<name>_training_runs`.
+
+A run records its lineage: the Delta version of every table its model was made from (silver, whose `_split`
+column holds the splits, a given test file's silver_test, and through silver's commit the bronze version behind
+it), the resolved config and its hash, the seed, row counts, versions of speedrun and Spark, the git commit,
+start and end times.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+
+import yaml
+from pyspark.ml import PipelineModel
+from pyspark.sql import DataFrame, SparkSession
+
+import speedrun
+from speedrun.config import Config
+from speedrun.context import RunContext, Trained
+from speedrun.edges.leaderboard import write_leaderboard
+from speedrun.edges.mlflow_logging import log_candidate, log_training, run_params, run_tags
+from speedrun.edges.runs import RUNS_SCHEMA, TrainingRun, git_commit, new_run_id
+from speedrun.edges.tables import Tables
+from speedrun.edges.tracking import mlflow_run, registered_model_name
+from speedrun.progress import step
+from speedrun.transforms.contract import Contract, contract_of
+from speedrun.transforms.features import classifier_params
+from speedrun.transforms.fit import fit, metrics_on
+from speedrun.transforms.splits import SPLITS, checked_split
+from speedrun.transforms.tuning import choose
+
+Rows = dict[str, DataFrame]
+# how a run gets its model: (config, split rows, rows per split, run id, tracked) -> (the model's config, the
+# fitted model, its validation metrics)
+ChooseModel = Callable[[Config, Rows, dict[str, int], str, bool], tuple[Config, PipelineModel, dict[str, float]]]
+
+
+def model_path(cfg: Config, run_id: str) -> str:
+    return cfg.storage.resolve(f"models/{cfg.name}/{run_id}")
+
+
+def train(ctx: RunContext) -> TrainingRun:
+    """Fit on the split's train rows (those this run holds, else the latest silver's) and record the run: the
+    configured model, or with tuning (`speedrun tune`, a config with a `search:` section) the search's best on
+    validation. The model is logged, registered and recorded at once, or in the background inside `run`."""
+    cfg, spark = ctx.cfg, ctx.spark
+    run_id = ctx.options.run_id or new_run_id()
+    started = datetime.now(timezone.utc)
+    with step("train") as progress:
+        rows = ctx.split_rows()
+        if ctx.split is None:  # train alone: the split is checked as the split step checks it
+            ctx.split = checked_split(
+                ctx.read("silver"), rows["test"] if cfg.test_source else None, cfg.split.validation > 0
+            )
+        with mlflow_run(cfg, run_name=run_id) as tracked:
+            chosen_by = tuner(ctx.options.budget) if ctx.options.tune or cfg.search else fit_configured
+            model_cfg, model, validation = chosen_by(cfg, rows, ctx.split.rows, run_id, tracked is not None)
+            times = (started, datetime.now(timezone.utc))
+            versions = {**ctx.split_versions(), "silver": ctx.version("silver"), "bronze": ctx.bronze_version()}
+            mlflow_run_id = tracked.info.run_id if tracked else None
+            record = training_record(
+                model_cfg, run_id, times, versions, ctx.split.rows, validation, mlflow_run_id, made_with(spark)
+            )
+        keep = partial(keep_model_and_record, spark, model_cfg, record, model, contract_of(rows["train"]))
+        ctx.trained = Trained(record, model, new_run=ctx.options.run_id is None)
+        kept = ctx.later("training_runs", partial(keep, new_run=ctx.trained.new_run), lane="tracking")
+        auc = validation.get("areaUnderROC")
+        progress.done(
+            f"{model_cfg.model.type} on {record.train_rows:,} rows -> {record.model_path}"
+            + (f" (validation AUC {auc:.4f})" if auc is not None else "")
+        )
+    return kept or record
+
+
+def fit_configured(
+    cfg: Config, rows: Rows, counts: dict[str, int], run_id: str, tracked: bool
+) -> tuple[Config, PipelineModel, dict[str, float]]:
+    """The configured model, fitted on the train rows, with its validation metrics (none without validation rows)."""
+    model = fit(rows["train"], cfg.model, cfg.features, cfg.train.partitions)
+    validation = metrics_on(model, rows["validation"], cfg.train.partitions)[0] if counts["validation"] else {}
+    return cfg, model, validation
+
+
+def tuner(budget: float | None = None) -> ChooseModel:
+    """How a tuning run gets its model: the search's best, each candidate an MLflow child run of the training
+    run when tracked, the leaderboard in the run's report folder."""
+
+    def choose_model(cfg: Config, rows: Rows, counts: dict[str, int], run_id: str, tracked: bool):
+        chosen = choose(cfg, rows, budget, partial(log_candidate, run_id) if tracked else None)
+        report = Path(cfg.storage.resolve(f"runs/{cfg.name}/{run_id}")) / "report"
+        write_leaderboard(report, chosen.trials, chosen.metric)
+        return chosen.cfg, chosen.model, chosen.validation
+
+    return choose_model
+
+
+def made_with(spark: SparkSession) -> dict[str, str | None]:
+    """What a run was made with and where: speedrun's and Spark's versions, the git commit, the bundle target."""
+    return {
+        "speedrun_version": speedrun.__version__,
+        "spark_version": spark.version,
+        "git_commit": git_commit(),
+        "target": os.environ.get("SPEEDRUN_TARGET"),
+    }
+
+
+def training_record(
+    cfg: Config,
+    run_id: str,
+    times: tuple[datetime, datetime],
+    versions: dict[str, int | None],
+    rows: dict[str, int],
+    validation_metrics: dict[str, float],
+    mlflow_run_id: str | None,
+    provenance: dict[str, str | None],
+) -> TrainingRun:
+    """The run's record (pure): what was fitted, on how many rows of which table versions (`versions`: of bronze,
+    silver and each split), started and finished at `times`, made with `provenance` (`made_with`)."""
+    return TrainingRun(
+        run_id=run_id,
+        name=cfg.name,
+        model_type=cfg.model.type,
+        model_params=json.dumps(classifier_params(cfg.model), sort_keys=True),
+        # logged once, to MLflow, when tracking; else saved in the work folder
+        model_path=f"runs:/{mlflow_run_id}/model" if mlflow_run_id else model_path(cfg, run_id),
+        config=json.dumps(cfg.as_dict(), sort_keys=True),
+        config_hash=cfg.digest(),
+        split_seed=cfg.split.seed,
+        bronze_version=versions["bronze"],
+        silver_version=versions["silver"],
+        **{f"{split}_version": versions[split] for split in SPLITS},
+        **{f"{split}_rows": rows[split] for split in SPLITS},
+        validation_metrics=json.dumps(validation_metrics, sort_keys=True),
+        started_at=times[0],
+        finished_at=times[1],
+        mlflow_run_id=mlflow_run_id,
+        **provenance,
+    )
+
+
+def keep_model_and_record(
+    spark: SparkSession,
+    cfg: Config,
+    record: TrainingRun,
+    model: PipelineModel,
+    contract: Contract,
+    new_run: bool = False,
+) -> TrainingRun:
+    """Log the model to the run's MLflow run and register it (or, without tracking, save it in the work folder),
+    then put the run's record in `<name>_training_runs`; returns the record with its registered version."""
+    if record.mlflow_run_id is None:
+        model.write().overwrite().save(record.model_path)
+    else:
+        with mlflow_run(cfg, run_id=record.mlflow_run_id):
+            version = log_training(
+                contract,
+                model,
+                params=run_params(cfg),
+                tags=run_tags(record),
+                metrics=json.loads(record.validation_metrics),
+                config_yaml=yaml.safe_dump(cfg.as_dict(), sort_keys=False),
+                registered_name=registered_model_name(cfg),
+            )
+        record = replace(record, registered_model=registered_model_name(cfg), model_version=version)
+    runs = spark.createDataFrame([tuple(asdict(record).values())], RUNS_SCHEMA)
+    Tables(cfg).upsert(runs, "training_runs", "run_id", record.run_id, new=new_run)
+    return record

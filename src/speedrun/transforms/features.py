@@ -1,0 +1,150 @@
+"""The Spark ML Pipeline: preprocessing stages, fitted on training rows only, then the configured classifier."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from pyspark.ml import Pipeline
+from pyspark.ml.classification import GBTClassifier, LogisticRegression, RandomForestClassifier
+from pyspark.ml.feature import (
+    Imputer,
+    OneHotEncoder,
+    SQLTransformer,
+    StandardScaler,
+    StringIndexer,
+    VectorAssembler,
+)
+
+from speedrun.config import FeaturesConfig, ModelConfig
+from speedrun.errors import SpeedrunError
+from speedrun.transforms.columns import FEATURES, LABEL, PREDICTION, PROBABILITY, RAW_PREDICTION
+from speedrun.transforms.contract import Contract
+
+CLASSIFIERS = {
+    "logistic_regression": LogisticRegression,
+    "random_forest": RandomForestClassifier,
+    "gbt": GBTClassifier,
+}
+TREE_MODELS = ("random_forest", "gbt", "xgboost")  # categories go in as indices, not one-hot
+BINNED_MODELS = ("random_forest", "gbt")  # Spark's trees: maxBins must hold every category
+# the classifier's input and output columns (xgboost's names; Spark's are their camelCase)
+COLUMNS = {
+    "features_col": FEATURES,
+    "label_col": LABEL,
+    "prediction_col": PREDICTION,
+    "probability_col": PROBABILITY,
+    "raw_prediction_col": RAW_PREDICTION,
+}
+PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def ml_names(features: list[str]) -> dict[str, str]:
+    """The name each feature goes by inside the Spark ML stages: its own when plain and not starting with `_`,
+    else a plain stand-in (Spark ML's stages read `plan.name` as a field of a struct). The stages' own columns all
+    start with `_` (`columns.FEATURES`, `_age__imputed`), so that no feature's name is one of theirs. The user's
+    names stay on every table."""
+    return {name: name if plain(name) else stand_in(name, i) for i, name in enumerate(features)}
+
+
+def plain(name: str) -> bool:
+    return bool(PLAIN_NAME.match(name)) and not name.startswith("_")
+
+
+def stand_in(name: str, position: int) -> str:
+    """`plan.name` -> `plan_name__3`: letters, digits and `_`, starting with a letter."""
+    cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")
+    return f"{cleaned if cleaned[:1].isalpha() else 'f' + cleaned}__{position}"
+
+
+def renaming_stage(names: dict[str, str]) -> SQLTransformer | None:
+    """A first stage giving the stand-ins of `ml_names` to the features that need one (kept in the fitted
+    pipeline, so scoring takes rows under the user's names too); None when every name is plain."""
+    renamed = [f"`{name.replace('`', '``')}` AS {stand_in}" for name, stand_in in names.items() if name != stand_in]
+    return SQLTransformer(statement=f"SELECT *, {', '.join(renamed)} FROM __THIS__") if renamed else None
+
+
+def spark_param_name(name: str) -> str:
+    """`max_iter` -> `maxIter`."""
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)
+
+
+DEFAULT_MAX_BINS = 32  # Spark's default; raised to the largest categorical feature's values when the config is silent
+
+
+def classifier_params(model: ModelConfig) -> dict[str, object]:
+    """The classifier's parameters the config sets, named as its estimator names them (Spark's camelCase, or
+    xgboost's own); `max_bins` unset: sized from the data, see `tree_bins`."""
+    params = {k: v for k, v in model.model_dump().items() if k != "type" and v is not None}
+    return params if model.type == "xgboost" else {spark_param_name(k): v for k, v in params.items()}
+
+
+def tree_bins(model: ModelConfig, categories: dict[str, int]) -> int:
+    """The trees' `maxBins`: the configured value, which must hold every categorical feature's values (plus the
+    bucket of unseen ones), or else the default raised to the largest of them."""
+    needed = max(categories.values(), default=0)
+    configured = getattr(model, "max_bins", None)
+    if configured is None:
+        return max(DEFAULT_MAX_BINS, needed)
+    if needed > configured:
+        column = max(categories, key=lambda c: categories[c])
+        raise SpeedrunError(
+            f"model.max_bins = {configured} is less than the {needed} values of categorical feature {column} "
+            f"(with the bucket of unseen values): raise model.max_bins to {needed} or more, or leave it unset"
+        )
+    return configured
+
+
+def build_classifier(model: ModelConfig):
+    if model.type == "xgboost":
+        from xgboost.spark import SparkXGBClassifier
+
+        for logger in ("XGBoost-PySpark", "SparkXGBClassifier"):  # its training parameters, at INFO, per fit
+            logging.getLogger(logger).setLevel(logging.WARNING)
+        return SparkXGBClassifier(**COLUMNS, **classifier_params(model))
+    classifier = CLASSIFIERS[model.type](**classifier_params(model))
+    for name, value in COLUMNS.items():  # set, not given: GBTClassifier's constructor takes no probabilityCol
+        classifier.set(classifier.getParam(spark_param_name(name)), value)
+    return classifier
+
+
+def ml_pipeline(model: ModelConfig, features: FeaturesConfig, contract: Contract) -> Pipeline:
+    """Imputer for numbers; for categories a string indexer (unseen and missing values kept in their own
+    bucket), one-hot encoded for linear models, left as indexed categories for trees; an assembler, an
+    optional scaler, the classifier."""
+    if model.type == "gbt" and len(contract.classes) > 2:
+        raise SpeedrunError(
+            f"model type gbt handles two classes only; the label has {len(contract.classes)} "
+            "classes: use random_forest or logistic_regression"
+        )
+    names = ml_names(contract.features)
+    numeric, categorical = [names[c] for c in contract.numeric], [names[c] for c in contract.categorical]
+    stages: list = [stage for stage in [renaming_stage(names)] if stage is not None]
+    vector_inputs: list[str] = []
+    if numeric:
+        imputed = [f"_{c}__imputed" for c in numeric]
+        stages.append(Imputer(inputCols=numeric, outputCols=imputed, strategy=features.impute_strategy))
+        vector_inputs += imputed
+    if categorical:
+        indexed = [f"_{c}__index" for c in categorical]
+        stages.append(
+            StringIndexer(
+                inputCols=categorical,
+                outputCols=indexed,
+                handleInvalid="keep",
+                stringOrderType="frequencyDesc",
+            )
+        )
+        if model.type in TREE_MODELS:
+            vector_inputs += indexed
+        else:
+            encoded = [f"_{c}__onehot" for c in categorical]
+            stages.append(OneHotEncoder(inputCols=indexed, outputCols=encoded, handleInvalid="keep"))
+            vector_inputs += encoded
+    assembled = f"{FEATURES}__raw" if features.scale else FEATURES
+    stages.append(VectorAssembler(inputCols=vector_inputs, outputCol=assembled))
+    if features.scale:
+        stages.append(StandardScaler(inputCol=assembled, outputCol=FEATURES, withMean=False, withStd=True))
+    stages.append(build_classifier(model))
+    return Pipeline(stages=stages)

@@ -1,0 +1,79 @@
+"""The model of a run: the configured Spark ML pipeline fitted on the training rows, and its metrics on other
+rows. Pure: DataFrames and the model's settings in, a fitted model and numbers out; no table is read or written.
+
+Rows are laid out the same way (partitions and order by row key) before every fit and every scoring: fits and
+metrics sum per partition, so this is what makes a refit reproduce its model and its metrics bit for bit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.feature import StringIndexerModel
+from pyspark.sql import DataFrame
+
+from speedrun.config import FeaturesConfig, ModelConfig
+from speedrun.transforms.columns import ROW_KEY, column
+from speedrun.transforms.contract import Contract, contract_of
+from speedrun.transforms.features import BINNED_MODELS, ml_names, ml_pipeline, tree_bins
+from speedrun.transforms.metrics import classification_metrics
+
+
+def fixed_layout(df: DataFrame, partitions: int) -> DataFrame:
+    """The same rows in the same partitions in the same order, whatever the input's layout or the cores:
+    fits and metrics sum per partition, so this is what makes a refit reproduce its model bit for bit."""
+    others = [column(c) for c in df.columns if c != ROW_KEY]
+    return df.repartition(partitions, ROW_KEY).sortWithinPartitions(ROW_KEY, *others)
+
+
+def fit(training: DataFrame, model: ModelConfig, features: FeaturesConfig, partitions: int) -> PipelineModel:
+    """Fit the pipeline of `model` and `features` on the training rows, laid out the reproducible way (in
+    `partitions`). Trees get as many bins as the categorical feature with the most values needs (the indexers are
+    fitted first, as the pipeline would)."""
+    rows = fixed_layout(training, partitions).persist()
+    try:
+        contract = contract_of(training)
+        stages = ml_pipeline(model, features, contract).getStages()
+        if model.type not in BINNED_MODELS:
+            return Pipeline(stages=stages).fit(rows)
+        preprocessing = Pipeline(stages=stages[:-1]).fit(rows)
+        classifier = sized_for(model, stages[-1], preprocessing, contract)
+        return PipelineModel(stages=[*preprocessing.stages, classifier.fit(preprocessing.transform(rows))])
+    finally:
+        rows.unpersist()
+
+
+def sized_for(model: ModelConfig, classifier, preprocessing: PipelineModel, contract: Contract):
+    """`classifier`, with Spark's trees given the bins the fitted indexers' widest categorical feature needs."""
+    if model.type not in BINNED_MODELS:
+        return classifier
+    return classifier.setMaxBins(tree_bins(model, category_counts(preprocessing, ml_names(contract.features))))
+
+
+def category_counts(preprocessing: PipelineModel, names: dict[str, str]) -> dict[str, int]:
+    """Each categorical feature's number of values as indexed, plus the bucket of unseen and missing ones, by
+    the feature's own name (`names`: each feature's name inside the stages, from `ml_names`)."""
+    own_name = {stand_in: name for name, stand_in in names.items()}
+    counts = {}
+    for stage in preprocessing.stages:
+        if isinstance(stage, StringIndexerModel):
+            for column, labels in zip(stage.getInputCols(), stage.labelsArray, strict=True):
+                counts[own_name[column]] = len(labels) + 1
+    return counts
+
+
+@contextmanager
+def predictions_of(fitted: PipelineModel, rows: DataFrame, partitions: int) -> Iterator[DataFrame]:
+    """`fitted`'s predictions for `rows` in the fixed layout (so metrics sum in a fixed order), cached while used."""
+    predictions = fitted.transform(fixed_layout(rows, partitions)).persist()
+    try:
+        yield predictions
+    finally:
+        predictions.unpersist()
+
+
+def metrics_on(fitted: PipelineModel, rows: DataFrame, partitions: int) -> tuple[dict[str, float], list[list[int]]]:
+    """Metrics and confusion matrix of `fitted` on `rows` (empty when there are no rows)."""
+    predictions = fitted.transform(fixed_layout(rows, partitions))
+    return classification_metrics(predictions, len(contract_of(rows).classes))

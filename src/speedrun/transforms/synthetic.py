@@ -1,0 +1,136 @@
+"""A deterministic synthetic churn dataset that looks like real tabular data, generated with Spark.
+
+Every random draw is a hash of (row id, seed, draw number), not `rand()`: the same rows come out whatever
+the partitioning, the number of cores or the row count per file, and 10^7 rows cost no more code than 10^3.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+TWO_POW_53 = float(2**53)
+
+
+def uniform(seed: int, draw: int) -> Column:
+    """A uniform number in [0, 1), a pure function of the row's `id`, the seed and the draw number."""
+    return F.pmod(F.xxhash64(F.col("id"), F.lit(seed), F.lit(draw)), F.lit(2**53)).cast("double") / TWO_POW_53
+
+
+def normal(seed: int, draw: int) -> Column:
+    """A standard normal number (Box-Muller over two uniforms)."""
+    u1, u2 = 1.0 - uniform(seed, draw), uniform(seed, draw + 1000)
+    return F.sqrt(-2.0 * F.log(u1)) * F.cos(2 * math.pi * u2)
+
+
+def pick(u: Column, choices: list[tuple[str, float]]) -> Column:
+    """One of `choices` (value, cumulative probability) for a uniform `u`."""
+    expr = F.lit(choices[-1][0])
+    for value, upper in reversed(choices[:-1]):
+        expr = F.when(u < upper, F.lit(value)).otherwise(expr)
+    return expr
+
+
+def with_true_features(df: DataFrame, seed: int) -> DataFrame:
+    u = partial(uniform, seed)
+    return (
+        df.withColumn("customer_id", F.format_string("C%09d", F.col("id")))
+        .withColumn("age", F.greatest(F.lit(18), F.least(F.lit(85), F.round(41 + 13 * normal(seed, 1)))).cast("int"))
+        .withColumn("tenure_months", F.floor(72 * F.pow(u(2), F.lit(1.4))))
+        .withColumn(
+            "contract",
+            pick(
+                u(3) + F.col("tenure_months") / 200,
+                [("month-to-month", 0.55), ("one-year", 0.85), ("two-year", 9.0)],
+            ),
+        )
+        .withColumn("internet_service", pick(u(4), [("fiber", 0.45), ("dsl", 0.8), ("none", 1.0)]))
+        .withColumn(
+            "monthly_charges",
+            F.round(20 + 80 * u(5) + F.when(F.col("internet_service") == "fiber", 20).otherwise(0), 2),
+        )
+        .withColumn(
+            "total_charges",
+            F.round(F.col("tenure_months") * F.col("monthly_charges") * (0.9 + 0.2 * u(6)), 2),
+        )
+        .withColumn("support_calls", F.least(F.lit(12), F.floor(-F.log(1.0 - u(7)) * 1.6)))
+        .withColumn("payment_method", pick(u(8), [("card", 0.35), ("bank", 0.6), ("check", 0.8), ("paypal", 1.0)]))
+        .withColumn("region", pick(u(9), [("north", 0.25), ("south", 0.5), ("east", 0.75), ("west", 1.0)]))
+        .withColumn("signup_channel", pick(u(10), [("web", 0.4), ("store", 0.7), ("phone", 0.9), ("partner", 1.0)]))
+        .withColumn("satisfaction_score", F.round(5 + 2 * normal(seed, 11), 2))
+        .withColumn("web_visits", F.floor(30 * u(12)))
+    )
+
+
+def with_label(df: DataFrame, seed: int) -> DataFrame:
+    """Churn depends non-linearly on several features (thresholds, interactions, a sine) plus noise;
+    region, signup_channel and web_visits are irrelevant."""
+    c = F.col
+    logit = (
+        -1.15
+        + 1.5 * (c("contract") == "month-to-month").cast("double")
+        - 0.6 * (c("contract") == "two-year").cast("double")
+        - 0.045 * c("tenure_months")
+        + 0.02 * (c("monthly_charges") - 70)
+        + 0.9 * ((c("internet_service") == "fiber") & (c("monthly_charges") > 95)).cast("double")
+        + 0.55 * F.greatest(c("support_calls") - 2, F.lit(0))
+        + 0.9 * (c("age") < 28).cast("double")
+        + 0.5 * F.sin(c("age") / 6.0)
+        - 0.25 * (c("satisfaction_score") - 5)
+        + 0.4 * (c("payment_method") == "check").cast("double")
+        + 0.5 * normal(seed, 20)
+    )
+    churned = uniform(seed, 21) < 1 / (1 + F.exp(-logit))
+    return df.withColumn("churned", F.when(churned, "yes").otherwise("no"))
+
+
+def with_raw_quirks(df: DataFrame, seed: int) -> DataFrame:
+    """What real files have: missing values in several columns, stray whitespace around some strings."""
+    u = partial(uniform, seed)
+
+    def blank(name: str, rate: float, draw: int) -> Column:
+        return F.when(u(draw) < rate, F.lit(None)).otherwise(F.col(name))
+
+    return (
+        df.withColumn("age", blank("age", 0.03, 30))
+        .withColumn("monthly_charges", blank("monthly_charges", 0.05, 31))
+        .withColumn("total_charges", blank("total_charges", 0.02, 32))
+        .withColumn("payment_method", blank("payment_method", 0.04, 33))
+        .withColumn("satisfaction_score", blank("satisfaction_score", 0.08, 34))
+        .withColumn(
+            "contract",
+            F.when(u(35) < 0.02, F.concat(F.lit(" "), F.col("contract"), F.lit(" "))).otherwise(F.col("contract")),
+        )
+    )
+
+
+COLUMNS = [
+    "customer_id",
+    "age",
+    "tenure_months",
+    "contract",
+    "internet_service",
+    "monthly_charges",
+    "total_charges",
+    "support_calls",
+    "payment_method",
+    "region",
+    "signup_channel",
+    "satisfaction_score",
+    "web_visits",
+    "churned",
+]
+
+
+def synthetic_churn(spark: SparkSession, rows: int, seed: int) -> DataFrame:
+    partitions = max(1, math.ceil(rows / 1_000_000))
+    return (
+        spark.range(0, rows, 1, partitions)
+        .transform(partial(with_true_features, seed=seed))
+        .transform(partial(with_label, seed=seed))
+        .transform(partial(with_raw_quirks, seed=seed))
+        .select(*COLUMNS)
+    )
