@@ -78,7 +78,7 @@ def write_config(args: argparse.Namespace, session: Session, cfg: Config | None)
     init(args.data, args.label, args.output)
 
 
-def generate(args: argparse.Namespace, session: Session, cfg: Config | None) -> None:
+def generate_data(args: argparse.Namespace, session: Session, cfg: Config | None) -> None:
     from speedrun.edges.raw import generate
     from speedrun.progress import step
 
@@ -96,7 +96,7 @@ def run_steps(args: argparse.Namespace, session: Session, cfg: Config) -> None:
     print_summary(evaluation)
 
 
-def evaluate(args: argparse.Namespace, session: Session, cfg: Config) -> None:
+def evaluate_and_summarize(args: argparse.Namespace, session: Session, cfg: Config) -> None:
     from speedrun.flow import print_summary
     from speedrun.steps.evaluate import evaluate
 
@@ -105,7 +105,7 @@ def evaluate(args: argparse.Namespace, session: Session, cfg: Config) -> None:
     print_summary(evaluation)
 
 
-def replay(args: argparse.Namespace, session: Session, cfg: Config) -> None:
+def replay_and_compare(args: argparse.Namespace, session: Session, cfg: Config) -> None:
     from speedrun.steps.replay import replay
 
     with context(args, session, cfg) as ctx:
@@ -115,14 +115,14 @@ def replay(args: argparse.Namespace, session: Session, cfg: Config) -> None:
     print(f"replay of run {args.run_id}: metrics, confusion matrix and row counts match exactly")
 
 
-def promote(args: argparse.Namespace, session: Session, cfg: Config) -> None:
+def promote_version(args: argparse.Namespace, session: Session, cfg: Config) -> None:
     from speedrun.steps.lifecycle import promote
 
     with context(args, lambda: None, cfg) as ctx:  # the registry only: no Spark
         promote(ctx, args.version)
 
 
-def score(args: argparse.Namespace, session: Session, cfg: Config) -> None:
+def score_batch(args: argparse.Namespace, session: Session, cfg: Config) -> None:
     from speedrun.steps.score import score
 
     with context(args, session, cfg) as ctx:
@@ -154,7 +154,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "evaluate": Command(
         "score the test table; write the metrics table and JSON",
-        evaluate,
+        evaluate_and_summarize,
         (METRICS_OUT,),
         run_id="the training run to evaluate (default: the latest)",
         tracked=True,
@@ -180,12 +180,12 @@ COMMANDS: dict[str, Command] = {
     ),
     "promote": Command(
         "move alias champion to the challenger (or --version)",
-        promote,
+        promote_version,
         (option("--version", help="the model version to promote (default: the challenger)"),),
     ),
     "score": Command(
         "score new data with the champion (or --version) into predictions",
-        score,
+        score_batch,
         (
             option("--input", help="files to score, from where you are (default: scoring.path)"),
             option("--batch-id", help="the batch's id; scoring it again replaces its rows (default: the input path)"),
@@ -194,7 +194,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "replay": Command(
         "re-run split, train and evaluate of a run from its recorded versions",
-        replay,
+        replay_and_compare,
         (option("run_id", help="the training run to replay"),),
         run_id=None,
         tracked=True,
@@ -211,7 +211,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "generate": Command(
         "write a deterministic synthetic dataset as CSV files",
-        generate,
+        generate_data,
         (
             option("--rows", type=int, default=20_000),
             option("--seed", type=int, default=7),

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from speedrun.config.base import Strict, _identifier
+from speedrun.config.base import METRICS, Strict, _identifier
 from speedrun.config.data import (
     ColumnsConfig,
     FeaturesConfig,
@@ -63,9 +63,6 @@ class RegistryConfig(Strict):
     model_name: str | None = None  # default: <name>_classifier
 
     _check_name = field_validator("model_name")(_identifier)
-
-
-METRICS = ("areaUnderROC", "areaUnderPR", "accuracy", "precision", "recall", "f1")
 
 
 class ValidationConfig(Strict):

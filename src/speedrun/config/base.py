@@ -8,6 +8,9 @@ from pydantic import BaseModel, ConfigDict
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
+# the headline metrics of a model on test rows (`transforms.metrics`), as validation and tuning name them
+METRICS = ("areaUnderROC", "areaUnderPR", "accuracy", "precision", "recall", "f1")
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

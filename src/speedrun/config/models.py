@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union, get_args
 
 from pydantic import Field
 
@@ -18,26 +18,27 @@ class LogisticRegressionConfig(Strict):
     standardization: bool = True
 
 
-class RandomForestConfig(Strict):
+class SparkTreesConfig(Strict):
+    """What Spark's tree ensembles share."""
+
+    max_bins: int | None = Field(None, ge=2)  # None: 32, or more when a categorical feature has more values
+    min_instances_per_node: int = Field(1, ge=1)
+    subsampling_rate: float = Field(1.0, gt=0, le=1)
+    seed: int = 42
+
+
+class RandomForestConfig(SparkTreesConfig):
     type: Literal["random_forest"]
     num_trees: int = Field(50, ge=1)
     max_depth: int = Field(8, ge=1, le=30)
-    max_bins: int | None = Field(None, ge=2)  # None: 32, or more when a categorical feature has more values
-    min_instances_per_node: int = Field(1, ge=1)
-    subsampling_rate: float = Field(1.0, gt=0, le=1)
     feature_subset_strategy: str = "auto"
-    seed: int = 42
 
 
-class GBTConfig(Strict):
+class GBTConfig(SparkTreesConfig):
     type: Literal["gbt"]
     max_iter: int = Field(50, ge=1)
     max_depth: int = Field(5, ge=1, le=30)
-    max_bins: int | None = Field(None, ge=2)  # None: 32, or more when a categorical feature has more values
     step_size: float = Field(0.1, gt=0, le=1)
-    subsampling_rate: float = Field(1.0, gt=0, le=1)
-    min_instances_per_node: int = Field(1, ge=1)
-    seed: int = 42
 
 
 class XGBoostConfig(Strict):
@@ -57,7 +58,6 @@ class XGBoostConfig(Strict):
     random_state: int = 42
 
 
-ModelConfig = Annotated[
-    LogisticRegressionConfig | RandomForestConfig | GBTConfig | XGBoostConfig, Field(discriminator="type")
-]
-MODEL_TYPES = ("logistic_regression", "random_forest", "gbt", "xgboost")
+MODELS = (LogisticRegressionConfig, RandomForestConfig, GBTConfig, XGBoostConfig)
+ModelConfig = Annotated[Union[MODELS], Field(discriminator="type")]  # noqa: UP007 - a union of a tuple's types
+MODEL_TYPES = tuple(get_args(model.model_fields["type"].annotation)[0] for model in MODELS)

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from speedrun.config.base import Strict
+from speedrun.config.base import METRICS, Strict
 from speedrun.config.models import MODEL_TYPES
 
 # Good on tabular data without any config: regularized logistic regression, and xgboost at a few depths and
@@ -21,7 +21,7 @@ DEFAULT_CANDIDATES: list[dict[str, Any]] = [
     {"type": "logistic_regression", "reg_param": [0.0, 0.01], "max_iter": 100},
     {"type": "xgboost", "max_depth": [4, 6], "learning_rate": [0.05, 0.1], "n_estimators": 300},
 ]
-TUNING_METRICS = ("areaUnderROC", "areaUnderPR", "accuracy", "f1", "precision", "recall", "logLoss")
+TUNING_METRICS = (*METRICS, "logLoss")
 LOWER_IS_BETTER = ("logLoss",)
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h)?$")
 

@@ -63,7 +63,7 @@ def validation_metrics(predictions: DataFrame, classes: int) -> dict[str, float]
         predictions.unpersist()
 
 
-class Prepared:
+class Shapes:
     """The train and validation rows through each shape of preprocessing, fitted once and cached."""
 
     def __init__(self, cfg: Config, rows: dict[str, DataFrame]) -> None:
@@ -107,7 +107,7 @@ def choose(cfg: Config, rows: dict[str, DataFrame], budget: float | None = None,
     candidates, budget = draw_candidates(search), budget or search.budget_seconds()
     if not rows["validation"].take(1):
         raise SpeedrunError("tuning needs validation rows: set split.validation above 0")
-    prepared, started = Prepared(cfg, rows), time.perf_counter()
+    prepared, started = Shapes(cfg, rows), time.perf_counter()
     metric = tuning_metric(search, prepared.contract)
 
     def attempt(number: int, params: dict[str, Any]) -> tuple[Trial, PipelineModel] | None:
@@ -147,7 +147,7 @@ def with_model(cfg: Config, params: dict[str, Any]) -> Config:
     return Config.model_validate({**cfg.as_dict(), "model": params})
 
 
-def fit_candidate(cfg: Config, prepared: Prepared, number: int, metric: str) -> tuple[Trial, PipelineModel]:
+def fit_candidate(cfg: Config, prepared: Shapes, number: int, metric: str) -> tuple[Trial, PipelineModel]:
     started = time.perf_counter()
     preprocessing, train, validation, classifier = prepared.for_model(cfg)
     fitted = classifier.fit(train)
