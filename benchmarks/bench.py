@@ -142,7 +142,7 @@ def generate_data(sizes: list[int], data: Path) -> None:
     if not missing:
         return
     from speedrun.edges.session import get_spark
-    from speedrun.transforms.synthetic import generate
+    from speedrun.edges.raw import generate
 
     spark = get_spark("speedrun-bench-data")
     for n in missing:

@@ -23,6 +23,7 @@ from speedrun.config import load_config
 from speedrun.edges.mlflow_logging import load_model
 from speedrun.edges.session import get_spark
 from speedrun.edges.tables import read_split
+from speedrun.transforms.columns import LABEL, PROBABILITY
 from speedrun.transforms.contract import contract_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,22 +58,22 @@ def compare(spark, name: str, work: Path) -> dict:
     cfg = load_config("default", overrides)
     train, test = read_split(spark, cfg, "train"), read_split(spark, cfg, "test")
     features = contract_of(train).features
-    scored = load_model(evaluation.report["model"]["path"]).transform(test).select("label", "probability").toPandas()
-    ours = np.vstack(scored["probability"].map(lambda v: v.toArray()))
-    train_pd, test_pd = train.select(*features, "label").toPandas(), test.select(*features, "label").toPandas()
+    scored = load_model(evaluation.report["model"]["path"]).transform(test).select(LABEL, PROBABILITY).toPandas()
+    ours = np.vstack(scored[PROBABILITY].map(lambda v: v.toArray()))
+    train_pd, test_pd = train.select(*features, LABEL).toPandas(), test.select(*features, LABEL).toPandas()
     started = time.perf_counter()
-    hgb = HistGradientBoostingClassifier(random_state=0).fit(train_pd[features], train_pd["label"])
+    hgb = HistGradientBoostingClassifier(random_state=0).fit(train_pd[features], train_pd[LABEL])
     hgb_seconds = time.perf_counter() - started
     theirs = hgb.predict_proba(test_pd[features])
-    labels = scored["label"].to_numpy()
+    labels = scored[LABEL].to_numpy()
     return {
         "rows": {"train": len(train_pd), "test": len(test_pd)},
         "classes": ours.shape[1],
         "speedrun_model": evaluation.report["model"]["type"],
         "speedrun_auc": round(auc(labels, ours), 4),
-        "sklearn_hgb_auc": round(auc(test_pd["label"].to_numpy(), theirs), 4),
+        "sklearn_hgb_auc": round(auc(test_pd[LABEL].to_numpy(), theirs), 4),
         "speedrun_accuracy": round(float(accuracy_score(labels, ours.argmax(axis=1))), 4),
-        "sklearn_hgb_accuracy": round(float(accuracy_score(test_pd["label"], theirs.argmax(axis=1))), 4),
+        "sklearn_hgb_accuracy": round(float(accuracy_score(test_pd[LABEL], theirs.argmax(axis=1))), 4),
         "speedrun_tune_seconds": round(tuned_seconds, 1),
         "sklearn_hgb_fit_seconds": round(hgb_seconds, 2),
     }
