@@ -141,8 +141,8 @@ def generate_data(sizes: list[int], data: Path) -> None:
     missing = [n for n in sizes if not (data / str(n) / "test" / "_SUCCESS").exists()]
     if not missing:
         return
-    from speedrun.edges.session import get_spark
     from speedrun.edges.raw import generate
+    from speedrun.edges.session import get_spark
 
     spark = get_spark("speedrun-bench-data")
     for n in missing:
