@@ -10,9 +10,12 @@ per size by speedrun's generator and kept under work/bench/data), the contenders
                    and the data config unchanged, ingest and prepare are up to date (silver is kept)
   speedrun-lr-warm-fresh  `speedrun run --fresh` in that server: every step done again, warm
   naive-spark-lr   benchmarks/naive_spark.py: default SparkSession and ML parameters
+  naive-medallion-lr  benchmarks/naive_medallion.py: what a Databricks engineer writes by hand (bronze and silver
+                   Delta tables, the same pipeline, Spark's evaluator, the model logged to MLflow)
   sklearn-lr       benchmarks/sklearn_baseline.py: pandas + scikit-learn
   speedrun-trees   `speedrun run` with the gradient-boosted trees
   naive-spark-trees  the naive script with Spark's gradient-boosted trees
+  naive-medallion-trees  the medallion notebook with Spark's gradient-boosted trees
   sklearn-hgb      HistGradientBoostingClassifier
   speedrun-xgb     `speedrun run` with xgboost (model.type xgboost, its defaults)
 
@@ -46,6 +49,7 @@ STEP_DONE = re.compile(r"\[speedrun\] (\w+)\s+(?:done|started) in\s+([\d.]+)s(?:
 
 
 SERVER_DIR = Path(tempfile.gettempdir()) / "speedrun-bench-server"  # the bench's own server, not the user's
+WARM_CONTENDERS = ("speedrun-lr-warm", "speedrun-lr-warm-fresh")  # run in the server the one before them started
 
 
 def contenders(train: str, test: str, work: str) -> dict[str, list[str]]:
@@ -66,15 +70,18 @@ def contenders(train: str, test: str, work: str) -> dict[str, list[str]]:
 
     baseline = [sys.executable, str(ROOT / "benchmarks/sklearn_baseline.py"), train, test]
     naive = [sys.executable, str(ROOT / "benchmarks/naive_spark.py"), train, test]
+    medallion = [sys.executable, str(ROOT / "benchmarks/naive_medallion.py"), train, test]
     return {
         "speedrun-lr": speedrun("logistic_regression"),
         "speedrun-lr-first": speedrun("logistic_regression", "server"),
         "speedrun-lr-warm": speedrun("logistic_regression", "server"),
         "speedrun-lr-warm-fresh": speedrun("logistic_regression", "server", "--fresh"),
         "naive-spark-lr": naive,
+        "naive-medallion-lr": medallion,
         "sklearn-lr": baseline,
         "speedrun-trees": speedrun("gbt"),
         "naive-spark-trees": [*naive, "--model", "gbt"],
+        "naive-medallion-trees": [*medallion, "--model", "gbt"],
         "sklearn-hgb": [*baseline, "--model", "hist_gbt"],
         "speedrun-xgb": speedrun("xgboost"),
     }
@@ -177,6 +184,8 @@ def ratios(results: dict[str, dict]) -> dict[str, float]:
 
     pairs = {
         "naive_spark_lr / speedrun_lr": ("naive-spark-lr", "speedrun-lr"),
+        "naive_medallion_lr / speedrun_lr": ("naive-medallion-lr", "speedrun-lr"),
+        "naive_medallion_trees / speedrun_trees": ("naive-medallion-trees", "speedrun-trees"),
         "naive_spark_lr / speedrun_lr_warm": ("naive-spark-lr", "speedrun-lr-warm"),
         "naive_spark_lr / speedrun_lr_warm_fresh": ("naive-spark-lr", "speedrun-lr-warm-fresh"),
         "speedrun_lr_first / speedrun_lr": ("speedrun-lr-first", "speedrun-lr"),
@@ -282,7 +291,7 @@ def main() -> None:
                         file=sys.stderr,
                         flush=True,
                     )
-                    if name == "speedrun-lr-first":
+                    if name not in WARM_CONTENDERS:  # each measured alone: no server of an earlier one beside it
                         stop_server()
                     result = measure(commands[name], args.timeout)
                     print(

@@ -36,7 +36,7 @@ def test_validate_and_promote_move_the_aliases(spark, make_config, capsys) -> No
     first = run_pipeline(spark, cfg)
     assert aliases(cfg) == {CHALLENGER: None, CHAMPION: None}
     # WHEN it is validated (no champion yet) and promoted
-    verdict = validate(spark, cfg, first.report["run_id"])
+    verdict = alone(validate, spark, cfg, run_id=first.report["run_id"])
     assert verdict.version == "1"
     assert len(verdict.checks) == len(cfg.validation.thresholds)  # each threshold, and no champion to compare
     assert not any("champion" in line for line in verdict.checks)
@@ -55,7 +55,7 @@ def test_validate_and_promote_move_the_aliases(spark, make_config, capsys) -> No
         match=r"version 2 of .* failed validation: areaUnderROC 0\.\d{4} vs champion "
         r"0\.\d{4} \(min gain 0\)",
     ):
-        validate(spark, worse, run.run_id)
+        alone(validate, spark, worse, run_id=run.run_id)
     # AND a threshold it misses is named with the threshold, on the command line too, in one line
     strict = [
         "--set",
@@ -74,7 +74,7 @@ def test_validate_and_promote_move_the_aliases(spark, make_config, capsys) -> No
     again = alone(train, spark, cfg)
     alone(evaluate, spark, cfg, run_id=again.run_id)
     # WHEN validated and promoted THEN it is champion, and the earlier versions stay registered
-    assert validate(spark, cfg, again.run_id).version == "3"
+    assert alone(validate, spark, cfg, run_id=again.run_id).version == "3"
     assert alone(promote, None, cfg) == "3"
     assert aliases(cfg) == {CHALLENGER: "3", CHAMPION: "3"}
     versions = {
@@ -86,7 +86,7 @@ def test_validate_and_promote_move_the_aliases(spark, make_config, capsys) -> No
 def test_the_champion_scores_new_data_once_per_batch(spark, make_config, monkeypatch) -> None:
     # GIVEN a run of its own, validated and promoted: champion version 1
     cfg = make_config()
-    validate(spark, cfg, run_pipeline(spark, cfg).report["run_id"])
+    alone(validate, spark, cfg, run_id=run_pipeline(spark, cfg).report["run_id"])
     assert alone(promote, None, cfg) == "1"
     # AND new data to score: 300 generated rows and one whose age is not a number
     new = Path(cfg.storage.work_dir) / "new"

@@ -93,7 +93,7 @@ def test_a_failed_ingest_leaves_the_table_at_its_last_good_version(spark, tmp_pa
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "part.csv").write_text("customer_id,age\nC1,30\n")
     with pytest.raises(SpeedrunError, match="column"):
-        ingest(spark, make_config(f"source.path={tmp_path}/bad", "source.generate_if_missing=null"))
+        alone(ingest, spark, make_config(f"source.path={tmp_path}/bad", "source.generate_if_missing=null"))
     # THEN bronze is untouched
     assert tables.version(spark, "bronze") == version
     assert tables.read(spark, "bronze").count() == 100

@@ -146,11 +146,11 @@ def test_replay_matches_after_the_source_was_appended_and_overwritten(spark, tra
     synthetic_churn(spark, 500, seed=99).write.mode("append").option("header", True).csv(
         cfg.storage.resolve(cfg.source.path)
     )
-    alone(prepare, spark, cfg, alone(ingest, spark, cfg).version)
+    alone(prepare, spark, cfg, versions={"bronze": alone(ingest, spark, cfg).version})
     synthetic_churn(spark, 700, seed=100).write.mode("overwrite").option("header", True).csv(
         cfg.storage.resolve(cfg.source.path)
     )
-    alone(prepare, spark, cfg, alone(ingest, spark, cfg).version)
+    alone(prepare, spark, cfg, versions={"bronze": alone(ingest, spark, cfg).version})
     alone(split, spark, cfg)
     assert Tables(cfg).read(spark, "silver").count() == 700
     # WHEN the run is replayed

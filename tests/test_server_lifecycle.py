@@ -134,7 +134,7 @@ def client(
             (here / "d.csv").write_text("x,y\n" + "".join(f"{k},{'ab'[k % 2]}\n" for k in range(20)))
         pause.wait()
         env = phases[i * len(phases) // commands]
-        fails = chooser.random() < 0.5
+        fails = chooser.random() < 0.75  # most of them cheap: the soak is of the server, not of ingest
         done = speedrun(here, *ingest(here / "work", "missing.csv" if fails else str(here / "d.csv")), **env)
         outcomes.append((number, i, fails, done.returncode, done.stderr))
     shutil.rmtree(here)
@@ -169,7 +169,7 @@ def test_soak_four_clients_200_commands_with_stops_idle_stops_and_settings_chang
     # WHEN, meanwhile, a running server is stopped twice and left idle twice (every client paused until it stops)
     servers = set()
     for action in ("stop", "idle", "stop", "idle"):
-        time.sleep(10)
+        time.sleep(5)
         servers.add(wait_for(lambda: serving(own_server), 120))
         if action == "stop":
             stopped = speedrun(tmp_path, "server", "stop")

@@ -28,13 +28,18 @@ def csv_config(tmp_path: Path, source: str, *overrides: str):
     )
 
 
-def alone(step, spark, cfg, *args, **options):
-    """`step` run alone, as `speedrun <step>` runs it (its writes committed as it goes), on a context of its own
-    with `options` (`RunOptions`); its result."""
+def alone(step, spark, cfg, *args, versions: dict | None = None, **given):
+    """`step` run alone, as `speedrun <step>` runs it (its writes committed as it goes), on a context of its own:
+    `given` holds the run's options (`RunOptions`: run_id, metrics_out, ...) and the step's own arguments;
+    `versions` the table versions the run works on (default: the latest). Its result."""
+    from dataclasses import fields
+
     from speedrun.context import RunContext, RunOptions
 
-    with RunContext(spark, cfg, RunOptions(**options)) as ctx:
-        return step(ctx, *args)
+    names = {f.name for f in fields(RunOptions)}
+    options = RunOptions(**{k: v for k, v in given.items() if k in names})
+    with RunContext(spark, cfg, options, versions=dict(versions or {})) as ctx:
+        return step(ctx, *args, **{k: v for k, v in given.items() if k not in names})
 
 
 def fit_with(cfg, rows):

@@ -37,9 +37,11 @@ class Evaluation:
     drawn: Future | None = field(default=None, repr=False, compare=False)  # the report's page, once drawn
 
 
-def run_report(cfg: Config, run: Mapping[str, Any], outcome: OutcomeOnTest, evaluated_at: datetime) -> dict[str, Any]:
+def run_report(
+    tables: Tables, run: Mapping[str, Any], outcome: OutcomeOnTest, evaluated_at: datetime
+) -> dict[str, Any]:
     """What the metrics JSON holds (pure): the run, its model, test metrics, row counts and lineage."""
-    tables, metrics, matrix, classes = Tables(cfg), outcome.metrics, outcome.matrix, outcome.classes
+    cfg, metrics, matrix, classes = tables.cfg, outcome.metrics, outcome.matrix, outcome.classes
     written = ["bronze", "silver", *(["silver_test"] if cfg.test_source else [])]
     splits = {name: f"{tables.location('silver')} where {SPLIT} = '{name}'" for name in SPLITS}
     if cfg.test_source:
@@ -81,7 +83,7 @@ def evaluate(ctx: RunContext) -> Evaluation:
     with step("evaluate") as progress:
         run, model, test = run_model_and_test_rows(ctx)
         outcome, evaluated_at = outcome_on_test(model, test, cfg.train.partitions), datetime.now(timezone.utc)
-        report = run_report(cfg, run, outcome, evaluated_at)
+        report = run_report(ctx.tables, run, outcome, evaluated_at)
         out = ctx.options.metrics_out
         evaluation = keep_evaluation(cfg, run, report, outcome, Path(out) if out else None)
         record = ctx.spark.createDataFrame(

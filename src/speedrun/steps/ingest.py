@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 
 from speedrun.config import Config, SourceConfig
 from speedrun.context import RunContext
+from speedrun.edges.delta_log import Commit
 from speedrun.edges.files import data_files
 from speedrun.edges.raw import generate, path_has_files, read_source
 from speedrun.edges.up_to_date import inputs_fingerprint
@@ -77,13 +78,16 @@ def small(cfg: Config, source: SourceConfig) -> bool:
     return files is not None and sum(Path(f).stat().st_size for f in files) <= IN_HAND_BYTES
 
 
-def ingest(ctx: RunContext) -> None:
+def ingest(ctx: RunContext) -> Commit | None:
     """Ingest the configured source into `<name>_bronze` (and a test source into `<name>_bronze_test`, written
-    at the same time). Small files' rows stay in hand for prepare; up to date (in `run`), nothing is read."""
+    at the same time); bronze's commit, or None while it is written in the background (in `run`). Small files'
+    rows stay in hand for prepare; up to date (in `run`), nothing is read."""
     with step("ingest") as progress:
         if ctx.kept is not None:
-            progress.done(f"up to date: {ctx.kept.describe('bronze', 'bronze_test')} holds the raw files as they are")
-            return
+            progress.done(
+                f"up to date: {ctx.kept.describe('bronze', 'bronze_test')} holds the raw files as they are now"
+            )
+            return None
         frames = bronze_frames(ctx.spark, ctx.cfg)
         if ctx.options.reuse_silver:
             ctx.fingerprint = inputs_fingerprint(ctx.cfg)  # of a source ingest has just generated, too
@@ -93,6 +97,7 @@ def ingest(ctx: RunContext) -> None:
                 ctx.hold(role, rows, cache=False)
         ctx.write_all(frames)
         progress.done(describe(ctx, list(frames)))
+    return None if ctx.background else ctx.commit("bronze")
 
 
 def describe(ctx: RunContext, roles: list[str]) -> str:

@@ -23,8 +23,9 @@ from speedrun.errors import SpeedrunError
 from speedrun.progress import step
 
 
-def run_of_version(spark: SparkSession, cfg: Config, version: str) -> str:
-    runs = Tables(cfg).read(spark, "training_runs")
+def run_of_version(spark: SparkSession, tables: Tables, version: str) -> str:
+    cfg = tables.cfg
+    runs = tables.read(spark, "training_runs")
     found = runs.where((F.col("registered_model") == registered_model_name(cfg)) & (F.col("model_version") == version))
     row = found.select("run_id").first()
     if row is None:
@@ -69,7 +70,7 @@ def validate(ctx: RunContext) -> Verdict:
         champion_version = version_by_alias(name, CHAMPION)
         champion = None
         if champion_version is not None and champion_version != run["model_version"]:
-            champion = _test_metrics(spark, cfg, run_of_version(spark, cfg, champion_version))
+            champion = _test_metrics(spark, cfg, run_of_version(spark, ctx.tables, champion_version))
         checks = judge(_test_metrics(spark, cfg, run["run_id"]), cfg.validation, champion)
         verdict = Verdict(run["model_version"], all(ok for ok, _ in checks), [line for _, line in checks])
         if not verdict.passed:

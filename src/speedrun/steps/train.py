@@ -68,7 +68,7 @@ def train(ctx: RunContext) -> TrainingRun:
             record = training_record(
                 model_cfg, run_id, times, versions, ctx.split.rows, validation, mlflow_run_id, made_with(spark)
             )
-        keep = partial(keep_model_and_record, spark, model_cfg, record, model, contract_of(rows["train"]))
+        keep = partial(keep_model_and_record, spark, ctx.tables, model_cfg, record, model, contract_of(rows["train"]))
         ctx.trained = Trained(record, model, new_run=ctx.options.run_id is None)
         kept = ctx.later("training_runs", partial(keep, new_run=ctx.trained.new_run), lane="tracking")
         auc = validation.get("areaUnderROC")
@@ -147,6 +147,7 @@ def training_record(
 
 def keep_model_and_record(
     spark: SparkSession,
+    tables: Tables,
     cfg: Config,
     record: TrainingRun,
     model: PipelineModel,
@@ -170,5 +171,5 @@ def keep_model_and_record(
             )
         record = replace(record, registered_model=registered_model_name(cfg), model_version=version)
     runs = spark.createDataFrame([tuple(asdict(record).values())], RUNS_SCHEMA)
-    Tables(cfg).upsert(runs, "training_runs", "run_id", record.run_id, new=new_run)
+    tables.upsert(runs, "training_runs", "run_id", record.run_id, new=new_run)
     return record
