@@ -11,6 +11,7 @@ import pytest
 
 import speedrun
 from speedrun.cli import main
+from speedrun.code import code_hash
 from speedrun.config import load_config
 from speedrun.edges.files import data_files
 from speedrun.edges.up_to_date import inputs_fingerprint
@@ -88,7 +89,7 @@ def test_the_code_is_known_by_its_content_not_by_when_its_files_were_written(tmp
     # WHEN a module's file is written again unchanged THEN the code is the same code
     module = copy / "transforms" / "columns.py"
     module.write_text(module.read_text())
-    assert speedrun.code_hash(copy) == speedrun.code_hash()
+    assert code_hash(copy) == code_hash()
     # AND WHEN a module changes THEN it is other code (the server is replaced, silver is cleaned again)
     module.write_text(module.read_text() + "\n# changed\n")
-    assert speedrun.code_hash(copy) != speedrun.code_hash()
+    assert code_hash(copy) != code_hash()

@@ -1,24 +1,13 @@
 """speedrun: production-ready machine learning on Spark, fast."""
 
-import hashlib
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 try:
     __version__ = version("speedrun")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+source"
 
-
-def code_hash(package: Path | None = None) -> str:
-    """speedrun's modules as installed, by content: what `__version__` says of a release, this says of a checkout
-    (the warm server is replaced when it differs; silver is cleaned again, since other code may clean otherwise)."""
-    digest = hashlib.sha256()
-    package = package or Path(__file__).parent
-    for module in sorted(package.rglob("*.py")):
-        digest.update(str(module.relative_to(package)).encode())
-        digest.update(module.read_bytes())
-    return digest.hexdigest()
+# `run` and `tune` import the pipeline when called: `import speedrun` (the command line's client) stays light
 
 
 def run(

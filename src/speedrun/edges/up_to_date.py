@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-import speedrun
+from speedrun.code import code_hash
 from speedrun.config import Config
 from speedrun.edges.files import data_files
 from speedrun.edges.tables import Tables
@@ -49,7 +49,7 @@ def inputs_fingerprint(cfg: Config) -> str | None:
     if stamps is None:
         return None
     data_config = {k: v for k, v in cfg.as_dict().items() if k not in MODEL_SIDE}
-    facts = {"files": stamps, "config": data_config, "code": speedrun.code_hash(), "delta": version("delta-spark")}
+    facts = {"files": stamps, "config": data_config, "code": code_hash(), "delta": version("delta-spark")}
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 

@@ -23,7 +23,7 @@ from multiprocessing.connection import Client, Connection
 from pathlib import Path
 from typing import Any
 
-import speedrun
+from speedrun.code import code_hash
 from speedrun.errors import SERVER_GONE, SpeedrunError
 from speedrun.progress import say
 
@@ -57,7 +57,7 @@ def settings() -> str:
     environment are one) and its environment (`sys.prefix`: a venv of the same interpreter is another), the
     Spark-related environment variables, speedrun's code."""
     interpreter = [os.path.realpath(sys.executable), os.path.realpath(sys.prefix)]
-    values = [*interpreter, speedrun.code_hash(), *(f"{k}={os.environ.get(k, '')}" for k in SETTINGS_ENV)]
+    values = [*interpreter, code_hash(), *(f"{k}={os.environ.get(k, '')}" for k in SETTINGS_ENV)]
     return hashlib.sha256("\n".join(values).encode()).hexdigest()[:16]
 
 
