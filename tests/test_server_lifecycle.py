@@ -121,12 +121,21 @@ def ingest(work: Path, source: str) -> list[str]:
 
 
 def client(
-    number: int, root: Path, commands: int, phases: list[dict[str, str]], outcomes: list, pause: threading.Event
+    number: int,
+    root: Path,
+    commands: int,
+    phases: list[dict[str, str]],
+    outcomes: list,
+    pause: threading.Event,
+    together: threading.Barrier,
 ) -> None:
     """`commands` ingests, in a new folder every few, each deleted once left: of a small CSV (0) or of a missing
-    source (2), under the settings of the phase it is in; a pause when the test asks for one."""
+    source (2), under the settings of the phase it is in (the clients change phase together); a pause when the
+    test asks for one."""
     here, chooser = None, random.Random(number)
     for i in range(commands):
+        if i and i * len(phases) // commands != (i - 1) * len(phases) // commands:
+            together.wait()
         if i % 4 == 0:
             if here is not None:
                 shutil.rmtree(here)
@@ -163,7 +172,10 @@ def test_soak_four_clients_200_commands_with_stops_idle_stops_and_settings_chang
     outcomes: list = []
     go = threading.Event()
     go.set()
-    clients = [threading.Thread(target=client, args=(n, tmp_path, 50, phases, outcomes, go)) for n in range(4)]
+    together = threading.Barrier(4, timeout=600)
+    clients = [
+        threading.Thread(target=client, args=(n, tmp_path, 50, phases, outcomes, go, together)) for n in range(4)
+    ]
     for thread in clients:
         thread.start()
     # WHEN, meanwhile, a running server is stopped, and one left idle (every client paused until it stops)
