@@ -16,11 +16,9 @@ from importlib.metadata import version
 
 import mlflow
 import mlflow.spark
-from baseline import CATEGORICAL, LABEL, NUMERIC, parse_args
+from baseline import CATEGORICAL, LABEL, NUMERIC, naive_stages, parse_args
 from pyspark.ml import Pipeline
-from pyspark.ml.classification import GBTClassifier, LogisticRegression
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
-from pyspark.ml.feature import Imputer, OneHotEncoder, StringIndexer, VectorAssembler
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -58,19 +56,7 @@ def main() -> None:
     train = spark.read.format("delta").load(f"{work}/silver_train")
     test = spark.read.format("delta").load(f"{work}/silver_test")
 
-    imputed = [f"{c}_imputed" for c in NUMERIC]
-    indexed = [f"{c}_index" for c in CATEGORICAL]
-    encoded = [f"{c}_onehot" for c in CATEGORICAL]
-    trees = args.model == "gbt"
-    stages = [
-        StringIndexer(inputCol=LABEL, outputCol="label", stringOrderType="alphabetAsc"),
-        Imputer(inputCols=NUMERIC, outputCols=imputed, strategy="median"),
-        StringIndexer(inputCols=CATEGORICAL, outputCols=indexed, handleInvalid="keep"),
-        *([] if trees else [OneHotEncoder(inputCols=indexed, outputCols=encoded)]),
-        VectorAssembler(inputCols=imputed + (indexed if trees else encoded), outputCol="features"),
-        GBTClassifier() if trees else LogisticRegression(),
-    ]
-    model = Pipeline(stages=stages).fit(train)
+    model = Pipeline(stages=naive_stages(args.model == "gbt")).fit(train)
     auc = BinaryClassificationEvaluator().evaluate(model.transform(test))
 
     mlflow.set_tracking_uri(f"sqlite:///{work}/mlflow.db")

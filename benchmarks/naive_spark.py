@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 
-from baseline import CATEGORICAL, LABEL, NUMERIC, parse_args
+from baseline import NUMERIC, naive_stages, parse_args
 from pyspark.ml import Pipeline
-from pyspark.ml.classification import GBTClassifier, LogisticRegression
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
-from pyspark.ml.feature import Imputer, OneHotEncoder, StringIndexer, VectorAssembler
 from pyspark.sql import SparkSession
 
 
@@ -28,19 +26,7 @@ def main() -> None:
     train = train.withColumns({c: train[c].cast("double") for c in NUMERIC})
     test = test.withColumns({c: test[c].cast("double") for c in NUMERIC})
 
-    imputed = [f"{c}_imputed" for c in NUMERIC]
-    indexed = [f"{c}_index" for c in CATEGORICAL]
-    encoded = [f"{c}_onehot" for c in CATEGORICAL]
-    trees = args.model == "gbt"
-    stages = [
-        StringIndexer(inputCol=LABEL, outputCol="label", stringOrderType="alphabetAsc"),
-        Imputer(inputCols=NUMERIC, outputCols=imputed, strategy="median"),
-        StringIndexer(inputCols=CATEGORICAL, outputCols=indexed, handleInvalid="keep"),
-        *([] if trees else [OneHotEncoder(inputCols=indexed, outputCols=encoded)]),
-        VectorAssembler(inputCols=imputed + (indexed if trees else encoded), outputCol="features"),
-        GBTClassifier() if trees else LogisticRegression(),
-    ]
-    model = Pipeline(stages=stages).fit(train)
+    model = Pipeline(stages=naive_stages(args.model == "gbt")).fit(train)
     auc = BinaryClassificationEvaluator().evaluate(model.transform(test))
     print(json.dumps({"auc": auc}))
     spark.stop()

@@ -36,6 +36,16 @@ def one_jvm_outside_e2e(request, monkeypatch) -> None:
         monkeypatch.setenv("SPEEDRUN_SERVER", "0")
 
 
+@pytest.fixture
+def own_server(tmp_path: Path, monkeypatch) -> Path:
+    """A server folder of this test's own; its server is stopped when the test ends."""
+    folder = tmp_path / "server"
+    monkeypatch.setenv("SPEEDRUN_SERVER_DIR", str(folder))
+    monkeypatch.delenv("SPEEDRUN_SERVER", raising=False)
+    yield folder
+    stop(folder)
+
+
 @pytest.fixture(scope="session")
 def spark() -> SparkSession:
     session = get_spark("speedrun-tests", master="local[2]", extra=TEST_SPARK_CONF)

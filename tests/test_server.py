@@ -19,19 +19,9 @@ import pytest
 from tests_support import ROOT
 
 from speedrun.cli import main
-from speedrun.server.client import alive, read_state, server_wanted, stop
+from speedrun.server.client import alive, read_state, server_wanted
 
 SPEEDRUN = str(Path(sys.executable).parent / "speedrun")
-
-
-@pytest.fixture
-def own_server(tmp_path: Path, monkeypatch) -> Path:
-    """A server folder of this test's own; its server is stopped when the test ends."""
-    folder = tmp_path / "server"
-    monkeypatch.setenv("SPEEDRUN_SERVER_DIR", str(folder))
-    monkeypatch.delenv("SPEEDRUN_SERVER", raising=False)
-    yield folder
-    stop(folder)
 
 
 def speedrun(*args: str, **env: str) -> subprocess.CompletedProcess:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from speedrun.server.client import alive, read_state, stop
+from speedrun.server.client import alive, read_state
 
 pytestmark = pytest.mark.e2e
 
@@ -23,15 +23,6 @@ BIN = Path(sys.executable).parent
 SPEEDRUN = str(BIN / "speedrun")
 GENERATE = ["generate", "--rows", "20", "--output", "rows.csv"]
 MISSING_SOURCE = "speedrun ingest: error: source not found: "
-
-
-@pytest.fixture
-def own_server(tmp_path: Path, monkeypatch) -> Path:
-    folder = tmp_path / "server"
-    monkeypatch.setenv("SPEEDRUN_SERVER_DIR", str(folder))
-    monkeypatch.delenv("SPEEDRUN_SERVER", raising=False)
-    yield folder
-    stop(folder)
 
 
 def speedrun(cwd: Path, *args: str, command: list[str] | None = None, **env: str) -> subprocess.CompletedProcess:
