@@ -14,14 +14,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from speedrun.commands import COMMANDS, STEPS, ReplayMismatch, duration
+from speedrun.config import Config, ServerConfig, load_config
 from speedrun.errors import INTERNAL_ERROR, USER_ERROR, SpeedrunError
 from speedrun.progress import say
-from speedrun.server.client import server_wanted
+from speedrun.server.client import run_in_server, server_wanted
+from speedrun.server.commands import server_command
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
-
-    from speedrun.config import Config
 
 
 def parser() -> argparse.ArgumentParser:
@@ -59,7 +59,7 @@ def dispatch(args: argparse.Namespace, spark: SparkSession | None = None) -> Non
     started when the step first needs it."""
     cfg = checked_config(args)
     if cfg is not None and COMMANDS[args.step].tracked:
-        from speedrun.edges.tracking import start_tracking
+        from speedrun.edges.tracking import start_tracking  # MLflow's and pyspark's modules: only when a step runs
 
         start_tracking(cfg)  # in the background, while the JVM starts
 
@@ -77,16 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parser().parse_args(argv)
     if args.step == "server":
-        from speedrun.server.commands import server_command
-
         return server_command(args.action)
     if args.step == "init" or not server_wanted(args.no_server):
         return run_here(argv)
     try:
         cfg = checked_config(args)
-        from speedrun.config import ServerConfig
-        from speedrun.server.client import run_in_server
-
         server = cfg.server if cfg else ServerConfig()  # a step without a config: the default idle time
         return run_in_server([a for a in argv if a != "--no-server"], server.idle_minutes)
     except SpeedrunError as exc:
@@ -100,8 +95,6 @@ def checked_config(args: argparse.Namespace) -> Config | None:
     """The step's config (None for a step that takes none), and --budget read: one-line errors before any Spark."""
     if not COMMANDS[args.step].configured:
         return None
-    from speedrun.config import load_config
-
     cfg = load_config(args.config, args.overrides)
     if getattr(args, "budget", None):
         duration(args.budget)

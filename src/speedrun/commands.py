@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from speedrun.config.search import seconds
 from speedrun.errors import SpeedrunError
+from speedrun.progress import step
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -80,7 +82,6 @@ def write_config(args: argparse.Namespace, session: Session, cfg: Config | None)
 
 def generate_data(args: argparse.Namespace, session: Session, cfg: Config | None) -> None:
     from speedrun.edges.raw import generate
-    from speedrun.progress import step
 
     output = str(Path(args.output).absolute())  # from this folder: Spark would take the JVM's
     with step("generate") as progress:
@@ -130,8 +131,6 @@ def score_batch(args: argparse.Namespace, session: Session, cfg: Config) -> None
 
 
 def duration(text: str) -> float:
-    from speedrun.config.search import seconds
-
     try:
         return seconds(text)
     except ValueError as exc:
