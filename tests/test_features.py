@@ -8,7 +8,7 @@ from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 from speedrun.config import load_config
 from speedrun.errors import SpeedrunError
 from speedrun.transforms.contract import Contract
-from speedrun.transforms.features import ml_pipeline, spark_param_name
+from speedrun.transforms.features import ml_pipeline, output_columns, spark_param_name
 
 SCHEMA = StructType(
     [
@@ -60,6 +60,7 @@ def test_every_classifier_fits_and_scores(spark, model: str) -> None:
     train = spark.createDataFrame([(float(i), "ab"[i % 2], float(i > 5)) for i in range(12)], SCHEMA)
     scored = pipeline_of(small_cfg(model), CONTRACT).fit(train).transform(train)
     assert {"_prediction", "_probability", "_raw_prediction"} <= set(scored.columns)
+    assert output_columns(pipeline_of(small_cfg(model), CONTRACT).fit(train)) == ("_prediction", "_probability")
     assert scored.count() == 12
 
 

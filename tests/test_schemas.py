@@ -105,7 +105,7 @@ def test_predictions_hold_key_id_class_probabilities_model_and_batch(spark) -> N
     )
     contract = Contract(numeric=["age"], categorical=[], classes=["no", "yes"], id="customer_id")
     # WHEN they become predictions of model churn_classifier v3, batch b1
-    result = predictions(scored, contract, ("churn_classifier", "3"), "b1")
+    result = predictions(scored, contract, ("churn_classifier", "3"), "b1", ("_prediction", "_probability"))
     # THEN each row names its class, every class's probability, the model and the batch
     expected = spark.createDataFrame(
         [

@@ -2,12 +2,16 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from speedrun.config import load_config
+from speedrun.config.search import seconds
+
 try:
     __version__ = version("speedrun")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+source"
 
-# `run` and `tune` import the pipeline when called: `import speedrun` (the command line's client) stays light
+# `run` and `tune` import the pipeline (pyspark, MLflow) when called: `import speedrun`, which the command line's
+# client does, stays light
 
 
 def run(
@@ -22,7 +26,6 @@ def run(
     `config` is a YAML file or a packaged config's name; `overrides` are `key=value` strings as `--set` takes
     them; `fresh`: ingest and prepare even when silver is up to date. Returns the Evaluation (its `report` dict
     holds the test metrics)."""
-    from speedrun.config import load_config
     from speedrun.context import RunOptions
     from speedrun.flow import run_pipeline
 
@@ -39,8 +42,6 @@ def tune(
 ):
     """`run`, trying the config's search (or the default search) and keeping the best on validation; `budget`
     such as "5m" stops starting new candidates after it."""
-    from speedrun.config import load_config
-    from speedrun.config.search import seconds
     from speedrun.context import RunOptions
     from speedrun.flow import run_pipeline
 

@@ -26,8 +26,9 @@ from speedrun.errors import SpeedrunError
 from speedrun.progress import step
 from speedrun.transforms.checks import require_columns
 from speedrun.transforms.cleaning import clean, typed_features, with_reject_reason
-from speedrun.transforms.columns import PREDICTION, PROBABILITY, REASON, ROW_KEY, column
+from speedrun.transforms.columns import REASON, ROW_KEY, column
 from speedrun.transforms.contract import Contract
+from speedrun.transforms.features import output_columns
 
 BATCH_ID = re.compile(r"^[A-Za-z0-9_.:/=+-]+$")
 
@@ -66,12 +67,13 @@ def registered_model(cfg: Config, version: str | None):
     return model, Contract(**info.metadata["speedrun_contract"]), name, version
 
 
-def predictions(scored: DataFrame, contract: Contract, model: tuple[str, str], batch_id: str) -> DataFrame:
-    """Row key, id, predicted class, class probabilities, model, scoring time and batch of each scored row."""
+def predictions(
+    scored: DataFrame, contract: Contract, model: tuple[str, str], batch_id: str, outputs: tuple[str, str]
+) -> DataFrame:
+    """Row key, id, predicted class, class probabilities, model, scoring time and batch of each scored row;
+    `outputs`: the columns the model wrote its prediction and probabilities to (`features.output_columns`)."""
     classes = F.array(*[F.lit(c) for c in contract.classes])
-    # a model registered by speedrun before its stages' columns were `_`-named gives Spark ML's default names
-    current = PREDICTION in scored.columns
-    prediction, probability = (PREDICTION, PROBABILITY) if current else ("prediction", "probability")
+    prediction, probability = outputs
     probabilities = vector_to_array(probability)
     return scored.select(
         ROW_KEY,
@@ -109,7 +111,9 @@ def score(
             good = tagged.where(F.col(REASON).isNull()).select(*typed_features(contract), ROW_KEY)
             batch = f"batch_id = '{batch_id}'"  # safe: BATCH_ID allows no quote
             written = tables.replace(
-                predictions(model.transform(good), contract, (name, version), batch_id), "predictions", batch
+                predictions(model.transform(good), contract, (name, version), batch_id, output_columns(model)),
+                "predictions",
+                batch,
             )
             quarantined = tables.replace(tagged.where(F.col(REASON).isNotNull()), "scoring_quarantine", batch)
         finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from pyspark.ml import Pipeline
+from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import GBTClassifier, LogisticRegression, RandomForestClassifier
 from pyspark.ml.feature import (
     Imputer,
@@ -107,6 +107,13 @@ def build_classifier(model: ModelConfig):
     for name, value in COLUMNS.items():  # set, not given: GBTClassifier's constructor takes no probabilityCol
         classifier.set(classifier.getParam(spark_param_name(name)), value)
     return classifier
+
+
+def output_columns(fitted: PipelineModel) -> tuple[str, str]:
+    """The columns a fitted pipeline's classifier writes its prediction and class probabilities to: speedrun's
+    (`_prediction`, `_probability`), or Spark ML's defaults for a model registered by an earlier speedrun."""
+    classifier = fitted.stages[-1]
+    return classifier.getOrDefault("predictionCol"), classifier.getOrDefault("probabilityCol")
 
 
 def ml_pipeline(model: ModelConfig, features: FeaturesConfig, contract: Contract) -> Pipeline:
