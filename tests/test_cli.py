@@ -135,3 +135,14 @@ def test_a_budget_that_is_not_a_duration_ends_in_one_line_before_spark_starts(ca
     err = capsys.readouterr().err
     assert "speedrun tune: error: --budget: 'soon' is not a duration: write e.g. 90s, 5m or 1h" in err
     assert "spark     started" not in err
+
+
+def test_no_server_runs_the_command_in_this_process(spark, own_server, tmp_path, monkeypatch, capsys) -> None:
+    # GIVEN no setting that keeps commands out of the server (the tests' own opt-out removed)
+    for spark_given in ("SPARK_SUBMIT", "PYSPARK_GATEWAY_PORT", "DATABRICKS_RUNTIME_VERSION"):
+        monkeypatch.delenv(spark_given, raising=False)
+    # WHEN a command is given --no-server
+    assert main(["--no-server", "generate", "--rows", "20", "--output", str(tmp_path / "g.csv")]) == 0
+    # THEN it ran here: no server was started or reached
+    assert "speedrun server" not in capsys.readouterr().err
+    assert not own_server.exists()

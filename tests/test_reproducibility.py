@@ -177,28 +177,24 @@ def test_replay_exits_non_zero_and_names_what_differs(spark, trained, tmp_path, 
 
 
 @pytest.mark.e2e
-def test_a_run_in_the_warm_server_equals_a_one_shot_run_bit_for_bit(spark, overrides_for, tmp_path: Path) -> None:
-    # GIVEN the same config in two work folders
+def test_a_run_in_the_warm_server_equals_the_in_process_run_bit_for_bit(spark, trained, overrides_for, tmp_path):
+    # GIVEN the shared run, made in this process (spark-submit's one-shot run equals it: test_spark_submit)
     import subprocess
     import sys
 
-    speedrun = str(Path(sys.executable).parent / "speedrun")
-    outcomes = {}
-    for mode in ("--no-server", "server"):
-        work = tmp_path / mode.strip("-")
-        args = [arg for o in overrides_for(work) for arg in ("--set", o)] + ["--run-id", "same"]
-        # WHEN one runs in the warm server and one in a Spark session of its own
-        flags = [mode] if mode == "--no-server" else []
-        done = subprocess.run([speedrun, *flags, "run", *args], capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
-        assert ("warm in the speedrun server" in done.stderr) is (mode == "server")
-        cfg = load_config("default", overrides_for(work))
+    def outcome(cfg, report: dict) -> tuple:
         membership = [sorted(r[0] for r in read_split(spark, cfg, n).select("customer_id").collect()) for n in SPLITS]
-        model_uri = next(line.split()[1] for line in done.stdout.splitlines() if line.startswith("model:"))
         mlflow.set_tracking_uri(tracking_uri(cfg))
-        model = mlflow.spark.load_model(model_uri).stages[-1]
-        report = json.loads((work / "runs" / "churn" / "same" / "metrics.json").read_text())
+        model = mlflow.spark.load_model(report["model"]["path"]).stages[-1]
         metrics = (report["metrics"], report["validation_metrics"], report["confusion_matrix"])
-        outcomes[mode] = (membership, model.coefficients.toArray().tobytes(), model.intercept, metrics)
+        return membership, model.coefficients.toArray().tobytes(), model.intercept, metrics
+
+    cfg, shared = trained
+    # WHEN the same config runs in the warm server, in another work folder
+    args = [arg for o in overrides_for(tmp_path) for arg in ("--set", o)] + ["--run-id", "same"]
+    done = subprocess.run([str(Path(sys.executable).parent / "speedrun"), "run", *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "warm in the speedrun server" in done.stderr
     # THEN the split, the model's coefficients and every metric are the same, bit for bit
-    assert outcomes["--no-server"] == outcomes["server"]
+    report = json.loads((tmp_path / "runs" / "churn" / "same" / "metrics.json").read_text())
+    assert outcome(load_config("default", overrides_for(tmp_path)), report) == outcome(cfg, shared.report)

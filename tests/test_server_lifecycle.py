@@ -134,7 +134,7 @@ def client(
             (here / "d.csv").write_text("x,y\n" + "".join(f"{k},{'ab'[k % 2]}\n" for k in range(20)))
         pause.wait()
         env = phases[i * len(phases) // commands]
-        fails = chooser.random() < 0.75  # most of them cheap: the soak is of the server, not of ingest
+        fails = chooser.random() < 0.9  # most of them cheap: the soak is of the server, not of ingest
         done = speedrun(here, *ingest(here / "work", "missing.csv" if fails else str(here / "d.csv")), **env)
         outcomes.append((number, i, fails, done.returncode, done.stderr))
     shutil.rmtree(here)
@@ -184,7 +184,7 @@ def test_soak_four_clients_200_commands_with_stops_idle_stops_and_settings_chang
     for thread in clients:
         thread.join(timeout=900)
     # THEN every command ended with its own result: 0, or 2 with its one line; none with 3
-    assert len(outcomes) == 200
+    assert len(outcomes) == 200 and sum(not fails for _, _, fails, _, _ in outcomes) >= 10
     for number, i, fails, code, err in outcomes:
         assert code == (2 if fails else 0), (number, i, err)
         if fails:
