@@ -66,18 +66,46 @@ DYNAMIC_REF = re.compile(r"\{\{[^}]+\}\}")
 
 
 def load_bundle(root: Path) -> tuple[dict[str, Any], dict[str, Path]]:
-    """The bundle's root mapping with the resources of every included file; and where each resource is defined."""
+    """The bundle's root mapping with the resources and target overrides of every included file, merged as the
+    CLI merges them; and where each resource is defined."""
     bundle = yaml.safe_load((root / "databricks.yml").read_text())
     resources: dict[str, dict[str, Any]] = {}
     origin: dict[str, Path] = {}
     for pattern in bundle.get("include", []):
         for path in sorted(root.glob(pattern)):
-            for kind, items in (yaml.safe_load(path.read_text()) or {}).get("resources", {}).items():
+            included = yaml.safe_load(path.read_text()) or {}
+            for kind, items in included.get("resources", {}).items():
                 for name, spec in items.items():
                     resources.setdefault(kind, {})[name] = spec
                     origin[f"{kind}.{name}"] = path
+            for target, spec in included.get("targets", {}).items():
+                bundle.setdefault("targets", {})[target] = merge(bundle["targets"].get(target) or {}, spec)
     bundle["resources"] = resources
     return bundle, origin
+
+
+# sequences the CLI merges item by item, matched on these keys; other sequences are replaced
+MERGE_KEYS = {"tasks": "task_key", "job_clusters": "job_cluster_key", "environments": "environment_key"}
+
+
+def merge(base: Any, override: Any, key: str | None = None) -> Any:
+    """`override` merged into `base` (neither changed), as the CLI merges a target's resources into the bundle's."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        kept = {k: v for k, v in base.items() if k not in override}
+        return kept | {k: merge(base[k], v, k) if k in base else v for k, v in override.items()}
+    if isinstance(base, list) and isinstance(override, list) and key in MERGE_KEYS:
+        match = MERGE_KEYS[key]
+        overrides = {item.get(match): item for item in override}
+        merged = [
+            merge(item, overrides.pop(item.get(match))) if item.get(match) in overrides else item for item in base
+        ]
+        return merged + list(overrides.values())
+    return override
+
+
+def target_resources(bundle: dict[str, Any], target: str) -> dict[str, Any]:
+    """The resources `target` deploys: the bundle's, with the target's merged in."""
+    return merge(bundle["resources"], bundle["targets"][target].get("resources") or {})
 
 
 def console_scripts() -> set[str]:
@@ -95,6 +123,7 @@ def job_problems(name: str, job: dict[str, Any], where: Path) -> list[str]:
     keys = [task.get("task_key") for task in tasks]
     problems += [f"job {name}: task key {k!r} is used twice" for k in {k for k in keys if keys.count(k) > 1}]
     clusters = {c.get("job_cluster_key") for c in job.get("job_clusters", [])}
+    environments = {e.get("environment_key"): e.get("spec", {}) for e in job.get("environments", [])}
     params = {p["name"] for p in job.get("parameters", [])}
     scripts = console_scripts()
     for task in tasks:
@@ -102,8 +131,7 @@ def job_problems(name: str, job: dict[str, Any], where: Path) -> list[str]:
         for dep in task.get("depends_on", []):
             if dep.get("task_key") not in keys:
                 problems.append(f"{label}: depends on unknown task {dep.get('task_key')!r}")
-        if task.get("job_cluster_key") and task["job_cluster_key"] not in clusters:
-            problems.append(f"{label}: job_cluster_key {task['job_cluster_key']!r} is not defined in job_clusters")
+        problems += compute_problems(label, task, clusters, environments)
         wheel = task.get("python_wheel_task")
         if wheel and wheel.get("entry_point") not in scripts:
             problems.append(f"{label}: entry point {wheel.get('entry_point')!r} is not in [project.scripts]")
@@ -119,6 +147,30 @@ def job_problems(name: str, job: dict[str, Any], where: Path) -> list[str]:
             if ref not in params:
                 problems.append(f"{label}: {{{{job.parameters.{ref}}}}} is not a parameter of the job")
     return problems
+
+
+# serverless environments that run every step: Spark ML and MLflow's Spark flavour from 4, DataFrame caching from 5
+SERVERLESS_ENVIRONMENT = 5
+
+
+def compute_problems(label: str, task: dict[str, Any], clusters: set[str], environments: dict[str, Any]) -> list[str]:
+    """A task runs on a job cluster of its job, or in a serverless environment of its job recent enough."""
+    cluster, environment = task.get("job_cluster_key"), task.get("environment_key")
+    if cluster and environment:
+        return [f"{label}: both a job cluster and a serverless environment"]
+    if cluster:
+        return [] if cluster in clusters else [f"{label}: job_cluster_key {cluster!r} is not defined in job_clusters"]
+    if environment is None:
+        return [f"{label}: no compute (neither job_cluster_key nor environment_key)"]
+    if environment not in environments:
+        return [f"{label}: environment_key {environment!r} is not defined in environments"]
+    version = str(environments[environment].get("environment_version", "0"))
+    if not version.isdigit() or int(version) < SERVERLESS_ENVIRONMENT:
+        return [
+            f"{label}: serverless environment version {version} is older than {SERVERLESS_ENVIRONMENT}, "
+            "the first that caches DataFrames"
+        ]
+    return []
 
 
 def task_config(arguments: list[str], params: dict[str, str], values: dict[str, Any], root: Path):
@@ -144,12 +196,13 @@ def task_config(arguments: list[str], params: dict[str, str], values: dict[str, 
 def config_problems(bundle: dict[str, Any], root: Path) -> list[str]:
     """In every target, each task's config loads, and the files a synced config names are in the bundle."""
     from speedrun.edges.files import data_files, local_path
+    from speedrun.edges.session import NOT_ON_SERVERLESS
     from speedrun.errors import SpeedrunError
 
     problems = []
     for target in bundle.get("targets", {}):
         values = resolved_variables(bundle, target)
-        for name, job in bundle["resources"].get("jobs", {}).items():
+        for name, job in target_resources(bundle, target).get("jobs", {}).items():
             params = {p["name"]: p.get("default") for p in job.get("parameters", [])}
             for task in job.get("tasks", []):
                 wheel = task.get("python_wheel_task") or {}
@@ -159,6 +212,12 @@ def config_problems(bundle: dict[str, Any], root: Path) -> list[str]:
                 except SpeedrunError as exc:
                     problems.append(f"{label}: {exc}")
                     continue
+                if task.get("environment_key") and wheel.get("entry_point") in ("speedrun-train", "speedrun-tune"):
+                    problems += [
+                        f"{label}: on serverless compute, model type {t} cannot train: {NOT_ON_SERVERLESS[t]}"
+                        for t in sorted(cfg.model_types(tuning=wheel["entry_point"] == "speedrun-tune"))
+                        if t in NOT_ON_SERVERLESS
+                    ]
                 for source in filter(None, (cfg.source, cfg.test_source)):
                     path = cfg.storage.resolve(source.path)
                     if local_path(path) is not None and not path.startswith("/Volumes/") and not data_files(path):
@@ -186,11 +245,58 @@ def target_problems(bundle: dict[str, Any]) -> list[str]:
         if spec.get("mode") == "production":
             if not spec.get("run_as"):
                 problems.append(f"target {target}: production mode without run_as")
-            if not spec.get("workspace", {}).get("root_path"):
+            root = str(spec.get("workspace", {}).get("root_path", ""))
+            if not root:
                 problems.append(f"target {target}: production mode without an explicit workspace.root_path")
+            elif "${workspace.current_user" in root:
+                problems.append(
+                    f"target {target}: root_path {root} is the deployer's: each deployer would get a copy of the "
+                    "scheduled jobs; use one fixed path"
+                )
+            problems += given_at_deploy(bundle, target, spec)
     schemas = {t: resolved_variables(bundle, t).get("schema") for t in bundle.get("targets", {})}
     if len(set(schemas.values())) != len(schemas):
         problems.append(f"targets share a schema: {schemas}")
+    return problems
+
+
+def given_at_deploy(bundle: dict[str, Any], target: str, spec: dict[str, Any]) -> list[str]:
+    """Who a production target's jobs run as and who hears of their failures are given at deploy: a default
+    would be made up."""
+    mail = [job.get("email_notifications") for job in target_resources(bundle, target).get("jobs", {}).values()]
+    said = yaml.safe_dump({"run_as": spec.get("run_as"), "mail": mail})
+    defaults = {name for name, v in bundle.get("variables", {}).items() if "default" in v}
+    return [
+        f"target {target}: variable {name} has a default; give it at deploy (--var {name}=...)"
+        for name in sorted(set(VAR_REF.findall(said)) & defaults)
+        if name not in spec.get("variables", {})
+    ]
+
+
+def naming_problems(bundle: dict[str, Any]) -> list[str]:
+    """Jobs of two production targets may share a workspace: their names say the target."""
+    production = [t for t, spec in bundle.get("targets", {}).items() if spec.get("mode") == "production"]
+    if len(production) < 2:
+        return []
+    return [
+        f"job {name}: its name {job.get('name')!r} is the same in {', '.join(production)}: add ${{bundle.target}}"
+        for name, job in bundle["resources"].get("jobs", {}).items()
+        if "${bundle.target}" not in str(job.get("name", ""))
+    ]
+
+
+def permission_repeats(bundle: dict[str, Any]) -> list[str]:
+    """A resource's own permissions that repeat its target's (which apply to every resource): the CLI warns."""
+    problems = []
+    for target, spec in bundle.get("targets", {}).items():
+        given = spec.get("permissions", [])
+        for kind, items in (spec.get("resources") or {}).items():
+            for key, resource in items.items():
+                problems += [
+                    f"target {target}: {kind}.{key} repeats the target's permission {p}"
+                    for p in resource.get("permissions", [])
+                    if p in given
+                ]
     return problems
 
 
@@ -252,6 +358,25 @@ def grant_problems(bundle: dict[str, Any]) -> list[str]:
     return problems
 
 
+def resource_problems(target: str, resources: dict[str, Any], origin: dict[str, Path]) -> list[str]:
+    """The resources `target` deploys, each through its typed class, and its jobs' cross-references."""
+    problems = []
+    for kind, items in resources.items():
+        typed = TYPED_RESOURCES.get(kind)
+        for name, spec in items.items():
+            if typed is None:
+                problems.append(f"{kind}.{name}: no offline check for resources of kind {kind!r}")
+                continue
+            try:
+                typed.from_dict(spec)
+            except (ValueError, TypeError) as exc:
+                problems.append(f"target {target}: {kind}.{name} ({origin[f'{kind}.{name}'].name}): {exc}")
+                continue
+            if kind == "jobs":
+                problems += [f"target {target}: {p}" for p in job_problems(name, spec, origin[f"{kind}.{name}"])]
+    return problems
+
+
 def bundle_problems(root: Path, variables: dict[str, str] | None = None) -> list[str]:
     """Every problem found; `variables` as given on the command line (`--var name=value`), in every target."""
     bundle, origin = load_bundle(root)
@@ -267,20 +392,10 @@ def bundle_problems(root: Path, variables: dict[str, str] | None = None) -> list
             f"target {target}: sets undeclared variable {v!r}"
             for v in sorted(set(spec.get("variables", {})) - declared)
         ]
-    for kind, items in bundle["resources"].items():
-        typed = TYPED_RESOURCES.get(kind)
-        for name, spec in items.items():
-            if typed is None:
-                problems.append(f"{kind}.{name}: no offline check for resources of kind {kind!r}")
-                continue
-            try:
-                typed.from_dict(spec)
-            except (ValueError, TypeError) as exc:
-                problems.append(f"{kind}.{name} ({origin[f'{kind}.{name}'].name}): {exc}")
-                continue
-            if kind == "jobs":
-                problems += job_problems(name, spec, origin[f"{kind}.{name}"])
+    for target in bundle.get("targets") or {}:
+        problems += resource_problems(target, target_resources(bundle, target), origin)
     problems += target_problems(bundle) + reference_problems(bundle) + grant_problems(bundle)
+    problems += naming_problems(bundle) + permission_repeats(bundle)
     problems += config_problems(bundle, root)
     used = set(VAR_REF.findall(yaml.safe_dump(bundle)))
     problems += [f"${{var.{v}}} is used but not declared in databricks.yml variables" for v in sorted(used - declared)]

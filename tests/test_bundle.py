@@ -6,12 +6,28 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from importlib import resources
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 import yaml
-from bundle_validation import bundle_problems, load_bundle, resolved_variables, task_config
+from bundle_validation import (
+    bundle_problems,
+    compute_problems,
+    load_bundle,
+    resolved_variables,
+    target_resources,
+    task_config,
+)
+from packaging.requirements import Requirement
+from packaging.version import Version
 from tests_support import ROOT
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 
 def copy_bundle(tmp_path: Path) -> Path:
@@ -77,6 +93,31 @@ def test_each_target_resolves_its_own_schema_and_schedule(target: str, pause: st
             lambda b: b["variables"]["experiment"].update(default="/Shared/speedrun/churn-${bundle.target}"),
             "is not directly in /Shared or /Users/<user>: MLflow creates no folders",
         ),
+        (
+            lambda b: b["targets"]["prod"]["workspace"].update(
+                root_path="/Workspace/Users/${workspace.current_user.userName}/.bundle/${bundle.name}/prod"
+            ),
+            "target prod: root_path /Workspace/Users/${workspace.current_user.userName}/.bundle/${bundle.name}/prod "
+            "is the deployer's: each deployer would get a copy of the scheduled jobs",
+        ),
+        (
+            lambda b: b["variables"]["notification_email"].update(default="alerts@example.com"),
+            "target prod: variable notification_email has a default; give it at deploy",
+        ),
+        (
+            lambda b: b["variables"]["service_principal"].update(default="00000000-0000-0000-0000-000000000000"),
+            "target staging: variable service_principal has a default; give it at deploy",
+        ),
+        (
+            lambda b: b["targets"]["prod"]["resources"].update(
+                experiments={
+                    "speedrun_experiment": {
+                        "permissions": [{"service_principal_name": "${var.service_principal}", "level": "CAN_MANAGE"}]
+                    }
+                }
+            ),
+            "target prod: experiments.speedrun_experiment repeats the target's permission",
+        ),
     ],
 )
 def test_a_broken_target_is_caught(tmp_path: Path, edit, problem: str) -> None:
@@ -116,6 +157,54 @@ def test_a_second_dataset_deploys_by_changing_the_config_variable_only() -> None
     assert any("config file not found" in p for p in missing), missing
 
 
+def test_the_serverless_target_runs_every_task_in_a_serverless_environment() -> None:
+    # GIVEN the jobs the serverless target deploys
+    bundle, _ = load_bundle(ROOT)
+    jobs = target_resources(bundle, "serverless")["jobs"]
+    # THEN no job has a cluster, and every task runs in an environment of version 5 or later with the wheel
+    for job in jobs.values():
+        assert "job_clusters" not in job
+        environments = {e["environment_key"]: e["spec"] for e in job["environments"]}
+        for task in job["tasks"]:
+            spec = environments[task["environment_key"]]
+            assert int(spec["environment_version"]) >= 5 and spec["dependencies"] == ["../dist/*.whl"]
+            assert "libraries" not in task and "job_cluster_key" not in task
+    # AND the tasks say the target and commit in their arguments (serverless compute has no environment variables)
+    arguments = jobs["training"]["tasks"][0]["python_wheel_task"]["parameters"]
+    assert arguments[arguments.index("--bundle-target") + 1] == "${bundle.target}"
+    assert arguments[arguments.index("--git-commit") + 1] == "${bundle.git.commit}"
+
+
+def test_an_xgboost_config_is_caught_on_the_serverless_target_only(tmp_path: Path) -> None:
+    # GIVEN the bundle with a config of its own whose model is xgboost
+    root = copy_bundle(tmp_path)
+    config = yaml.safe_load(resources.files("speedrun.conf").joinpath("default.yml").read_text())
+    (root / "xgb.yml").write_text(yaml.safe_dump(config | {"model": {"type": "xgboost"}}))
+    # WHEN it is checked THEN its train task is refused on serverless compute, and only there
+    found = bundle_problems(root, {"config": "${workspace.file_path}/xgb.yml"})
+    assert found == [
+        "target serverless, job training, task train: on serverless compute, model type xgboost cannot train: "
+        "it trains in Spark barrier tasks (an RDD API), which serverless compute does not run"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("task", "problem"),
+    [
+        ({"job_cluster_key": "big"}, "job_cluster_key 'big' is not defined in job_clusters"),
+        ({"environment_key": "gpu"}, "environment_key 'gpu' is not defined in environments"),
+        ({"environment_key": "old"}, "serverless environment version 4 is older than 5, the first that caches"),
+        ({"environment_key": "new", "job_cluster_key": "speedrun"}, "both a job cluster and a serverless environment"),
+        ({}, "no compute (neither job_cluster_key nor environment_key)"),
+    ],
+)
+def test_a_task_without_the_compute_it_names_is_caught(task: dict, problem: str) -> None:
+    environments = {"old": {"environment_version": "4"}, "new": {"environment_version": "5"}}
+    (found,) = compute_problems("task t", task, {"speedrun"}, environments)
+    assert found.startswith("task t: ") and problem in found
+    assert compute_problems("task t", {"environment_key": "new"}, {"speedrun"}, environments) == []
+
+
 def test_the_catalog_must_be_given_at_deploy() -> None:
     # `main` does not exist in workspaces whose Unity Catalog was enabled automatically: no guessed default
     bundle, _ = load_bundle(ROOT)
@@ -136,10 +225,12 @@ def test_training_job_is_the_pipeline_as_a_dag_on_runtime_17_3() -> None:
         "train": ["split"],
         "evaluate": ["train"],
     }
-    assert {c["new_cluster"]["spark_version"] for c in job["job_clusters"]} == {"17.3.x-scala2.13"}
+    for target in ("dev", "staging", "prod"):  # on job clusters of Runtime 17.3 LTS
+        clusters = target_resources(bundle, target)["jobs"]["training"]["job_clusters"]
+        assert {c["new_cluster"]["spark_version"] for c in clusters} == {"17.3.x-scala2.13"}
     assert job["max_concurrent_runs"] == 1 and job["timeout_seconds"] > 0
     assert all(t["max_retries"] >= 1 for t in job["tasks"] if t["task_key"] != "validate")
-    assert set(bundle["targets"]) == {"dev", "staging", "prod"}
+    assert set(bundle["targets"]) == {"dev", "serverless", "staging", "prod"}
     assert bundle["targets"]["dev"]["mode"] == "development" and bundle["targets"]["prod"]["mode"] == "production"
     assert bundle["variables"]["schedule_pause_status"]["default"] == "PAUSED"
     # evaluate scores the very run that train fitted in the same job run
@@ -160,7 +251,12 @@ def test_training_job_is_the_pipeline_as_a_dag_on_runtime_17_3() -> None:
             lambda job: job["tasks"][0]["python_wheel_task"].update(entry_point="speedrun-ingst"),
             "entry point 'speedrun-ingst' is not in [project.scripts]",
         ),
-        (lambda job: job["tasks"][0].update(job_cluster_key="big"), "job_cluster_key 'big' is not defined"),
+        (
+            lambda job: job["tasks"].append(
+                {"task_key": "extra", "python_wheel_task": job["tasks"][0]["python_wheel_task"]}
+            ),
+            "target dev: job training, task extra: no compute (neither job_cluster_key nor environment_key)",
+        ),
         (lambda job: job["tasks"][0].update(task_key="prepare"), "task key 'prepare' is used twice"),
         (
             lambda job: job["tasks"][2]["python_wheel_task"]["parameters"].extend(["--set", "split.sed=1"]),
@@ -179,6 +275,10 @@ def test_training_job_is_the_pipeline_as_a_dag_on_runtime_17_3() -> None:
         (
             lambda job: job["parameters"][1].update(default="${var.schema}"),
             "job training: names ${var.schema} while the bundle creates it as a resource",
+        ),
+        (
+            lambda job: job.update(name="speedrun-training"),
+            "job training: its name 'speedrun-training' is the same in staging, prod: add ${bundle.target}",
         ),
         (
             lambda job: job["tasks"][0]["python_wheel_task"]["parameters"].extend(
@@ -231,3 +331,17 @@ def test_the_wheel_carries_the_config_and_entry_points_the_tasks_use(tmp_path: P
     assert not [r for r in unconditional if r.startswith(("pyspark", "delta-spark", "mlflow>", "mlflow "))], requires
     assert any(r.startswith("pyspark") and 'extra == "local"' in r for r in requires)
     assert any(r.startswith("mlflow-skinny") for r in unconditional)
+
+
+def test_the_cluster_and_a_local_run_use_one_pinned_mlflow() -> None:
+    # GIVEN the wheel's requirements (what a cluster installs) and the local extra's
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = {
+        r.name: r.specifier
+        for r in map(Requirement, [*project["dependencies"], *project["optional-dependencies"]["local"]])
+    }
+    # THEN both pin one MLflow, the one installed here, at least the first that loads a Spark model staged in a
+    # /Volumes folder on a dedicated cluster (mlflow/mlflow#18668, fixed in 3.6.0)
+    (skinny,), (full,) = list(pins["mlflow-skinny"]), list(pins["mlflow"])
+    assert skinny.operator == full.operator == "==" and skinny.version == full.version == version("mlflow")
+    assert Version(skinny.version) >= Version("3.6.0")

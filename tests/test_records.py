@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime, timezone
 
+from speedrun.context import RunOptions
 from speedrun.edges.runs import RUNS_SCHEMA, TrainingRun
-from speedrun.steps.train import training_record
+from speedrun.steps.train import made_with, training_record
 
 TIMES = (datetime(2026, 11, 28, 4, 0, tzinfo=timezone.utc), datetime(2026, 11, 28, 4, 1, tzinfo=timezone.utc))
 LINEAGE = {"train": 3, "validation": 3, "test": 3, "silver": 3, "bronze": 1}
@@ -42,3 +43,15 @@ def test_the_runs_schema_is_the_records_fields_optional_ones_nullable(spark, mak
     # AND a record becomes a row of it as it is (createDataFrame checks each value's type)
     row = spark.createDataFrame([tuple(asdict(record(make_config(), None)).values())], RUNS_SCHEMA).first()
     assert (row["run_id"], row["train_rows"], row["target"]) == ("r1", 700, None)
+
+
+def test_the_target_and_commit_come_from_the_task_arguments_else_the_environment(spark, monkeypatch) -> None:
+    # GIVEN a job cluster's environment (serverless compute has none; its tasks pass arguments)
+    monkeypatch.setenv("SPEEDRUN_TARGET", "prod")
+    monkeypatch.setenv("SPEEDRUN_GIT_COMMIT", "c0ffee")
+    # WHEN a run is made with and without --bundle-target and --git-commit
+    given = made_with(spark, RunOptions(target="serverless", git_commit="abc123"))
+    default = made_with(spark, RunOptions())
+    # THEN the arguments win, and the environment is the default
+    assert (given["target"], given["git_commit"]) == ("serverless", "abc123")
+    assert (default["target"], default["git_commit"]) == ("prod", "c0ffee")

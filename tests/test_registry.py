@@ -6,9 +6,11 @@ from pathlib import Path
 
 import mlflow
 import pytest
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, PERMISSION_DENIED, RESOURCE_DOES_NOT_EXIST
 
+from speedrun.edges.mlflow_logging import ready_version, registered_version
 from speedrun.edges.registry import CHAMPION, alias_is_missing, version_by_alias
 from speedrun.errors import SpeedrunError
 
@@ -38,3 +40,34 @@ def test_a_local_registry_without_the_alias_gives_none_and_an_unreadable_one_an_
     # AND an alias name the registry refuses is an error naming the alias and the model, not "no champion"
     with pytest.raises(SpeedrunError, match=r"cannot read alias bad/alias of m: "):
         version_by_alias("m", "bad/alias")
+
+
+def version(name: str, number: int, status: str) -> ModelVersion:
+    return ModelVersion(name=name, version=str(number), creation_timestamp=0, run_id="r", status=status)
+
+
+def test_a_retry_counts_only_a_ready_version_of_its_model() -> None:
+    # GIVEN a run's versions as the registry lists them: another model's, one pending, one failed, one ready
+    listed = [
+        version("other.model", 7, "READY"),
+        version("churn", 1, "PENDING_REGISTRATION"),
+        version("churn", 2, "FAILED_REGISTRATION"),
+        version("churn", 3, "READY"),
+    ]
+    # THEN the registered version is the ready one of its own model; none is there when none is ready
+    assert ready_version(listed, "churn") == "3"
+    assert ready_version(listed[1:3], "churn") is None
+
+
+def test_a_retry_finds_its_version_by_the_run_alone(tmp_path: Path) -> None:
+    # GIVEN a local registry where the active run registered a version of two models
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    client = mlflow.MlflowClient()
+    with mlflow.start_run() as run:
+        for name in ("churn", "other"):
+            client.create_registered_model(name)
+            client.create_model_version(name, str(tmp_path), run_id=run.info.run_id)
+        # WHEN the run looks for its version of each (one search condition, as Unity Catalog takes)
+        # THEN it finds each model's own, and none of a model it did not register
+        assert registered_version("churn") == "1" and registered_version("other") == "1"
+        assert registered_version("absent") is None

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from speedrun.cli import main
 from speedrun.edges import local_session
-from speedrun.edges.session import require_delta
+from speedrun.edges.session import require_delta, runs_here
 from speedrun.errors import SpeedrunError
 
 
@@ -73,3 +74,30 @@ def test_local_sessions_collect_no_file_statistics(monkeypatch, tmp_path: Path) 
     conf = local_session.local_conf()
     # THEN Delta writes no per-file column statistics, which only full scans read here
     assert conf["spark.databricks.delta.stats.collect"] == "false"
+
+
+@pytest.mark.parametrize(
+    ("runtime", "types", "refused"),
+    [
+        ("client.5.1", {"logistic_regression", "random_forest", "gbt"}, False),
+        ("client.5.1", {"logistic_regression", "xgboost"}, True),
+        ("17.3", {"xgboost"}, False),
+    ],
+)
+def test_serverless_compute_refuses_only_xgboost(monkeypatch, runtime: str, types: set[str], refused: bool) -> None:
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", runtime)
+    if refused:
+        with pytest.raises(SpeedrunError, match="model type xgboost cannot be trained on serverless compute: it"):
+            runs_here(types)
+    else:
+        runs_here(types)
+
+
+def test_tuning_on_serverless_without_a_search_is_refused_in_one_line(spark, tmp_path, monkeypatch, capsys) -> None:
+    # GIVEN serverless compute (its runtime version), where the default search's xgboost cannot train
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "client.5.1")
+    # WHEN `speedrun tune` runs there THEN it stops before any work, in one line saying what to do
+    assert main(["tune", "--set", f"storage.work_dir={tmp_path}", "--set", "tracking.enabled=false"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("speedrun tune: error: model type xgboost cannot be trained on serverless compute")
+    assert "a search: without it" in err and not (tmp_path / "warehouse").exists()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from importlib.metadata import packages_distributions, version
 from pathlib import Path
 
 import mlflow
 
 from speedrun.config import load_config
 from speedrun.edges import tracking
+from speedrun.edges.mlflow_logging import model_requirements
 
 
 def test_the_store_and_experiment_are_ready_before_the_first_run(tmp_path: Path, make_config, monkeypatch) -> None:
@@ -59,3 +61,13 @@ def test_off_databricks_the_staging_folder_is_left_alone(monkeypatch) -> None:
     monkeypatch.delenv("MLFLOW_DFS_TMP", raising=False)
     tracking.stage_models_in_work_dir(load_config("default", []))
     assert "MLFLOW_DFS_TMP" not in os.environ
+
+
+def test_a_model_is_logged_with_what_loading_it_needs() -> None:
+    # WHEN the requirements of a Spark ML model and of an xgboost model are listed
+    spark_ml, xgb = model_requirements("random_forest"), model_requirements("xgboost")
+    # THEN each names the pyspark it was fitted with, and xgboost's the xgboost installed here and what it imports
+    assert spark_ml == [f"pyspark=={version('pyspark')}"]
+    provider = packages_distributions()["xgboost"][0]
+    imported = [f"{d}=={version(d)}" for d in (provider, "pandas", "pyarrow")]
+    assert xgb == [*spark_ml, *imported]

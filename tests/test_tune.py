@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import mlflow
@@ -84,3 +85,7 @@ def test_xgboost_on_three_classes_is_registered_and_scores_new_rows(spark, tmp_p
     assert result.scored == 300
     predicted = Tables(cfg).read(spark, "predictions").first()
     assert predicted["predicted_class"] in ("p", "q", "r") and set(predicted["probabilities"]) == {"p", "q", "r"}
+    # AND the registered model says what loading it needs: xgboost with pyspark
+    mlflow.set_tracking_uri(tracking_uri(cfg))
+    needs = Path(mlflow.pyfunc.get_model_dependencies(evaluation.report["model"]["path"])).read_text().split()
+    assert {"pyspark", packages_distributions()["xgboost"][0]} <= {n.split("==")[0] for n in needs}

@@ -48,6 +48,9 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument(*flags, **settings)
         if command.configured and command.run_id is not None:
             sub.add_argument("--run-id", help=command.run_id)
+        if command.configured:  # where a job's task runs from, recorded with a training run (no env on serverless)
+            sub.add_argument("--bundle-target", help="the bundle target running this step (default: SPEEDRUN_TARGET)")
+            sub.add_argument("--git-commit", help="the commit it was deployed from (default: SPEEDRUN_GIT_COMMIT)")
         # also accepted after the step's name
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         sub.add_argument("--no-server", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)

@@ -57,6 +57,8 @@ def context(args: argparse.Namespace, session: Session, cfg: Config) -> RunConte
         tune=args.step == "tune",
         budget=duration(args.budget) if getattr(args, "budget", None) else None,
         reuse_silver=whole_run and not args.fresh,
+        target=getattr(args, "bundle_target", None),
+        git_commit=getattr(args, "git_commit", None),
     )
     return RunContext(session(), cfg, options, background=whole_run)
 

@@ -36,6 +36,8 @@ class RunOptions:
     tune: bool = False
     budget: float | None = None
     reuse_silver: bool = False
+    target: str | None = None  # the bundle target that runs it (--bundle-target, else SPEEDRUN_TARGET)
+    git_commit: str | None = None  # the commit it was deployed from (--git-commit, else SPEEDRUN_GIT_COMMIT)
 
 
 @dataclass

@@ -11,13 +11,14 @@ from speedrun.steps.evaluate import Evaluation, evaluate
 from speedrun.steps.ingest import ingest
 from speedrun.steps.prepare import prepare
 from speedrun.steps.split import split
-from speedrun.steps.train import train
+from speedrun.steps.train import train, trainable_here
 
 STEPS = (ingest, prepare, split, train)
 
 
 def run(ctx: RunContext) -> Evaluation:
     """ingest -> prepare -> split -> train -> evaluate on `ctx`: the same functions `speedrun <step>` calls."""
+    trainable_here(ctx)  # before any work: a model this compute cannot train fails the run at once
     for each in STEPS:
         each(ctx)
     return evaluate(ctx)

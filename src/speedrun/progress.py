@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 _job_counter: list[Callable[[], int]] = []
+_job_labeler: list[Callable[[str | None], None]] = []
 
 
 def say(message: str) -> None:
@@ -20,6 +21,18 @@ def say(message: str) -> None:
 def count_jobs_with(counter: Callable[[], int] | None) -> None:
     """Make every step report the Spark jobs it launched: `counter()` is the number launched so far."""
     _job_counter[:] = [counter] if counter else []
+
+
+def label_jobs_with(labeler: Callable[[str | None], None] | None) -> None:
+    """Name the Spark jobs each step (and each background write) launches, in Spark's UI and event log:
+    `labeler(text)` labels the calling thread's jobs from now on, `labeler(None)` stops."""
+    _job_labeler[:] = [labeler] if labeler else []
+
+
+def label_jobs(text: str | None) -> None:
+    for labeler in _job_labeler:
+        with suppress(Exception):  # a stopped session: no label rather than an error in the middle of a step
+            labeler(f"speedrun {text}" if text else None)
 
 
 def jobs_so_far() -> int | None:
@@ -54,11 +67,14 @@ class StepProgress:
 def step(name: str) -> Iterator[StepProgress]:
     progress = StepProgress(name)
     say(f"{name:<9} started")
+    label_jobs(name)
     try:
         yield progress
     except BaseException:
         say(f"{name:<9} FAILED after {progress.elapsed:.1f}s")
         raise
+    finally:
+        label_jobs(None)
     jobs = progress.jobs
     counted = f" ({jobs} Spark jobs)" if jobs is not None else ""
     say(f"{name:<9} done in {progress.elapsed:5.1f}s{counted}  {progress.outcome}".rstrip())

@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame
 
 from speedrun.edges.delta_log import Commit
 from speedrun.edges.tables import Tables
-from speedrun.progress import say
+from speedrun.progress import label_jobs, say
 
 Lineage = dict[str, int | str] | Callable[[], dict[str, int | str]] | None
 
@@ -45,6 +45,7 @@ class BackgroundWrites:
         submitted = time.perf_counter()
 
         def write() -> Commit:
+            label_jobs(f"write {role}")
             commit = self.tables.write(df, role, lineage=lineage() if callable(lineage) else lineage)
             if self.announce:
                 say(

@@ -4,6 +4,7 @@ child runs. A retried step (a job's task retry, same run id, same inputs) logs n
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -36,12 +37,24 @@ def same_inputs(tags: dict[str, Any]) -> bool:
 
 
 def registered_version(registered_name: str) -> str | None:
-    """The version of `registered_name` the active run already registered (a retry), if any."""
+    """The version of `registered_name` the active run already registered and made ready (a retry), if any.
+    Unity Catalog's registry takes one search condition: the run's versions are found by `run_id` alone, page by
+    page, and the name and status are checked here."""
     import mlflow
 
-    run_id = mlflow.active_run().info.run_id
-    versions = mlflow.MlflowClient().search_model_versions(f"name = '{registered_name}' and run_id = '{run_id}'")
-    return str(versions[0].version) if versions else None
+    client, run_id, token = mlflow.MlflowClient(), mlflow.active_run().info.run_id, None
+    while True:
+        page = client.search_model_versions(f"run_id = '{run_id}'", page_token=token)
+        ready = ready_version(page, registered_name)
+        if ready is not None or not page.token:
+            return ready
+        token = page.token
+
+
+def ready_version(versions: Iterable[Any], registered_name: str) -> str | None:
+    """The first of `versions` (MLflow model versions) of `registered_name` whose registration finished: one
+    pending or failed does not count as registered."""
+    return next((str(v.version) for v in versions if v.name == registered_name and v.status == "READY"), None)
 
 
 def log_training(
@@ -52,6 +65,7 @@ def log_training(
     metrics: dict[str, float],
     config_yaml: str,
     registered_name: str,
+    requirements: list[str],
 ) -> str:
     """Params, tags, validation metrics, the resolved config and the fitted pipeline, on the active run; the
     pipeline is registered as a new version of `registered_name`."""
@@ -79,7 +93,7 @@ def log_training(
     info = mlflow.spark.log_model(
         model,
         artifact_path="model",
-        pip_requirements=model_requirements(),
+        pip_requirements=requirements,
         signature=model_signature(contract),
         registered_model_name=registered_name,
         metadata={"speedrun_contract": asdict(contract)},
@@ -98,11 +112,20 @@ def load_model(path: str) -> Any:
     return mlflow.spark.load_model(path)
 
 
-def model_requirements() -> list[str]:
-    """What a served model needs installed: the pyspark it was fitted with."""
-    import pyspark
+def model_requirements(model_type: str) -> list[str]:
+    """What loading the model needs installed (`spark_udf`, serving with a restored environment): the pyspark it
+    was fitted with, and for xgboost the xgboost distribution installed here with what its Spark stage imports."""
+    modules = ["pyspark", *(["xgboost", "pandas", "pyarrow"] if model_type == "xgboost" else [])]
+    return [installed(module) for module in modules]
 
-    return [f"pyspark=={pyspark.__version__}"]
+
+def installed(module: str) -> str:
+    """`distribution==version` of the distribution that provides `module` here (xgboost comes as `xgboost` or as
+    `xgboost-cpu`)."""
+    from importlib.metadata import packages_distributions, version
+
+    distribution = packages_distributions().get(module, [module])[0]
+    return f"{distribution}=={version(distribution)}"
 
 
 def model_signature(contract: Contract):

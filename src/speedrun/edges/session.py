@@ -14,7 +14,7 @@ from pyspark.sql import SparkSession
 
 from speedrun.edges.local_session import delta_packages, delta_version, local_conf
 from speedrun.errors import SpeedrunError
-from speedrun.progress import count_jobs_with, say
+from speedrun.progress import count_jobs_with, label_jobs_with, say
 
 # Tuned for one machine: few shuffle partitions, no UI, no console progress bar, a small Delta log state, no
 # per-file column statistics (they serve data skipping in selective queries; speedrun's reads are full scans, and
@@ -27,6 +27,26 @@ from speedrun.progress import count_jobs_with, say
 
 def on_databricks() -> bool:
     return "DATABRICKS_RUNTIME_VERSION" in os.environ
+
+
+def on_serverless() -> bool:
+    """Databricks serverless compute, whose runtime version reads `client.<environment version>`."""
+    return os.environ.get("DATABRICKS_RUNTIME_VERSION", "").startswith("client.")
+
+
+# What serverless compute does not run: xgboost trains in Spark barrier tasks, an RDD API.
+NOT_ON_SERVERLESS = {"xgboost": "it trains in Spark barrier tasks (an RDD API), which serverless compute does not run"}
+
+
+def runs_here(model_types: set[str]) -> None:
+    """Fail in one line, before any work, when this compute cannot train one of `model_types`."""
+    refused = sorted(t for t in model_types if t in NOT_ON_SERVERLESS) if on_serverless() else []
+    if refused:
+        raise SpeedrunError(
+            f"model type {refused[0]} cannot be trained on serverless compute: {NOT_ON_SERVERLESS[refused[0]]}; "
+            "choose logistic_regression, random_forest or gbt (for tuning: a search: without it), or run on a "
+            "target with job clusters (dev, staging, prod)"
+        )
 
 
 def get_spark(app_name: str = "speedrun", master: str | None = None, extra: dict[str, str] | None = None):
@@ -58,6 +78,7 @@ def get_spark(app_name: str = "speedrun", master: str | None = None, extra: dict
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     count_jobs_with(spark_jobs_counter(spark))
+    label_jobs_with(spark.sparkContext.setJobDescription)
     elapsed = time.perf_counter() - started
     say(f"{'spark':<9} started in {elapsed:4.1f}s  {spark.sparkContext.master}, Delta {delta_version()}")
     return require_delta(spark)

@@ -107,7 +107,7 @@ def _open_tracking(cfg: Config) -> None:
     use_experiment(cfg)
     # log_model checks the model's requirements against the installed packages; the first check maps every
     # installed package to its modules, done here instead of on the critical path.
-    warn_dependency_requirement_mismatches(model_requirements())
+    warn_dependency_requirement_mismatches(model_requirements(cfg.model.type))
 
 
 @contextmanager

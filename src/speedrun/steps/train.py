@@ -23,10 +23,11 @@ from pyspark.sql import DataFrame, SparkSession
 
 import speedrun
 from speedrun.config import Config
-from speedrun.context import RunContext, Trained
+from speedrun.context import RunContext, RunOptions, Trained
 from speedrun.edges.leaderboard import write_leaderboard
-from speedrun.edges.mlflow_logging import log_candidate, log_training, run_params, run_tags
+from speedrun.edges.mlflow_logging import log_candidate, log_training, model_requirements, run_params, run_tags
 from speedrun.edges.runs import RUNS_SCHEMA, TrainingRun, git_commit, new_run_id
+from speedrun.edges.session import runs_here
 from speedrun.edges.tables import Tables
 from speedrun.edges.tracking import mlflow_run, registered_model_name
 from speedrun.progress import step
@@ -46,11 +47,19 @@ def model_path(cfg: Config, run_id: str) -> str:
     return cfg.storage.resolve(f"models/{cfg.name}/{run_id}")
 
 
+def trainable_here(ctx: RunContext) -> bool:
+    """Whether the run tunes; it fails first, in one line, if this compute cannot fit what it would fit."""
+    tuning = ctx.options.tune or ctx.cfg.search is not None
+    runs_here(ctx.cfg.model_types(tuning))
+    return tuning
+
+
 def train(ctx: RunContext) -> TrainingRun:
     """Fit on the split's train rows (those this run holds, else the latest silver's) and record the run: the
     configured model, or with tuning (`speedrun tune`, a config with a `search:` section) the search's best on
     validation. The model is logged, registered and recorded at once, or in the background inside `run`."""
     cfg, spark = ctx.cfg, ctx.spark
+    tuning = trainable_here(ctx)
     run_id = ctx.options.run_id or new_run_id()
     started = datetime.now(timezone.utc)
     with step("train") as progress:
@@ -60,13 +69,14 @@ def train(ctx: RunContext) -> TrainingRun:
                 ctx.read("silver"), rows["test"] if cfg.test_source else None, cfg.split.validation > 0
             )
         with mlflow_run(cfg, run_name=run_id) as tracked:
-            chosen_by = tuner(ctx.options.budget) if ctx.options.tune or cfg.search else fit_configured
+            chosen_by = tuner(ctx.options.budget) if tuning else fit_configured
             model_cfg, model, validation = chosen_by(cfg, rows, ctx.split.rows, run_id, tracked is not None)
             times = (started, datetime.now(timezone.utc))
             versions = {**ctx.split_versions(), "silver": ctx.version("silver"), "bronze": ctx.bronze_version()}
             mlflow_run_id = tracked.info.run_id if tracked else None
+            origin = made_with(spark, ctx.options)
             record = training_record(
-                model_cfg, run_id, times, versions, ctx.split.rows, validation, mlflow_run_id, made_with(spark)
+                model_cfg, run_id, times, versions, ctx.split.rows, validation, mlflow_run_id, origin
             )
         keep = partial(keep_model_and_record, spark, ctx.tables, model_cfg, record, model, contract_of(rows["train"]))
         ctx.trained = Trained(record, model, new_run=ctx.options.run_id is None)
@@ -101,13 +111,13 @@ def tuner(budget: float | None = None) -> ChooseModel:
     return choose_model
 
 
-def made_with(spark: SparkSession) -> dict[str, str | None]:
+def made_with(spark: SparkSession, options: RunOptions) -> dict[str, str | None]:
     """What a run was made with and where: speedrun's and Spark's versions, the git commit, the bundle target."""
     return {
         "speedrun_version": speedrun.__version__,
         "spark_version": spark.version,
-        "git_commit": git_commit(),
-        "target": os.environ.get("SPEEDRUN_TARGET"),
+        "git_commit": options.git_commit or git_commit(),
+        "target": options.target or os.environ.get("SPEEDRUN_TARGET"),
     }
 
 
@@ -168,6 +178,7 @@ def keep_model_and_record(
                 metrics=json.loads(record.validation_metrics),
                 config_yaml=yaml.safe_dump(cfg.as_dict(), sort_keys=False),
                 registered_name=registered_model_name(cfg),
+                requirements=model_requirements(cfg.model.type),
             )
         record = replace(record, registered_model=registered_model_name(cfg), model_version=version)
     runs = spark.createDataFrame([tuple(asdict(record).values())], RUNS_SCHEMA)
