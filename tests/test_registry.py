@@ -63,7 +63,7 @@ def test_a_retry_finds_its_version_by_the_run_alone(tmp_path: Path) -> None:
     # GIVEN a local registry where the active run registered a version of two models
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     client = mlflow.MlflowClient()
-    with mlflow.start_run() as run:
+    with mlflow.start_run(experiment_id=client.create_experiment("retries")) as run:
         for name in ("churn", "other"):
             client.create_registered_model(name)
             client.create_model_version(name, str(tmp_path), run_id=run.info.run_id)

@@ -19,7 +19,7 @@ from speedrun.config import load_config
 from speedrun.edges.local_session import delta_packages
 from speedrun.edges.tables import Tables, read_split
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("spark-submit")]  # one worker: one Ivy cache
 BIN = Path(sys.executable).parent
 
 

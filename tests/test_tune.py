@@ -19,7 +19,7 @@ from speedrun.edges.tracking import experiment_name, tracking_uri
 from speedrun.flow import run_pipeline
 from speedrun.steps.score import score
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("spark-submit")]
 
 SEARCH = (
     "search={candidates: [{type: logistic_regression, reg_param: [0.0, 0.1], max_iter: 30},"
@@ -55,12 +55,7 @@ def test_tune_keeps_the_best_candidate_on_validation_and_records_each(spark, mak
     )
     assert len(children) == 4
     assert all({"validation_areaUnderROC", "seconds"} <= set(c.data.metrics) for c in children)
-    # AND the same search again, in this session, scores every candidate the same and picks the same winner
-    again = leaderboard(run_pipeline(spark, cfg, RunOptions(tune=True)).report_path)
-    assert [(c["candidate"], c["metrics"]) for c in again["candidates"]] == [
-        (c["candidate"], c["metrics"]) for c in board["candidates"]
-    ]
-    # AND so does spark-submit on one core, in another process, elsewhere
+    # AND spark-submit on one core, in another process, elsewhere, scores every candidate the same
     overrides = [*overrides_for(tmp_path / "one-core"), SEARCH]
     result = spark_submit("--packages", delta_packages(), "jobs/tune.py", *[a for o in overrides for a in ("--set", o)])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -93,7 +93,9 @@ def prepare_side(ctx: RunContext, side: Side, contract: Contract | None) -> tupl
     )
     fingerprint = {INPUTS: ctx.fingerprint} if ctx.fingerprint else {}
     lineage = lambda: {side.bronze: ctx.version(side.bronze), **fingerprint}  # noqa: E731 - once bronze is written
-    ctx.write_all({side.silver: silver, side.quarantine: tagged.where(F.col(REASON).isNotNull())}, lineage)
+    # no row quarantined (counted above): an empty table, without another pass over the rows to find none
+    rejected = tagged.where(F.col(REASON).isNotNull()) if result.quarantined else tagged.limit(0)
+    ctx.write_all({side.silver: silver, side.quarantine: rejected}, lineage)
     ctx.hold(side.silver, silver, cache=False)  # computed from the cached cleaned rows
     return result, contract
 

@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 
 from speedrun.config import ColumnsConfig
 from speedrun.transforms.columns import CORRUPT, REASON, ROW_KEY, SOURCE_FILE, SPLIT, column
-from speedrun.transforms.contract import Contract, number
+from speedrun.transforms.contract import Contract, as_double, number
 
 
 def trim_strings(df: DataFrame, null_values: list[str] | tuple[str, ...] = ("",)) -> DataFrame:
@@ -57,11 +57,11 @@ def with_reject_reason(df: DataFrame, contract: Contract, label: str | None, quo
     if CORRUPT in df.columns:
         checks.append(F.when(F.col(CORRUPT).isNotNull(), malformed_reason(F.col(CORRUPT), quote)))
     checks += [
-        F.when(column(name).isNotNull() & column(name).try_cast("double").isNull(), F.lit(f"{name}: not a number"))
+        F.when(column(name).isNotNull() & as_double(df, name).isNull(), F.lit(f"{name}: not a number"))
         for name in contract.numeric
     ]
     checks += [
-        F.when(F.abs(column(name).try_cast("double")) == float("inf"), F.lit(f"{name}: not a finite number"))
+        F.when(F.abs(as_double(df, name)) == float("inf"), F.lit(f"{name}: not a finite number"))
         for name in contract.numeric
     ]
     if label is not None:

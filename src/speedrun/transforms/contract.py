@@ -55,10 +55,27 @@ def is_numeric_type(df: DataFrame, name: str) -> bool:
     return df.schema[name].dataType.typeName() in ("byte", "short", "integer", "long", "float", "double", "decimal")
 
 
+# What a string that casts to a double starts with (a sign, a digit, a dot, inf, nan): a superset, checked first
+# because try_cast fails by an exception per value, five times the cost of a cast that succeeds
+MAYBE_A_NUMBER = r"^\s*[+-]?[0-9.iInN]"
+
+
 def number(value: Column) -> Column:
     """A value as a finite-or-infinite double; NaN (a "NaN" string, or a NaN double) is missing."""
     as_double = value.try_cast("double")
     return F.when(~F.isnan(as_double), as_double)
+
+
+def string_as_double(value: Column) -> Column:
+    """A string column's value as a double, or null where it is not one (try_cast), without try_cast's cost on
+    strings that cannot be numbers (most categories)."""
+    return F.when(value.rlike(MAYBE_A_NUMBER), value.try_cast("double"))
+
+
+def as_double(df: DataFrame, name: str) -> Column:
+    """Column `name` of `df` as a double or null (try_cast), cheaply for a string column."""
+    value = column(name)
+    return string_as_double(value) if df.schema[name].dataType.typeName() == "string" else value.try_cast("double")
 
 
 def infer_contract(df: DataFrame, columns: ColumnsConfig) -> Contract:
@@ -72,9 +89,11 @@ def infer_contract(df: DataFrame, columns: ColumnsConfig) -> Contract:
     for name in undecided:
         if not is_numeric_type(df, name):
             value = column(name)
-            checks.append(F.sum((value.isNotNull() & value.try_cast("double").isNull()).cast("int")).alias(name))
+            checks.append(F.sum((value.isNotNull() & as_double(df, name).isNull()).cast("int")).alias(name))
     checks += [F.count(column(name)).alias(f"_values_{i}") for i, name in enumerate(candidates)]
-    checks += [F.count(number(column(name))).alias(f"_numbers_{i}") for i, name in enumerate(candidates)]
+    # numbers are counted where a column may be numeric: a declared category's values are not cast
+    maybe_numeric = [(i, n) for i, n in enumerate(candidates) if n not in columns.categorical]
+    checks += [F.count(number(as_double(df, name))).alias(f"_numbers_{i}") for i, name in maybe_numeric]
     found = df.agg(*checks).first()
     numeric = [*columns.numeric]
     categorical = [*columns.categorical]

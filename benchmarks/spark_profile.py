@@ -2,8 +2,8 @@
 and `speedrun write <table>`; another program's jobs are grouped by the line of code that launched them), its Spark
 jobs and stages, their seconds, and the rows and bytes read, written and shuffled.
 
-    python benchmarks/profile.py --rows 1000000                       # speedrun-lr, cold, on the bench's data
-    python benchmarks/profile.py --rows 1000000 --contender naive-medallion-lr
+    python benchmarks/spark_profile.py --rows 1000000                       # speedrun-lr, cold, on the bench's data
+    python benchmarks/spark_profile.py --rows 1000000 --contender naive-medallion-lr
 
 The bench's generated data is reused (work/bench/data/<rows>); results go to benchmarks/results/profile/ as
 <contender>-<rows>.json and .md, and the table is printed.
@@ -34,8 +34,10 @@ MEGABYTES = ("input_mb", "output_mb", "shuffle_write_mb", "spilled_mb")
 
 
 def events(log_dir: Path) -> list[dict]:
-    (log,) = [p for p in log_dir.iterdir() if p.is_file()]
-    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    """The events of the one application logged in `log_dir` (a file, or a folder of rolled files)."""
+    rolled = sorted(log_dir.rglob("events_*"), key=lambda p: int(p.name.split("_")[1]))
+    files = rolled or [p for p in log_dir.iterdir() if p.is_file() and not p.name.startswith(".")]
+    return [json.loads(line) for log in files for line in log.read_text().splitlines() if line.strip()]
 
 
 def group_of(job: dict) -> str:
@@ -110,7 +112,9 @@ def main() -> None:
         for folder in (conf, log_dir):
             folder.mkdir()
         # read by every JVM pyspark or spark-submit starts
-        (conf / "spark-defaults.conf").write_text(f"spark.eventLog.enabled true\nspark.eventLog.dir {log_dir}\n")
+        (conf / "spark-defaults.conf").write_text(
+            f"spark.eventLog.enabled true\nspark.eventLog.compress false\nspark.eventLog.dir {log_dir}\n"
+        )
         command = contenders(str(data / str(args.rows) / "train"), str(data / str(args.rows) / "test"), str(work))
         result = measure(["env", f"SPARK_CONF_DIR={conf}", *command[args.contender]], 3600)
         if result["status"] != "ok":
