@@ -55,15 +55,6 @@ def test_transformers_are_fitted_on_training_rows_only(spark) -> None:
     assert scored[0]["_contract__index"] == 2.0  # the bucket of unseen values
 
 
-@pytest.mark.parametrize("model", ["logistic_regression", "random_forest", "gbt"])
-def test_every_classifier_fits_and_scores(spark, model: str) -> None:
-    train = spark.createDataFrame([(float(i), "ab"[i % 2], float(i > 5)) for i in range(12)], SCHEMA)
-    scored = pipeline_of(small_cfg(model), CONTRACT).fit(train).transform(train)
-    assert {"_prediction", "_probability", "_raw_prediction"} <= set(scored.columns)
-    assert output_columns(pipeline_of(small_cfg(model), CONTRACT).fit(train)) == ("_prediction", "_probability")
-    assert scored.count() == 12
-
-
 def test_config_keys_map_to_spark_params() -> None:
     assert spark_param_name("max_iter") == "maxIter"
     assert spark_param_name("feature_subset_strategy") == "featureSubsetStrategy"
@@ -79,8 +70,8 @@ def test_gbt_with_more_than_two_classes_is_a_clear_error() -> None:
 OWN_NAMES = ["label", "prediction", "features", "probability", "rawPrediction", "age__imputed"]
 
 
-@pytest.mark.parametrize("model", ["logistic_regression", "random_forest"])
-def test_features_named_as_the_pipelines_own_columns_fit_and_score(spark, model: str) -> None:
+@pytest.mark.parametrize("model", ["logistic_regression", "random_forest", "gbt"])
+def test_every_classifier_fits_and_scores_features_named_as_its_own_columns(spark, model: str) -> None:
     # GIVEN features named as Spark ML's columns and a stage's output (numbers, and `features` a category)
     schema = StructType(
         [StructField(n, StringType() if n == "features" else DoubleType()) for n in OWN_NAMES]
@@ -93,7 +84,11 @@ def test_features_named_as_the_pipelines_own_columns_fit_and_score(spark, model:
     numeric = [n for n in OWN_NAMES if n != "features"]
     contract = Contract(numeric=numeric, categorical=["features"], classes=["no", "yes"])
     # WHEN the pipeline is fitted and scores them
-    scored = pipeline_of(small_cfg(model), contract).fit(train).transform(train)
-    # THEN each row is scored, and the user's columns are there, as they were
+    fitted = pipeline_of(small_cfg(model), contract).fit(train)
+    scored = fitted.transform(train)
+    # THEN each row is scored into the pipeline's own `_` columns, read from the fitted model
+    assert {"_prediction", "_probability", "_raw_prediction"} <= set(scored.columns)
+    assert output_columns(fitted) == ("_prediction", "_probability")
     assert scored.count() == 12
+    # AND the user's columns are there, as they were
     assert scored.select(*OWN_NAMES).collect() == train.select(*OWN_NAMES).collect()

@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests_support import write
+from tests_support import alone, write
 
 from speedrun.cli import main
-from speedrun.config import load_config
+from speedrun.config import Config, load_config
 from speedrun.errors import SpeedrunError
 from speedrun.flow import run_pipeline
+from speedrun.steps.ingest import ingest
 from speedrun.steps.init import init
+from speedrun.steps.prepare import prepare
 
 
 def rows(n: int, line) -> str:
@@ -78,14 +80,30 @@ def test_init_refuses_to_overwrite_and_names_an_unknown_label(tmp_path: Path, ca
         init(data, "target", str(tmp_path / "new.yml"))
 
 
-@pytest.mark.e2e
-@pytest.mark.parametrize("file", sorted(FILES))
-def test_the_written_config_trains_unchanged(spark, tmp_path: Path, file, monkeypatch) -> None:
-    # GIVEN a config written by init, in another folder than the one speedrun runs in
+def config_written_by_init(tmp_path: Path, file: str, monkeypatch) -> Config:
+    """A config written by init for `file`, in another folder than the one speedrun then runs in."""
     data = write(tmp_path / "data" / file, FILES[file])
     target = init(data, "last", str(tmp_path / "conf" / "mine.yml"))
     monkeypatch.chdir(tmp_path)
+    return load_config(str(target))
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("file", sorted(FILES))
+def test_the_written_config_reads_every_row_unchanged(spark, tmp_path: Path, file, monkeypatch) -> None:
+    # GIVEN a config written by init for each kind of file
+    cfg = config_written_by_init(tmp_path, file, monkeypatch)
+    # WHEN it is ingested and prepared as it is THEN every row is accounted for, in silver or quarantine
+    alone(ingest, spark, cfg)
+    prepared = alone(prepare, spark, cfg)
+    assert prepared.accepted + prepared.quarantined == 120 and prepared.accepted > 0
+
+
+@pytest.mark.e2e
+def test_the_written_config_trains_unchanged(spark, tmp_path: Path, monkeypatch) -> None:
+    # GIVEN a config written by init for the hardest file (no header, `?` for missing, labels with a dot)
+    cfg = config_written_by_init(tmp_path, "headerless.data", monkeypatch)
     # WHEN it is run as it is THEN it trains and evaluates, every row accounted for
-    evaluation = run_pipeline(spark, load_config(str(target)))
+    evaluation = run_pipeline(spark, cfg)
     assert sum(evaluation.report["rows"].values()) == 120
     assert 0.0 <= evaluation.report["metrics"]["areaUnderROC"] <= 1.0
