@@ -19,7 +19,7 @@ TEST_SPARK_CONF = {"spark.sql.shuffle.partitions": "2", "spark.default.paralleli
 
 @pytest.fixture(scope="session", autouse=True)
 def server_folder(tmp_path_factory) -> Path:
-    """The tests' own speedrun server (commands run in one, as users' do), stopped when the tests end."""
+    """The tests' own speedrun server (for the tests marked `server`), stopped when the tests end."""
 
     folder = tmp_path_factory.mktemp("server")
     with pytest.MonkeyPatch.context() as patch:
@@ -29,10 +29,11 @@ def server_folder(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def one_jvm_outside_e2e(request, monkeypatch) -> None:
-    """The fast suite starts no server (a second JVM): a command it runs runs in this process, in the tests'
-    own session. Server tests are e2e, or say which server they want (`own_server`)."""
-    if request.node.get_closest_marker("e2e") is None:
+def one_jvm_unless_the_server_is_tested(request, monkeypatch) -> None:
+    """A command a test runs runs in this process, in the tests' own session (no second JVM to warm up), unless
+    the test is of the server (marked `server`: the tests' own server) or says which server it wants
+    (`own_server`)."""
+    if request.node.get_closest_marker("server") is None:
         monkeypatch.setenv("SPEEDRUN_SERVER", "0")
 
 

@@ -30,7 +30,9 @@ def aliases(cfg) -> dict[str, str | None]:
     return {alias: version_by_alias(name, alias) for alias in (CHALLENGER, CHAMPION)}
 
 
-def test_validate_and_promote_move_the_aliases(spark, make_config, capsys) -> None:
+def test_validate_and_promote_move_the_aliases_and_the_champion_scores_once_per_batch(
+    spark, make_config, capsys, monkeypatch
+) -> None:
     # GIVEN a run of its own, which train registered as version 1
     cfg = make_config()
     first = run_pipeline(spark, cfg)
@@ -82,13 +84,7 @@ def test_validate_and_promote_move_the_aliases(spark, make_config, capsys) -> No
     }
     assert versions == {"1", "2", "3"}
 
-
-def test_the_champion_scores_new_data_once_per_batch(spark, make_config, monkeypatch) -> None:
-    # GIVEN a run of its own, validated and promoted: champion version 1
-    cfg = make_config()
-    alone(validate, spark, cfg, run_id=run_pipeline(spark, cfg).report["run_id"])
-    assert alone(promote, None, cfg) == "1"
-    # AND new data to score: 300 generated rows and one whose age is not a number
+    # GIVEN new data to score: 300 generated rows and one whose age is not a number
     new = Path(cfg.storage.work_dir) / "new"
     synthetic_churn(spark, 300, seed=55).drop("churned").coalesce(1).write.option("header", True).csv(str(new))
     (new / "bad.csv").write_text(
@@ -102,12 +98,12 @@ def test_the_champion_scores_new_data_once_per_batch(spark, make_config, monkeyp
     work = ["--set", f"storage.work_dir={cfg.storage.work_dir}", "--set", "model={type: logistic_regression}"]
     assert main(["score", "--input", f"{new.parent.name}/new", "--batch-id", "2026-11-26", *work]) == 0
     again = alone(score, spark, cfg, str(new), batch_id="2026-11-26")
-    # THEN every row is scored or quarantined, once, by champion version 1
+    # THEN every row is scored or quarantined, once, by champion version 3
     assert (first_scoring.scored, first_scoring.quarantined) == (again.scored, again.quarantined) == (300, 1)
     table = Tables(cfg).read(spark, "predictions")
     assert table.count() == 300 and table.select("customer_id").distinct().count() == 300
     row = table.first()
     assert row["predicted_class"] in ("no", "yes") and abs(sum(row["probabilities"].values()) - 1) < 1e-9
-    assert (row["model_name"], row["model_version"], row["batch_id"]) == (registered_model_name(cfg), "1", "2026-11-26")
+    assert (row["model_name"], row["model_version"], row["batch_id"]) == (registered_model_name(cfg), "3", "2026-11-26")
     reasons = [r["_reject_reason"] for r in Tables(cfg).read(spark, "scoring_quarantine").collect()]
     assert reasons == ["age: not a number"]

@@ -14,7 +14,7 @@ from tests_support import ROOT, csv_config, write
 
 from speedrun.edges.tables import Tables
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.server]
 
 SPEEDRUN = str(Path(sys.executable).parent / "speedrun")
 ROLES = ("bronze", "silver", "quarantine", "training_runs", "metrics")

@@ -17,7 +17,7 @@ import pytest
 
 from speedrun.server.client import alive, read_state
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.server]
 
 BIN = Path(sys.executable).parent
 SPEEDRUN = str(BIN / "speedrun")
