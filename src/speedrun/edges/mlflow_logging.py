@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict
+from importlib.metadata import packages_distributions, version
 from pathlib import Path
 from typing import Any
 
@@ -122,8 +123,6 @@ def model_requirements(model_type: str) -> list[str]:
 def installed(module: str) -> str:
     """`distribution==version` of the distribution that provides `module` here (xgboost comes as `xgboost` or as
     `xgboost-cpu`)."""
-    from importlib.metadata import packages_distributions, version
-
     distribution = packages_distributions().get(module, [module])[0]
     return f"{distribution}=={version(distribution)}"
 
