@@ -5,8 +5,14 @@ from __future__ import annotations
 from pyspark.sql import functions as F
 
 from speedrun.config import SplitConfig
+from speedrun.context import RunContext
+from speedrun.edges.tables import Tables
+from speedrun.progress import jobs_so_far
+from speedrun.steps.ingest import ingest
+from speedrun.steps.prepare import prepare
+from speedrun.steps.split import split
 from speedrun.transforms.columns import SPLIT
-from speedrun.transforms.splits import assign_splits
+from speedrun.transforms.splits import assign_splits, class_counts
 
 SPLIT_CFG = SplitConfig(train=0.6, validation=0.2, test=0.2, seed=11)
 
@@ -42,3 +48,19 @@ def test_another_seed_gives_another_split(spark) -> None:
     rows = keyed_rows(spark, 1000)
     other = SplitConfig(train=0.6, validation=0.2, test=0.2, seed=12)
     assert membership(assign_splits(rows, SPLIT_CFG)) != membership(assign_splits(rows, other))
+
+
+def test_the_split_step_checks_the_counts_prepare_made_without_counting_again(spark, make_config) -> None:
+    # GIVEN a source ingested and prepared on one run context (as `speedrun run` does)
+    cfg = make_config("source.generate_if_missing.rows=400")
+    with RunContext(spark, cfg) as ctx:
+        ingest(ctx)
+        prepare(ctx)
+        # WHEN the split step runs
+        before = jobs_so_far()
+        result = split(ctx)
+        launched = jobs_so_far() - before
+    # THEN it launched no Spark job, and its counts are silver's, split by split and class by class
+    assert launched == 0
+    assert result.counts == class_counts(Tables(cfg).read(spark, "silver"), None)
+    assert sum(result.rows.values()) == 400

@@ -10,6 +10,7 @@ the next step starts, and the context waits for them when it closes: a failed wr
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +59,7 @@ class RunContext:
     versions: dict[str, int] = field(default_factory=dict)  # the version of each table this run works on
     rows: dict[str, DataFrame] = field(default_factory=dict)  # rows in hand, by table role
     split: SplitResult | None = None  # the split step's counts, once it checked them
+    counted: dict[str, Counter] | None = None  # rows per split and class index of the silver prepare made
     trained: Trained | None = None
     kept: KeptSilver | None = None  # silver is up to date: ingest and prepare reuse these versions
     fingerprint: str | None = None  # what silver is made from, recorded in its commit (see `up_to_date`)

@@ -10,10 +10,10 @@ bronze rows = silver rows + quarantined rows. Too many quarantined rows fail the
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from speedrun.context import RunContext
@@ -21,9 +21,9 @@ from speedrun.edges.delta_log import INPUTS
 from speedrun.errors import SpeedrunError
 from speedrun.progress import step
 from speedrun.transforms.cleaning import clean, to_silver, with_reject_reason
-from speedrun.transforms.columns import CORRUPT, REASON, column
+from speedrun.transforms.columns import CORRUPT, REASON, SPLIT, column
 from speedrun.transforms.contract import Contract, infer_contract
-from speedrun.transforms.splits import split_of
+from speedrun.transforms.splits import SPLITS, split_of
 
 
 @dataclass(frozen=True)
@@ -46,12 +46,22 @@ class PrepareResult:
     accepted: int
     quarantined: int
     reasons: dict[str, int]
+    by_split: dict[str, Counter] = field(default_factory=dict)  # accepted rows per split and label value
 
 
-def summarize(tagged: DataFrame, label: str, max_quarantined: float = 1.0, min_classes: int = 2) -> PrepareResult:
-    """One pass: rows accepted (by class), rows quarantined (by reason); errors when too little is left to learn."""
-    groups = tagged.groupBy(REASON, column(label)).count().collect()
-    accepted = Counter({row[label]: row["count"] for row in groups if row[REASON] is None})
+def summarize(
+    tagged: DataFrame, label: str, max_quarantined: float = 1.0, min_classes: int = 2, split: Column | None = None
+) -> PrepareResult:
+    """One pass: rows accepted (by class, and by split when `split` gives each row's), rows quarantined (by
+    reason); errors when too little is left to learn."""
+    groups = tagged.groupBy(REASON, column(label), (split if split is not None else F.lit("test")).alias(SPLIT))
+    groups = groups.count().collect()
+    accepted = Counter()
+    by_split: dict[str, Counter] = {}
+    for row in groups:
+        if row[REASON] is None:
+            accepted[row[label]] += row["count"]
+            by_split.setdefault(row[SPLIT], Counter())[row[label]] += row["count"]
     reasons = Counter()
     for row in groups:
         if row[REASON] is not None:
@@ -70,7 +80,7 @@ def summarize(tagged: DataFrame, label: str, max_quarantined: float = 1.0, min_c
             f"{quarantined / total:.1%} of rows failed cleaning, more than "
             f"prepare.max_quarantined_fraction = {max_quarantined:g}: {top}"
         )
-    return PrepareResult(sum(accepted.values()), quarantined, dict(reasons.most_common()))
+    return PrepareResult(sum(accepted.values()), quarantined, dict(reasons.most_common()), by_split)
 
 
 def prepare_side(ctx: RunContext, side: Side, contract: Contract | None) -> tuple[PrepareResult, Contract]:
@@ -86,8 +96,8 @@ def prepare_side(ctx: RunContext, side: Side, contract: Contract | None) -> tupl
         cleaned.where(F.col(CORRUPT).isNull()) if CORRUPT in cleaned.columns else cleaned, cfg.columns
     )
     tagged = with_reject_reason(cleaned, contract, label, source.quote)
-    result = summarize(tagged, label, cfg.prepare.max_quarantined_fraction, side.min_classes)
     split = split_of(cfg.split, cfg.test_source is not None) if side is TRAINING else None
+    result = summarize(tagged, label, cfg.prepare.max_quarantined_fraction, side.min_classes, split)
     silver = tagged.where(F.col(REASON).isNull()).transform(
         partial(to_silver, contract=contract, label=label, split=split)
     )
@@ -112,10 +122,16 @@ def prepare(ctx: RunContext) -> PrepareResult | None:
             )
             return None
         result, contract = prepare_side(ctx, TRAINING, None)
+        counted = {name: result.by_split.get(name, Counter()) for name in SPLITS}
         outcome = f"{result.accepted:,} rows -> {ctx.tables.location('silver')}, {result.quarantined:,} quarantined"
         if ctx.cfg.test_source:
             test, _ = prepare_side(ctx, GIVEN_TEST, contract)
+            counted["test"] = test.by_split.get("test", Counter())
             outcome += f"; test {test.accepted:,} rows, {test.quarantined:,} quarantined"
+        # the split step checks these counts of silver's rows, made in the same pass, rather than count again
+        ctx.counted = {
+            name: Counter({contract.classes.index(v): n for v, n in c.items()}) for name, c in counted.items()
+        }
         left_out = f" ({', '.join(contract.empty)} left out: no values)" if contract.empty else ""
         progress.done(
             f"{outcome}; {len(contract.numeric)} numeric, {len(contract.categorical)} categorical "

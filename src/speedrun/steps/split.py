@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from speedrun.context import RunContext
 from speedrun.progress import step
-from speedrun.transforms.splits import SplitResult, assign_splits, checked_split, describe, split_is_stale
+from speedrun.transforms.contract import contract_of
+from speedrun.transforms.splits import (
+    SplitResult,
+    assign_splits,
+    checked_counts,
+    checked_split,
+    describe,
+    split_is_stale,
+)
 
 
 def split(ctx: RunContext) -> SplitResult:
@@ -22,7 +30,11 @@ def split(ctx: RunContext) -> SplitResult:
             resplit = assign_splits(ctx.read("silver"), cfg.split, given_test)
             ctx.write("silver", resplit, lineage={"silver": ctx.version("silver")})
             ctx.hold("silver", resplit)
-        silver_test = ctx.read("silver_test") if given_test else None
-        ctx.split = checked_split(ctx.read("silver"), silver_test, cfg.split.validation > 0)
+        if ctx.wrote("silver") and ctx.counted is not None:  # prepare counted silver's rows as it made them
+            classes = contract_of(ctx.read("silver")).classes
+            ctx.split = checked_counts(ctx.counted, classes, cfg.split.validation > 0)
+        else:
+            silver_test = ctx.read("silver_test") if given_test else None
+            ctx.split = checked_split(ctx.read("silver"), silver_test, cfg.split.validation > 0)
         progress.done(describe(ctx.split, given_test))
     return ctx.split

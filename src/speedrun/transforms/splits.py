@@ -111,6 +111,10 @@ def describe(result: SplitResult, given_test: bool) -> str:
 def checked_split(silver: DataFrame, silver_test: DataFrame | None, with_validation: bool) -> SplitResult:
     """The split's counts, checked: each split to be evaluated (validation too, `with_validation`) holds two
     classes or more."""
-    counts = class_counts(silver, silver_test)
-    require_evaluable(counts, contract_of(silver).classes, with_validation)
+    return checked_counts(class_counts(silver, silver_test), contract_of(silver).classes, with_validation)
+
+
+def checked_counts(counts: dict[str, Counter], classes: list[str], with_validation: bool) -> SplitResult:
+    """Counts of rows per split and class index, checked as `checked_split` checks them."""
+    require_evaluable(counts, classes, with_validation)
     return SplitResult(counts)
