@@ -196,7 +196,7 @@ def task_config(arguments: list[str], params: dict[str, str], values: dict[str, 
 def config_problems(bundle: dict[str, Any], root: Path) -> list[str]:
     """In every target, each task's config loads, and the files a synced config names are in the bundle."""
     from speedrun.edges.files import data_files, local_path
-    from speedrun.edges.session import NOT_ON_SERVERLESS
+    from speedrun.edges.session import serverless_refusal
     from speedrun.errors import SpeedrunError
 
     problems = []
@@ -213,11 +213,8 @@ def config_problems(bundle: dict[str, Any], root: Path) -> list[str]:
                     problems.append(f"{label}: {exc}")
                     continue
                 if task.get("environment_key") and wheel.get("entry_point") in ("speedrun-train", "speedrun-tune"):
-                    problems += [
-                        f"{label}: on serverless compute, model type {t} cannot train: {NOT_ON_SERVERLESS[t]}"
-                        for t in sorted(cfg.model_types(tuning=wheel["entry_point"] == "speedrun-tune"))
-                        if t in NOT_ON_SERVERLESS
-                    ]
+                    refusal = serverless_refusal(cfg.model_types(tuning=wheel["entry_point"] == "speedrun-tune"))
+                    problems += [f"{label}: {refusal}"] if refusal else []
                 for source in filter(None, (cfg.source, cfg.test_source)):
                     path = cfg.storage.resolve(source.path)
                     if local_path(path) is not None and not path.startswith("/Volumes/") and not data_files(path):

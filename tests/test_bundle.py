@@ -183,8 +183,10 @@ def test_an_xgboost_config_is_caught_on_the_serverless_target_only(tmp_path: Pat
     # WHEN it is checked THEN its train task is refused on serverless compute, and only there
     found = bundle_problems(root, {"config": "${workspace.file_path}/xgb.yml"})
     assert found == [
-        "target serverless, job training, task train: on serverless compute, model type xgboost cannot train: "
-        "it trains in Spark barrier tasks (an RDD API), which serverless compute does not run"
+        "target serverless, job training, task train: model type xgboost cannot be trained on serverless compute: "
+        "it trains in Spark barrier tasks (an RDD API), which serverless compute does not run; choose "
+        "logistic_regression, random_forest or gbt (for tuning: a search: without it), or run on a target with job "
+        "clusters (dev, staging, prod)"
     ]
 
 

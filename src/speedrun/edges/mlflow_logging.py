@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict
+from functools import cache
 from importlib.metadata import packages_distributions, version
 from pathlib import Path
 from typing import Any
@@ -120,10 +121,16 @@ def model_requirements(model_type: str) -> list[str]:
     return [installed(module) for module in modules]
 
 
+@cache
+def providers() -> dict[str, list[str]]:
+    """Each importable module's distributions (a scan of every installed package: once per process)."""
+    return packages_distributions()
+
+
 def installed(module: str) -> str:
     """`distribution==version` of the distribution that provides `module` here (xgboost comes as `xgboost` or as
     `xgboost-cpu`)."""
-    distribution = packages_distributions().get(module, [module])[0]
+    distribution = providers().get(module, [module])[0]
     return f"{distribution}=={version(distribution)}"
 
 

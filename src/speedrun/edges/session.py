@@ -38,15 +38,24 @@ def on_serverless() -> bool:
 NOT_ON_SERVERLESS = {"xgboost": "it trains in Spark barrier tasks (an RDD API), which serverless compute does not run"}
 
 
+def serverless_refusal(model_types: set[str]) -> str | None:
+    """Why serverless compute cannot train one of `model_types`, if it cannot (the run's line, and the offline
+    bundle validation's)."""
+    refused = sorted(t for t in model_types if t in NOT_ON_SERVERLESS)
+    if not refused:
+        return None
+    return (
+        f"model type {refused[0]} cannot be trained on serverless compute: {NOT_ON_SERVERLESS[refused[0]]}; "
+        "choose logistic_regression, random_forest or gbt (for tuning: a search: without it), or run on a "
+        "target with job clusters (dev, staging, prod)"
+    )
+
+
 def runs_here(model_types: set[str]) -> None:
     """Fail in one line, before any work, when this compute cannot train one of `model_types`."""
-    refused = sorted(t for t in model_types if t in NOT_ON_SERVERLESS) if on_serverless() else []
-    if refused:
-        raise SpeedrunError(
-            f"model type {refused[0]} cannot be trained on serverless compute: {NOT_ON_SERVERLESS[refused[0]]}; "
-            "choose logistic_regression, random_forest or gbt (for tuning: a search: without it), or run on a "
-            "target with job clusters (dev, staging, prod)"
-        )
+    refusal = serverless_refusal(model_types) if on_serverless() else None
+    if refusal:
+        raise SpeedrunError(refusal)
 
 
 def get_spark(app_name: str = "speedrun", master: str | None = None, extra: dict[str, str] | None = None):

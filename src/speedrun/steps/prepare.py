@@ -56,15 +56,12 @@ def summarize(
     reason); errors when too little is left to learn."""
     groups = tagged.groupBy(REASON, column(label), (split if split is not None else F.lit("test")).alias(SPLIT))
     groups = groups.count().collect()
-    accepted = Counter()
-    by_split: dict[str, Counter] = {}
+    accepted, reasons, by_split = Counter(), Counter(), {}
     for row in groups:
         if row[REASON] is None:
             accepted[row[label]] += row["count"]
             by_split.setdefault(row[SPLIT], Counter())[row[label]] += row["count"]
-    reasons = Counter()
-    for row in groups:
-        if row[REASON] is not None:
+        else:
             reasons[row[REASON]] += row["count"]
     total, quarantined = sum(accepted.values()) + sum(reasons.values()), sum(reasons.values())
     top = "; ".join(f"{reason} ({n:,} rows)" for reason, n in reasons.most_common(3))
