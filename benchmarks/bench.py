@@ -19,7 +19,10 @@ per size by speedrun's generator and kept under work/bench/data), the contenders
   sklearn-hgb      HistGradientBoostingClassifier
   speedrun-xgb     `speedrun run` with xgboost (model.type xgboost, its defaults)
 
-Each is measured for wall time, peak memory (resident set of the process and all its children, sampled)
+  speedrun-xgb-warm  `speedrun run --fresh` with xgboost in the server a speedrun contender before it started
+
+Each is measured for wall time, peak memory (proportional set size, PSS, of the process and all its children,
+sampled: a page shared by forked Python workers counts once, not once per worker, for every contender alike)
 and test AUC. Results: benchmarks/results/bench.json, bench.md (the table) and bench.png (time vs rows,
 log-log); the table is printed too.
 
@@ -49,7 +52,8 @@ STEP_DONE = re.compile(r"\[speedrun\] (\w+)\s+(?:done|started) in\s+([\d.]+)s(?:
 
 
 SERVER_DIR = Path(tempfile.gettempdir()) / "speedrun-bench-server"  # the bench's own server, not the user's
-WARM_CONTENDERS = ("speedrun-lr-warm", "speedrun-lr-warm-fresh")  # run in the server the one before them started
+# run in the server the one before them started
+WARM_CONTENDERS = ("speedrun-lr-warm", "speedrun-lr-warm-fresh", "speedrun-xgb-warm")
 
 
 def contenders(train: str, test: str, work: str) -> dict[str, list[str]]:
@@ -76,6 +80,7 @@ def contenders(train: str, test: str, work: str) -> dict[str, list[str]]:
         "speedrun-lr-first": speedrun("logistic_regression", "server"),
         "speedrun-lr-warm": speedrun("logistic_regression", "server"),
         "speedrun-lr-warm-fresh": speedrun("logistic_regression", "server", "--fresh"),
+        "speedrun-xgb-warm": speedrun("xgboost", "server", "--fresh"),
         "naive-spark-lr": naive,
         "naive-medallion-lr": medallion,
         "sklearn-lr": baseline,
@@ -101,7 +106,7 @@ def stop_server() -> None:
 
 
 def measure(command: list[str], timeout: float) -> dict:
-    """Run `command`; wall time until it exits, peak RSS of its process tree and of the bench's speedrun server
+    """Run `command`; wall time until it exits, peak PSS of its process tree and of the bench's speedrun server
     (sampled every 0.1 s), its output. Before returning, waits for every process it started (a JVM outlives its
     Python for a moment)."""
     started = time.perf_counter()
@@ -119,7 +124,7 @@ def measure(command: list[str], timeout: float) -> dict:
                 tree = [process, *process.children(recursive=True)]
                 seen.update({p.pid: p for p in tree[1:]})
                 tree += server_tree()
-                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+                peak = max(peak, sum(p.memory_full_info().pss for p in tree if p.is_running()))
             except psutil.Error:
                 pass
             time.sleep(0.1)
@@ -193,6 +198,7 @@ def ratios(results: dict[str, dict]) -> dict[str, float]:
         "speedrun_lr / sklearn_lr": ("speedrun-lr", "sklearn-lr"),
         "speedrun_trees / sklearn_hgb": ("speedrun-trees", "sklearn-hgb"),
         "speedrun_xgb / sklearn_hgb": ("speedrun-xgb", "sklearn-hgb"),
+        "speedrun_xgb_warm / sklearn_hgb": ("speedrun-xgb-warm", "sklearn-hgb"),
     }
     out = {}
     for label, (a, b) in pairs.items():

@@ -86,9 +86,21 @@ def generate_data(args: argparse.Namespace, session: Session, cfg: Config | None
     from speedrun.edges.raw import generate
 
     output = str(Path(args.output).absolute())  # from this folder: Spark would take the JVM's
+    shift = dict(shifted(assignment) for assignment in args.shift or [])
+    if args.positive_share is not None and not 0 < args.positive_share < 1:
+        raise SpeedrunError(f"--positive-share {args.positive_share}: give a share between 0 and 1, e.g. 0.05")
     with step("generate") as progress:
-        generate(session(), args.rows, args.seed, output)
+        generate(session(), args.rows, args.seed, output, args.positive_share, shift)
         progress.done(f"{args.rows:,} rows -> {output}")
+
+
+def shifted(assignment: str) -> tuple[str, float]:
+    """`--shift monthly_charges=20` -> ("monthly_charges", 20.0)."""
+    name, _, amount = assignment.partition("=")
+    try:
+        return name.strip(), float(amount)
+    except ValueError:
+        raise SpeedrunError(f"--shift {assignment}: write COLUMN=AMOUNT, e.g. monthly_charges=20") from None
 
 
 def run_steps(args: argparse.Namespace, session: Session, cfg: Config) -> None:
@@ -217,6 +229,8 @@ COMMANDS: dict[str, Command] = {
             option("--rows", type=int, default=20_000),
             option("--seed", type=int, default=7),
             option("--output", required=True, help="output folder"),
+            option("--positive-share", type=float, help="about this share of rows churn, e.g. 0.05 (default ~0.27)"),
+            option("--shift", action="append", help="COLUMN=AMOUNT: a numeric column moved (a drifted batch)"),
         ),
         configured=False,
     ),

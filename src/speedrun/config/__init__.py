@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from speedrun.config.base import METRICS, Strict, _identifier
 from speedrun.config.data import (
@@ -26,6 +26,7 @@ from speedrun.config.data import (
     StorageConfig,
     normalize_label,
 )
+from speedrun.config.decisions import DriftConfig, ScoringConfig, ThresholdObjective, TrainConfig
 from speedrun.config.models import MODEL_TYPES, GBTConfig, LogisticRegressionConfig, ModelConfig, RandomForestConfig
 from speedrun.config.search import SearchConfig
 from speedrun.errors import SpeedrunError
@@ -35,22 +36,22 @@ __all__ = [
     "MODEL_TYPES",
     "ColumnsConfig",
     "Config",
+    "DriftConfig",
     "GBTConfig",
     "GenerateConfig",
     "LabelConfig",
     "LogisticRegressionConfig",
     "RandomForestConfig",
+    "ScoringConfig",
     "SearchConfig",
     "SourceConfig",
     "SplitConfig",
     "StorageConfig",
+    "ThresholdObjective",
+    "TrainConfig",
     "load_config",
     "normalize_label",
 ]
-
-
-class TrainConfig(Strict):
-    partitions: int = Field(2, ge=1)
 
 
 class PrepareConfig(Strict):
@@ -88,10 +89,6 @@ class ValidationConfig(Strict):
         return metric
 
 
-class ScoringConfig(Strict):
-    path: str = "raw/score"  # new data to score (file, folder or glob), read like `source`; or `score --input`
-
-
 class TrackingConfig(Strict):
     enabled: bool = True
     uri: str | None = None  # default: a SQLite store in work_dir; `databricks` on Databricks
@@ -121,6 +118,15 @@ class Config(Strict):
     server: ServerConfig = ServerConfig()
 
     _check_name = field_validator("name")(_identifier)
+
+    @model_validator(mode="after")
+    def _threshold_chosen_on_validation(self) -> Config:
+        if self.train.chooses_threshold() and self.split.validation == 0:
+            raise ValueError(
+                "train.threshold: an objective chooses the threshold on the validation rows: set split.validation "
+                "above 0, or give a fixed threshold"
+            )
+        return self
 
     def as_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -194,7 +200,7 @@ def _describe(error: dict[str, Any]) -> str:
     model_type = ""
     if len(loc) > 1 and loc[0] == "model" and loc[1] in MODEL_TYPES:
         model_type = loc.pop(1)  # pydantic names the union member; the user wrote model.<key>
-    key = ".".join(loc) or "(top level)"
+    key = ".".join(loc)
     if error["type"] == "extra_forbidden":
         return f"{key}: unknown key" + (f" for model type {model_type}" if model_type else "")
     if error["type"] == "missing":
@@ -202,6 +208,8 @@ def _describe(error: dict[str, Any]) -> str:
     if error["type"] == "union_tag_invalid":
         return f"{key}: unknown model type {error['input'].get('type')!r}; choose one of {', '.join(MODEL_TYPES)}"
     message = error["msg"].removeprefix("Value error, ")
+    if not key:
+        return message  # a check across sections names its keys itself
     if "input" in error and not isinstance(error["input"], dict):
         return f"{key}: {message} (got {repr(error['input'])[:60]})"
     return f"{key}: {message}"

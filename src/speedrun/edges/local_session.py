@@ -36,7 +36,7 @@ LOCAL_CONF = {
     "spark.databricks.delta.snapshotPartitions": "2",
     "spark.databricks.delta.stats.collect": "false",
     "spark.sql.session.timeZone": "UTC",
-    "spark.driver.memory": "4g",
+    "spark.driver.memory": "2g",
     # What the status store keeps of finished jobs: the step lines count jobs from the latest id, read through
     # py4j one element at a time, and a warm server runs for many commands.
     "spark.ui.retainedJobs": "50",

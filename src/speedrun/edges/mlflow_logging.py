@@ -68,9 +68,11 @@ def log_training(
     config_yaml: str,
     registered_name: str,
     requirements: list[str],
+    kept_with_model: dict[str, Any] | None = None,
 ) -> str:
     """Params, tags, validation metrics, the resolved config and the fitted pipeline, on the active run; the
-    pipeline is registered as a new version of `registered_name`."""
+    pipeline is registered as a new version of `registered_name`, its metadata holding the contract and
+    `kept_with_model` (the decision threshold, the training rows' profile)."""
     import mlflow
     import mlflow.spark
     from mlflow.exceptions import MlflowException
@@ -98,7 +100,7 @@ def log_training(
         pip_requirements=requirements,
         signature=model_signature(contract),
         registered_model_name=registered_name,
-        metadata={"speedrun_contract": asdict(contract)},
+        metadata={"speedrun_contract": asdict(contract), **(kept_with_model or {})},
     )
     return str(info.registered_model_version)
 
@@ -171,6 +173,8 @@ def run_params(cfg: Config) -> dict[str, object]:
         "features.impute_strategy": cfg.features.impute_strategy,
         "features.scale": cfg.features.scale,
         "train.partitions": cfg.train.partitions,
+        "train.class_weight": cfg.train.class_weight,
+        "train.threshold": str(cfg.train.threshold),
         "config_hash": cfg.digest(),
     }
 

@@ -127,7 +127,16 @@ def read_source(spark: SparkSession, source: SourceConfig, path: str, key: str =
         raise SpeedrunError(f"cannot read {path} ({key}) as {source.format}: {str(exc).splitlines()[0]}") from None
 
 
-def generate(spark: SparkSession, rows: int, seed: int, output: str) -> int:
-    """Write `rows` rows of the synthetic churn data as CSV files (with a header) into the folder `output`."""
-    synthetic_churn(spark, rows, seed).write.mode("overwrite").option("header", True).csv(output)
+def generate(
+    spark: SparkSession,
+    rows: int,
+    seed: int,
+    output: str,
+    positive_share: float | None = None,
+    shift: dict[str, float] | None = None,
+) -> int:
+    """Write `rows` rows of the synthetic churn data as CSV files (with a header) into the folder `output`;
+    `positive_share` and `shift` as `synthetic_churn` takes them."""
+    data = synthetic_churn(spark, rows, seed, positive_share, shift)
+    data.write.mode("overwrite").option("header", True).csv(output)
     return rows

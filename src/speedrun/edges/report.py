@@ -79,6 +79,7 @@ def _charts(
     matrix: list[list[int]],
     labels: list[str],
     weights: tuple[str, list[tuple[str, float]]],
+    chosen: tuple[float, float, float] | None = None,
 ) -> list[str]:
     import matplotlib
 
@@ -102,6 +103,10 @@ def _charts(
         save(fig, "roc.png")
         fig, ax = plt.subplots(figsize=(4.5, 4))
         ax.plot(c["recall"], c["precision"])
+        if chosen is not None:  # the test rows' precision and recall at the threshold chosen on validation
+            threshold, precision, recall = chosen
+            ax.plot([recall], [precision], "o", color="crimson", label=f"threshold {threshold:.3f}")
+            ax.legend(loc="lower left")
         ax.set(title="Precision-recall curve", xlabel="recall", ylabel="precision", ylim=(0, 1.02))
         save(fig, "pr.png")
         fig, ax = plt.subplots(figsize=(4.5, 4))
@@ -145,7 +150,10 @@ def write_report(
     """Write report.html and its charts into `folder`; returns the page's path."""
     folder.mkdir(parents=True, exist_ok=True)
     labels = report["confusion_matrix"]["labels"]
-    images = _charts(folder, histogram, report["confusion_matrix"]["rows_actual_columns_predicted"], labels, weights)
+    threshold, metrics = report.get("threshold"), report["metrics"]
+    chosen = (threshold, metrics["precision"], metrics["recall"]) if threshold is not None and histogram else None
+    matrix = report["confusion_matrix"]["rows_actual_columns_predicted"]
+    images = _charts(folder, histogram, matrix, labels, weights, chosen)
 
     def table(rows: dict[str, Any]) -> str:
         cells = "".join(
@@ -166,7 +174,7 @@ def write_report(
 </head><body><h1>{html.escape(report["name"])}: run {html.escape(report["run_id"])}</h1>
 <p>{html.escape(report["model"]["type"])} on {report["rows"]["train"]:,} training rows,
 evaluated on {report["rows"]["test"]:,} test rows.</p>
-<h2>Test metrics</h2>{table(report["metrics"])}
+<h2>Test metrics</h2>{threshold_line(threshold)}{table(report["metrics"])}
 {leaderboard_html(folder)}
 <h2>Charts</h2>{"".join(f'<img src="{name}" alt="{name}">' for name in images)}
 <h2>Lineage</h2>{table(lineage)}
@@ -176,6 +184,12 @@ evaluated on {report["rows"]["test"]:,} test rows.</p>
     path = folder / "report.html"
     path.write_text(page)
     return path
+
+
+def threshold_line(threshold: float | None) -> str:
+    if threshold is None:
+        return ""
+    return f"<p>Class metrics at the decision threshold {threshold:.4f}: P(positive) at least this predicts it.</p>"
 
 
 def _fmt(value: Any) -> str:

@@ -75,6 +75,13 @@ class TrainingRun:
     target: str | None = None  # the bundle target that ran it (SPEEDRUN_TARGET), if any
     registered_model: str | None = None
     model_version: str | None = None
+    threshold: float | None = None  # the positive class's decision threshold (None: the classifier's own)
+    class_weights: str | None = None  # JSON: each class's weight on the training rows (None: unweighted)
+
+
+def recorded_threshold(run: Mapping[str, Any] | Row) -> float | None:
+    """A run's decision threshold (a run recorded before thresholds: none)."""
+    return (run.asDict() if isinstance(run, Row) else dict(run)).get("threshold")
 
 
 SPARK_TYPES = {str: StringType(), int: LongType(), float: DoubleType(), datetime: TimestampType()}

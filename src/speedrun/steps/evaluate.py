@@ -18,7 +18,7 @@ from speedrun.config import Config
 from speedrun.context import RunContext
 from speedrun.edges.mlflow_logging import load_model, log_evaluation
 from speedrun.edges.report import feature_weights, score_histogram, write_report
-from speedrun.edges.runs import METRICS_SCHEMA, find_run, metrics_record
+from speedrun.edges.runs import METRICS_SCHEMA, find_run, metrics_record, recorded_threshold
 from speedrun.edges.tables import Tables, read_split
 from speedrun.edges.tracking import mlflow_run, use_experiment
 from speedrun.progress import step
@@ -52,6 +52,7 @@ def run_report(
         "model": {"type": run["model_type"], "params": json.loads(run["model_params"]), "path": run["model_path"]},
         "metrics": metrics,
         "validation_metrics": json.loads(run["validation_metrics"]),
+        "threshold": recorded_threshold(run),  # the class metrics' (None: the classifier's own prediction)
         "confusion_matrix": {"labels": classes, "rows_actual_columns_predicted": matrix},
         "per_class": dict(zip(classes, per_class(matrix), strict=True)),
         "rows": {split: run[f"{split}_rows"] for split in SPLITS},
@@ -82,7 +83,9 @@ def evaluate(ctx: RunContext) -> Evaluation:
     cfg = ctx.cfg
     with step("evaluate") as progress:
         run, model, test = run_model_and_test_rows(ctx)
-        outcome, evaluated_at = outcome_on_test(model, test, cfg.train.partitions), datetime.now(timezone.utc)
+        threshold = recorded_threshold(run)
+        outcome = outcome_on_test(model, test, cfg.train.partitions, threshold)
+        evaluated_at = datetime.now(timezone.utc)
         report = run_report(ctx.tables, run, outcome, evaluated_at)
         out = ctx.options.metrics_out
         evaluation = keep_evaluation(cfg, run, report, outcome, Path(out) if out else None)
@@ -93,7 +96,8 @@ def evaluate(ctx: RunContext) -> Evaluation:
         ctx.later("metrics", partial(ctx.tables.upsert, record, "metrics", "run_id", run["run_id"], new_run))
         log = partial(log_to_run, cfg, run["mlflow_run_id"], outcome.metrics, evaluation)
         ctx.later("evaluation_log", log, lane="tracking")
-        progress.done(f"test {', '.join(f'{k} {v:.4f}' for k, v in outcome.metrics.items())}")
+        at = f" (class metrics at threshold {threshold:.4f})" if threshold is not None else ""
+        progress.done(f"test {', '.join(f'{k} {v:.4f}' for k, v in outcome.metrics.items())}{at}")
     return evaluation
 
 
@@ -108,12 +112,14 @@ def run_model_and_test_rows(ctx: RunContext) -> tuple[Mapping[str, Any], Pipelin
     return run, load_model(run["model_path"]), read_split(ctx.spark, ctx.cfg, "test", run["test_version"])
 
 
-def outcome_on_test(model: PipelineModel, test: DataFrame, partitions: int) -> OutcomeOnTest:
-    """The model's metrics on the test rows (laid out in `partitions`), and its score histogram and feature
-    weights for the report."""
+def outcome_on_test(
+    model: PipelineModel, test: DataFrame, partitions: int, threshold: float | None = None
+) -> OutcomeOnTest:
+    """The model's metrics on the test rows (laid out in `partitions`; the class metrics at the run's
+    `threshold`), and its score histogram and feature weights for the report."""
     classes = contract_of(test).classes
     with predictions_of(model, test, partitions) as predictions:
-        metrics, matrix = classification_metrics(predictions, len(classes))
+        metrics, matrix = classification_metrics(predictions, len(classes), threshold)
         histogram = score_histogram(predictions) if len(classes) == 2 else None
         return OutcomeOnTest(classes, metrics, matrix, histogram, feature_weights(model, predictions))
 

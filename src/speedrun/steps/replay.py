@@ -14,9 +14,10 @@ from pyspark.sql import SparkSession
 
 from speedrun.config import Config
 from speedrun.context import RunContext
-from speedrun.edges.runs import find_run, recorded_evaluation
+from speedrun.edges.runs import find_run, recorded_evaluation, recorded_threshold
 from speedrun.errors import SpeedrunError
 from speedrun.progress import step
+from speedrun.transforms.decision import training_weights
 from speedrun.transforms.fit import fit, metrics_on
 from speedrun.transforms.splits import SPLITS, assign_splits, rows_of
 
@@ -65,8 +66,9 @@ def replay(ctx: RunContext, run_id: str) -> Replay:
                 f"(vacuumed?): {str(exc).splitlines()[0]}"
             ) from None
         partitions = recorded_cfg.train.partitions
-        model = fit(rows["train"], recorded_cfg.model, recorded_cfg.features, partitions)
-        metrics, matrix = metrics_on(model, rows["test"], partitions)
+        weights = training_weights(rows["train"], recorded_cfg.train)
+        model = fit(rows["train"], recorded_cfg.model, recorded_cfg.features, partitions, weights)
+        metrics, matrix = metrics_on(model, rows["test"], partitions, recorded_threshold(run))
         counts = {f"{name}_rows": df.count() for name, df in rows.items()}
         replayed = {**metrics, "confusion_matrix": matrix, **counts}
         recorded = {**recorded_outcome(spark, cfg, run_id), **{k: run[k] for k in counts}}

@@ -31,16 +31,19 @@ from speedrun.edges.session import runs_here
 from speedrun.edges.tables import Tables
 from speedrun.edges.tracking import mlflow_run, registered_model_name
 from speedrun.progress import step
-from speedrun.transforms.contract import Contract, contract_of
+from speedrun.transforms.contract import contract_of
+from speedrun.transforms.decision import Decision, fixed_threshold, training_weights
+from speedrun.transforms.drift import training_profile
 from speedrun.transforms.features import classifier_params
-from speedrun.transforms.fit import fit, metrics_on
+from speedrun.transforms.fit import decided_on_validation, fit
 from speedrun.transforms.splits import SPLITS, checked_split
 from speedrun.transforms.tuning import choose
 
 Rows = dict[str, DataFrame]
 # how a run gets its model: (config, split rows, rows per split, run id, tracked) -> (the model's config, the
-# fitted model, its validation metrics)
-ChooseModel = Callable[[Config, Rows, dict[str, int], str, bool], tuple[Config, PipelineModel, dict[str, float]]]
+# fitted model, its validation metrics, how it decides)
+Chosen = tuple[Config, PipelineModel, dict[str, float], Decision]
+ChooseModel = Callable[[Config, Rows, dict[str, int], str, bool], Chosen]
 
 
 def model_path(cfg: Config, run_id: str) -> str:
@@ -70,7 +73,7 @@ def train(ctx: RunContext) -> TrainingRun:
             )
         with mlflow_run(cfg, run_name=run_id) as tracked:
             chosen_by = tuner(ctx.options.budget) if tuning else fit_configured
-            model_cfg, model, validation = chosen_by(cfg, rows, ctx.split.rows, run_id, tracked is not None)
+            model_cfg, model, validation, decision = chosen_by(cfg, rows, ctx.split.rows, run_id, tracked is not None)
             times = (started, datetime.now(timezone.utc))
             versions = {**ctx.split_versions(), "silver": ctx.version("silver"), "bronze": ctx.bronze_version()}
             mlflow_run_id = tracked.info.run_id if tracked else None
@@ -78,24 +81,41 @@ def train(ctx: RunContext) -> TrainingRun:
             record = training_record(
                 model_cfg, run_id, times, versions, ctx.split.rows, validation, mlflow_run_id, origin
             )
-        keep = partial(keep_model_and_record, spark, ctx.tables, model_cfg, record, model, contract_of(rows["train"]))
+            record = with_decision(record, decision, contract_of(rows["train"]).classes)
+        keep = partial(keep_model_and_record, spark, ctx.tables, model_cfg, record, model, rows["train"])
         ctx.trained = Trained(record, model, new_run=ctx.options.run_id is None)
         kept = ctx.later("training_runs", partial(keep, new_run=ctx.trained.new_run), lane="tracking")
         auc = validation.get("areaUnderROC")
         progress.done(
             f"{model_cfg.model.type} on {record.train_rows:,} rows -> {record.model_path}"
             + (f" (validation AUC {auc:.4f})" if auc is not None else "")
+            + "".join(f"; {part}" for part in (weighing(record), decision.note) if part)
         )
     return kept or record
 
 
-def fit_configured(
-    cfg: Config, rows: Rows, counts: dict[str, int], run_id: str, tracked: bool
-) -> tuple[Config, PipelineModel, dict[str, float]]:
-    """The configured model, fitted on the train rows, with its validation metrics (none without validation rows)."""
-    model = fit(rows["train"], cfg.model, cfg.features, cfg.train.partitions)
-    validation = metrics_on(model, rows["validation"], cfg.train.partitions)[0] if counts["validation"] else {}
-    return cfg, model, validation
+def fit_configured(cfg: Config, rows: Rows, counts: dict[str, int], run_id: str, tracked: bool) -> Chosen:
+    """The configured model, fitted on the train rows (weighted as `train.class_weight` says), with its
+    validation metrics at its threshold (fixed, or chosen there); no metrics without validation rows."""
+    weights = training_weights(rows["train"], cfg.train)
+    model = fit(rows["train"], cfg.model, cfg.features, cfg.train.partitions, weights)
+    if not counts["validation"]:
+        return cfg, model, {}, Decision(fixed_threshold(cfg.train), weights)
+    validation, decision = decided_on_validation(model, rows["validation"], cfg.train.partitions, cfg.train)
+    return cfg, model, validation, replace(decision, weights=weights)
+
+
+def with_decision(record: TrainingRun, decision: Decision, classes: list[str]) -> TrainingRun:
+    """The run's record with its threshold and its class weights (by class value)."""
+    weights = decision.weights and json.dumps({classes[k]: w for k, w in decision.weights.items()})
+    return replace(record, threshold=decision.threshold, class_weights=weights or None)
+
+
+def weighing(record: TrainingRun) -> str:
+    """`classes weighted no 0.53, yes 8.77`, or nothing for an unweighted run."""
+    if not record.class_weights:
+        return ""
+    return "classes weighted " + ", ".join(f"{c} {w:.3g}" for c, w in json.loads(record.class_weights).items())
 
 
 def tuner(budget: float | None = None) -> ChooseModel:
@@ -106,7 +126,7 @@ def tuner(budget: float | None = None) -> ChooseModel:
         chosen = choose(cfg, rows, budget, partial(log_candidate, run_id) if tracked else None)
         report = Path(cfg.storage.resolve(f"runs/{cfg.name}/{run_id}")) / "report"
         write_leaderboard(report, chosen.trials, chosen.metric)
-        return chosen.cfg, chosen.model, chosen.validation
+        return chosen.cfg, chosen.model, chosen.validation, chosen.decision
 
     return choose_model
 
@@ -161,14 +181,17 @@ def keep_model_and_record(
     cfg: Config,
     record: TrainingRun,
     model: PipelineModel,
-    contract: Contract,
+    training: DataFrame,
     new_run: bool = False,
 ) -> TrainingRun:
     """Log the model to the run's MLflow run and register it (or, without tracking, save it in the work folder),
-    then put the run's record in `<name>_training_runs`; returns the record with its registered version."""
+    its threshold and the training rows' profile (for scoring's drift) in its metadata, then put the run's record
+    in `<name>_training_runs`; returns the record with its registered version."""
     if record.mlflow_run_id is None:
         model.write().overwrite().save(record.model_path)
     else:
+        contract = contract_of(training)
+        profile = training_profile(training, contract, cfg.scoring.drift.bins)
         with mlflow_run(cfg, run_id=record.mlflow_run_id):
             version = log_training(
                 contract,
@@ -179,6 +202,7 @@ def keep_model_and_record(
                 config_yaml=yaml.safe_dump(cfg.as_dict(), sort_keys=False),
                 registered_name=registered_model_name(cfg),
                 requirements=model_requirements(cfg.model.type),
+                kept_with_model={"speedrun_threshold": record.threshold, "speedrun_profile": profile},
             )
         record = replace(record, registered_model=registered_model_name(cfg), model_version=version)
     runs = spark.createDataFrame([tuple(asdict(record).values())], RUNS_SCHEMA)

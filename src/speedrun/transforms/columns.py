@@ -19,7 +19,8 @@ PREDICTION = "_prediction"
 PROBABILITY = "_probability"
 RAW_PREDICTION = "_raw_prediction"
 RESERVED = (CORRUPT, SOURCE_FILE, INGESTED_AT, ROW_KEY, REASON, SPLIT, LABEL, FEATURES, PREDICTION, PROBABILITY)
-RESERVED += (RAW_PREDICTION,)
+WEIGHT = "_weight"  # a training row's weight (train.class_weight: balanced)
+RESERVED += (RAW_PREDICTION, WEIGHT)
 
 Role = Literal[
     "bronze",  # the raw files' rows, every value a string as read (ingest)
@@ -32,6 +33,7 @@ Role = Literal[
     "metrics",  # one row per evaluated run (runs.METRICS_SCHEMA)
     "predictions",  # batch scoring's output, one batch per `batch_id`
     "scoring_quarantine",  # rows a scoring batch refused, each with its reason
+    "drift",  # per scoring batch, each feature's drift from the training rows (transforms.drift)
 ]
 ROLES: tuple[str, ...] = get_args(Role)
 

@@ -18,7 +18,7 @@ from pyspark.ml.feature import (
 
 from speedrun.config import FeaturesConfig, ModelConfig
 from speedrun.errors import SpeedrunError
-from speedrun.transforms.columns import FEATURES, LABEL, PREDICTION, PROBABILITY, RAW_PREDICTION
+from speedrun.transforms.columns import FEATURES, LABEL, PREDICTION, PROBABILITY, RAW_PREDICTION, WEIGHT
 from speedrun.transforms.contract import Contract
 
 CLASSIFIERS = {
@@ -96,15 +96,19 @@ def tree_bins(model: ModelConfig, categories: dict[str, int]) -> int:
     return configured
 
 
-def build_classifier(model: ModelConfig):
+def build_classifier(model: ModelConfig, weighted: bool = False):
+    """The configured classifier on speedrun's columns, reading each row's weight from `_weight` if `weighted`."""
     if model.type == "xgboost":
         from xgboost.spark import SparkXGBClassifier
 
         for logger in ("XGBoost-PySpark", "SparkXGBClassifier"):  # its training parameters, at INFO, per fit
             logging.getLogger(logger).setLevel(logging.WARNING)
-        return SparkXGBClassifier(**COLUMNS, **classifier_params(model))
+        return SparkXGBClassifier(**COLUMNS, **classifier_params(model), **({"weight_col": WEIGHT} if weighted else {}))
     classifier = CLASSIFIERS[model.type](**classifier_params(model))
-    for name, value in COLUMNS.items():  # set, not given: GBTClassifier's constructor takes no probabilityCol
+    for name, value in {
+        **COLUMNS,
+        **({"weight_col": WEIGHT} if weighted else {}),
+    }.items():  # set, not given: GBTClassifier's constructor takes no probabilityCol
         classifier.set(classifier.getParam(spark_param_name(name)), value)
     return classifier
 
@@ -116,10 +120,10 @@ def output_columns(fitted: PipelineModel) -> tuple[str, str]:
     return classifier.getOrDefault("predictionCol"), classifier.getOrDefault("probabilityCol")
 
 
-def ml_pipeline(model: ModelConfig, features: FeaturesConfig, contract: Contract) -> Pipeline:
+def ml_pipeline(model: ModelConfig, features: FeaturesConfig, contract: Contract, weighted: bool = False) -> Pipeline:
     """Imputer for numbers; for categories a string indexer (unseen and missing values kept in their own
     bucket), one-hot encoded for linear models, left as indexed categories for trees; an assembler, an
-    optional scaler, the classifier."""
+    optional scaler, the classifier (weighing rows by `_weight` if `weighted`)."""
     if model.type == "gbt" and len(contract.classes) > 2:
         raise SpeedrunError(
             f"model type gbt handles two classes only; the label has {len(contract.classes)} "
@@ -153,5 +157,5 @@ def ml_pipeline(model: ModelConfig, features: FeaturesConfig, contract: Contract
     stages.append(VectorAssembler(inputCols=vector_inputs, outputCol=assembled))
     if features.scale:
         stages.append(StandardScaler(inputCol=assembled, outputCol=FEATURES, withMean=False, withStd=True))
-    stages.append(build_classifier(model))
+    stages.append(build_classifier(model, weighted))
     return Pipeline(stages=stages)

@@ -13,11 +13,12 @@ from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.feature import StringIndexerModel
 from pyspark.sql import DataFrame
 
-from speedrun.config import FeaturesConfig, ModelConfig
+from speedrun.config import FeaturesConfig, ModelConfig, TrainConfig
 from speedrun.transforms.columns import ROW_KEY, column
 from speedrun.transforms.contract import Contract, contract_of
+from speedrun.transforms.decision import Decision, threshold_for, with_weights
 from speedrun.transforms.features import BINNED_MODELS, ml_names, ml_pipeline, tree_bins
-from speedrun.transforms.metrics import classification_metrics
+from speedrun.transforms.metrics import metrics_of, outcome_counts
 
 
 def fixed_layout(df: DataFrame, partitions: int) -> DataFrame:
@@ -27,14 +28,20 @@ def fixed_layout(df: DataFrame, partitions: int) -> DataFrame:
     return df.repartition(partitions, ROW_KEY).sortWithinPartitions(ROW_KEY, *others)
 
 
-def fit(training: DataFrame, model: ModelConfig, features: FeaturesConfig, partitions: int) -> PipelineModel:
+def fit(
+    training: DataFrame,
+    model: ModelConfig,
+    features: FeaturesConfig,
+    partitions: int,
+    weights: dict[int, float] | None = None,
+) -> PipelineModel:
     """Fit the pipeline of `model` and `features` on the training rows, laid out the reproducible way (in
-    `partitions`). Trees get as many bins as the categorical feature with the most values needs (the indexers are
-    fitted first, as the pipeline would)."""
-    rows = fixed_layout(training, partitions).persist()
+    `partitions`), each row weighing its class's weight when given. Trees get as many bins as the categorical
+    feature with the most values needs (the indexers are fitted first, as the pipeline would)."""
+    rows = fixed_layout(with_weights(training, weights), partitions).persist()
     try:
         contract = contract_of(training)
-        stages = ml_pipeline(model, features, contract).getStages()
+        stages = ml_pipeline(model, features, contract, weighted=weights is not None).getStages()
         if model.type not in BINNED_MODELS:
             return Pipeline(stages=stages).fit(rows)
         preprocessing = Pipeline(stages=stages[:-1]).fit(rows)
@@ -73,7 +80,22 @@ def predictions_of(fitted: PipelineModel, rows: DataFrame, partitions: int) -> I
         predictions.unpersist()
 
 
-def metrics_on(fitted: PipelineModel, rows: DataFrame, partitions: int) -> tuple[dict[str, float], list[list[int]]]:
-    """Metrics and confusion matrix of `fitted` on `rows` (empty when there are no rows)."""
-    predictions = fitted.transform(fixed_layout(rows, partitions))
-    return classification_metrics(predictions, len(contract_of(rows).classes))
+def metrics_on(
+    fitted: PipelineModel, rows: DataFrame, partitions: int, threshold: float | None = None
+) -> tuple[dict[str, float], list[list[int]]]:
+    """Metrics and confusion matrix of `fitted` on `rows` (empty when there are no rows), at `threshold`."""
+    n_classes = len(contract_of(rows).classes)
+    return metrics_of(
+        outcome_counts(fitted.transform(fixed_layout(rows, partitions)), n_classes == 2), n_classes, threshold
+    )
+
+
+def decided_on_validation(
+    fitted: PipelineModel, rows: DataFrame, partitions: int, train: TrainConfig
+) -> tuple[dict[str, float], Decision]:
+    """Metrics of `fitted` on the validation `rows` (empty when there are none) at the run's threshold: the one
+    `train` fixes, or the one its objective chooses on these rows (from the same one Spark job's counts)."""
+    n_classes = len(contract_of(rows).classes)
+    counts = outcome_counts(fitted.transform(fixed_layout(rows, partitions)), n_classes == 2)
+    threshold, note = threshold_for(counts, n_classes, train)
+    return metrics_of(counts, n_classes, threshold)[0], Decision(threshold, note=note)

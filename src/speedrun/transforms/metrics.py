@@ -13,15 +13,17 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from speedrun.errors import SpeedrunError
-from speedrun.transforms.columns import LABEL, PREDICTION, RAW_PREDICTION
+from speedrun.transforms.columns import LABEL, PREDICTION, PROBABILITY, RAW_PREDICTION
 
 
 def outcome_counts(predictions: DataFrame, binary: bool) -> pa.Table:
-    """Rows per (label, prediction[, score]), in one Spark job, as an Arrow table: what every metric is
-    computed from. `score` is the positive class's raw prediction."""
+    """Rows per (label, prediction[, score, probability]), in one Spark job, as an Arrow table: what every metric
+    and a chosen threshold is computed from. `score` and `probability`: the positive class's raw prediction and
+    probability."""
     keys = [F.col(LABEL).cast("int").alias("label"), F.col(PREDICTION).cast("int").alias("predicted")]
     if binary:
         keys.append(vector_to_array(F.col(RAW_PREDICTION))[1].alias("score"))
+        keys.append(vector_to_array(F.col(PROBABILITY))[1].alias("probability"))
     return predictions.groupBy(*keys).agg(F.count(F.lit(1)).alias("n")).toArrow()
 
 
@@ -98,11 +100,30 @@ def areas_under_curves(counts: pa.Table) -> dict[str, float]:
     }
 
 
-def classification_metrics(predictions: DataFrame, n_classes: int) -> tuple[dict[str, float], list[list[int]]]:
-    """All headline metrics and the confusion matrix, from one Spark job over `predictions`; empty for no rows."""
-    counts = outcome_counts(predictions, n_classes == 2)
+def at_threshold(counts: pa.Table, threshold: float | None) -> pa.Table:
+    """`counts` with the positive class predicted where its probability is at least `threshold` (as they are
+    without one): the class metrics at a decision threshold, from the same counts."""
+    if threshold is None:
+        return counts
+    predicted = pa.array((counts["probability"].to_numpy() >= threshold).astype(np.int32))
+    return counts.set_column(counts.schema.get_field_index("predicted"), "predicted", predicted)
+
+
+def classification_metrics(
+    predictions: DataFrame, n_classes: int, threshold: float | None = None
+) -> tuple[dict[str, float], list[list[int]]]:
+    """All headline metrics and the confusion matrix, from one Spark job over `predictions`, the class metrics
+    at `threshold` when given (two classes); empty for no rows."""
+    return metrics_of(outcome_counts(predictions, n_classes == 2), n_classes, threshold)
+
+
+def metrics_of(
+    counts: pa.Table, n_classes: int, threshold: float | None = None
+) -> tuple[dict[str, float], list[list[int]]]:
+    """`classification_metrics` from the outcome counts."""
     if counts.num_rows == 0:
         return {}, []
+    counts = at_threshold(counts, threshold)
     matrix = confusion_matrix(counts, n_classes)
     metrics = scores_from_confusion(matrix)
     if n_classes == 2:

@@ -54,9 +54,15 @@ def draw_value(value: Any, rng: random.Random) -> Any:
     return float(f"{rng.uniform(bounds.low, bounds.high):.4g}")
 
 
+TRAIN_KEYS = ("class_weight",)  # a candidate may set these of the `train:` section beside its model's
+
+
 def checked(candidate: dict[str, Any], number: int) -> dict[str, Any]:
+    weight = candidate.get("class_weight", "none")
+    if weight not in ("balanced", "none"):
+        raise SpeedrunError(f"search candidate {number} ({candidate}): class_weight: give balanced or none")
     try:
-        TypeAdapter(ModelConfig).validate_python(candidate)
+        TypeAdapter(ModelConfig).validate_python({k: v for k, v in candidate.items() if k not in TRAIN_KEYS})
     except ValidationError as exc:
         problem = exc.errors(include_url=False)[0]
         key = ".".join(str(p) for p in problem["loc"][1:]) or "type"

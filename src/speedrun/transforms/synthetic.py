@@ -9,8 +9,11 @@ from __future__ import annotations
 import math
 from functools import partial
 
+import numpy as np
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+
+from speedrun.errors import SpeedrunError
 
 TWO_POW_53 = float(2**53)
 
@@ -65,11 +68,11 @@ def with_true_features(df: DataFrame, seed: int) -> DataFrame:
     )
 
 
-def with_label(df: DataFrame, seed: int) -> DataFrame:
-    """Churn depends non-linearly on several features (thresholds, interactions, a sine) plus noise;
+def churn_logit(seed: int) -> Column:
+    """Churn's log-odds: non-linear in several features (thresholds, interactions, a sine) plus noise;
     region, signup_channel and web_visits are irrelevant."""
     c = F.col
-    logit = (
+    return (
         -1.15
         + 1.5 * (c("contract") == "month-to-month").cast("double")
         - 0.6 * (c("contract") == "two-year").cast("double")
@@ -83,8 +86,52 @@ def with_label(df: DataFrame, seed: int) -> DataFrame:
         + 0.4 * (c("payment_method") == "check").cast("double")
         + 0.5 * normal(seed, 20)
     )
-    churned = uniform(seed, 21) < 1 / (1 + F.exp(-logit))
+
+
+def with_label(df: DataFrame, seed: int, offset: float = 0.0) -> DataFrame:
+    """`churned` drawn from the churn logit, moved by `offset` (a rarer or commoner churn)."""
+    churned = uniform(seed, 21) < 1 / (1 + F.exp(-(churn_logit(seed) + offset)))
     return df.withColumn("churned", F.when(churned, "yes").otherwise("no"))
+
+
+CALIBRATION_ROWS = 20_000
+
+
+def offset_for(spark: SparkSession, seed: int, positive_share: float) -> float:
+    """The logit offset that makes `positive_share` of the rows churn (on average), found by bisection over the
+    logits of a first 20,000 rows: one Spark job, and the same offset for a seed whatever the row count."""
+    logits = (
+        spark.range(0, CALIBRATION_ROWS, 1, 1)
+        .transform(partial(with_true_features, seed=seed))
+        .select(churn_logit(seed).alias("logit"))
+        .toArrow()["logit"]
+        .to_numpy()
+    )
+    low, high = -30.0, 30.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        share = float(np.mean(1 / (1 + np.exp(-(logits + middle)))))
+        low, high = (middle, high) if share < positive_share else (low, middle)
+    return round((low + high) / 2, 6)
+
+
+NUMERIC = (
+    "age",
+    "tenure_months",
+    "monthly_charges",
+    "total_charges",
+    "support_calls",
+    "satisfaction_score",
+    "web_visits",
+)
+
+
+def with_shift(df: DataFrame, shift: dict[str, float]) -> DataFrame:
+    """Numeric columns moved by a constant (`{monthly_charges: 20}`): a batch whose distribution drifted."""
+    unknown = sorted(set(shift) - set(NUMERIC))
+    if unknown:
+        raise SpeedrunError(f"--shift {unknown[0]}: not a numeric column; shift one of {', '.join(NUMERIC)}")
+    return df.withColumns({name: F.col(name) + F.lit(amount) for name, amount in shift.items()})
 
 
 def with_raw_quirks(df: DataFrame, seed: int) -> DataFrame:
@@ -125,12 +172,22 @@ COLUMNS = [
 ]
 
 
-def synthetic_churn(spark: SparkSession, rows: int, seed: int) -> DataFrame:
+def synthetic_churn(
+    spark: SparkSession,
+    rows: int,
+    seed: int,
+    positive_share: float | None = None,
+    shift: dict[str, float] | None = None,
+) -> DataFrame:
+    """`rows` rows of churn data; `positive_share`: about that share churns (default about a quarter); `shift`:
+    numeric columns moved by a constant after the label is drawn (the same customers, drifted measurements)."""
     partitions = max(1, math.ceil(rows / 1_000_000))
+    offset = offset_for(spark, seed, positive_share) if positive_share is not None else 0.0
     return (
         spark.range(0, rows, 1, partitions)
         .transform(partial(with_true_features, seed=seed))
-        .transform(partial(with_label, seed=seed))
+        .transform(partial(with_label, seed=seed, offset=offset))
         .transform(partial(with_raw_quirks, seed=seed))
+        .transform(partial(with_shift, shift=shift or {}))
         .select(*COLUMNS)
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pyspark.ml import Pipeline, PipelineModel
@@ -20,24 +20,26 @@ from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from speedrun.config import Config
+from speedrun.config import Config, TrainConfig
 from speedrun.config.search import SearchConfig
 from speedrun.errors import SpeedrunError
 from speedrun.progress import say
 from speedrun.transforms.columns import LABEL, PROBABILITY
 from speedrun.transforms.contract import contract_of
-from speedrun.transforms.features import TREE_MODELS, ml_pipeline
+from speedrun.transforms.decision import Decision, balanced_weights, class_counts, threshold_for, with_weights
+from speedrun.transforms.features import TREE_MODELS, build_classifier, ml_pipeline
 from speedrun.transforms.fit import fixed_layout, sized_for
-from speedrun.transforms.metrics import classification_metrics
-from speedrun.transforms.search import describe, draw_candidates, is_better, tuning_metric
+from speedrun.transforms.metrics import metrics_of, outcome_counts
+from speedrun.transforms.search import TRAIN_KEYS, describe, draw_candidates, is_better, tuning_metric
 
 
 @dataclass(frozen=True)
 class Trial:
     number: int
-    params: dict[str, Any]  # the model section: type and parameters
-    metrics: dict[str, float]  # on the validation rows
+    params: dict[str, Any]  # the model section: type and parameters (and a class_weight the candidate sets)
+    metrics: dict[str, float]  # on the validation rows, at the candidate's threshold
     seconds: float
+    decision: Decision  # its threshold on validation and class weights
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Chosen:
     validation: dict[str, float]
     trials: list[Trial]
     metric: str
+    decision: Decision  # the winner's
 
 
 def log_loss(predictions: DataFrame) -> float:
@@ -55,10 +58,14 @@ def log_loss(predictions: DataFrame) -> float:
     return predictions.agg(F.avg(-F.log(F.greatest(chance, F.lit(1e-15))))).first()[0]
 
 
-def validation_metrics(predictions: DataFrame, classes: int) -> dict[str, float]:
+def validation_metrics(predictions: DataFrame, classes: int, train: TrainConfig) -> tuple[dict[str, float], Decision]:
+    """The metrics on validation at the run's threshold (fixed, or chosen on these rows), and that threshold."""
     predictions = predictions.persist()
     try:
-        return {**classification_metrics(predictions, classes)[0], "logLoss": log_loss(predictions)}
+        counts = outcome_counts(predictions, classes == 2)
+        threshold, note = threshold_for(counts, classes, train)
+        metrics = {**metrics_of(counts, classes, threshold)[0], "logLoss": log_loss(predictions)}
+        return metrics, Decision(threshold, note=note)
     finally:
         predictions.unpersist()
 
@@ -66,9 +73,15 @@ def validation_metrics(predictions: DataFrame, classes: int) -> dict[str, float]
 class Shapes:
     """The train and validation rows through each shape of preprocessing, fitted once and cached."""
 
-    def __init__(self, cfg: Config, rows: dict[str, DataFrame]) -> None:
+    def __init__(self, cfg: Config, rows: dict[str, DataFrame], weighted: bool) -> None:
         self.cfg, self.contract = cfg, contract_of(rows["train"])
-        self.layout = {n: fixed_layout(rows[n], cfg.train.partitions).persist() for n in ("train", "validation")}
+        # every train row carries its balanced weight; a candidate weighs rows by it only if it asks to
+        self.weights = balanced_weights(class_counts(rows["train"])) if weighted else None
+        train = with_weights(rows["train"], self.weights)
+        self.layout = {
+            n: fixed_layout(r, cfg.train.partitions).persist()
+            for n, r in (("train", train), ("validation", rows["validation"]))
+        }
         self.shapes: dict[bool, tuple[PipelineModel, DataFrame, DataFrame]] = {}
         self.fitting = threading.Lock()  # candidates fitted at once share each shape's one fit
 
@@ -84,7 +97,8 @@ class Shapes:
                     rows.count()  # cached now, once, rather than inside whichever candidate reads it first
                 self.shapes[indexed] = (preprocessing, *through)
         preprocessing, train, validation = self.shapes[indexed]
-        return preprocessing, train, validation, sized_for(cfg.model, stages[-1], preprocessing, self.contract)
+        classifier = build_classifier(cfg.model, weighted=cfg.train.class_weight == "balanced")
+        return preprocessing, train, validation, sized_for(cfg.model, classifier, preprocessing, self.contract)
 
     def fit_shapes(self, configs: list[Config]) -> None:
         """Fit, ahead of the candidates, each shape of preprocessing that `configs` need (the cost they share)."""
@@ -107,7 +121,9 @@ def choose(cfg: Config, rows: dict[str, DataFrame], budget: float | None = None,
     candidates, budget = draw_candidates(search), budget or search.budget_seconds()
     if not rows["validation"].take(1):
         raise SpeedrunError("tuning needs validation rows: set split.validation above 0")
-    prepared, started = Shapes(cfg, rows), time.perf_counter()
+    configs = [with_model(cfg, params) for params in candidates]
+    prepared = Shapes(cfg, rows, any(c.train.class_weight == "balanced" for c in configs))
+    started = time.perf_counter()
     metric = tuning_metric(search, prepared.contract)
 
     def attempt(number: int, params: dict[str, Any]) -> tuple[Trial, PipelineModel] | None:
@@ -118,7 +134,7 @@ def choose(cfg: Config, rows: dict[str, DataFrame], budget: float | None = None,
     done: dict[int, tuple[Trial, PipelineModel]] = {}
     pool = ThreadPoolExecutor(max_workers=search.parallel, thread_name_prefix="speedrun-tune")
     try:
-        prepared.fit_shapes([with_model(cfg, params) for params in candidates])
+        prepared.fit_shapes(configs)
         for future in as_completed([pool.submit(attempt, n, p) for n, p in enumerate(candidates, 1)]):
             if (outcome := future.result()) is not None:
                 trial = outcome[0]
@@ -139,20 +155,26 @@ def choose(cfg: Config, rows: dict[str, DataFrame], budget: float | None = None,
     for trial in trials[1:]:
         if is_better(trial.metrics[metric], winner.metrics[metric], metric):
             winner = trial
-    return Chosen(with_model(cfg, winner.params), done[winner.number][1], winner.metrics, trials, metric)
+    chosen_cfg = with_model(cfg, winner.params)
+    return Chosen(chosen_cfg, done[winner.number][1], winner.metrics, trials, metric, winner.decision)
 
 
 def with_model(cfg: Config, params: dict[str, Any]) -> Config:
-    """`cfg` with `params` as its model section, validated."""
-    return Config.model_validate({**cfg.as_dict(), "model": params})
+    """`cfg` with `params` as its model section (a `class_weight` among them in its train section), validated."""
+    data = {**cfg.as_dict(), "model": {k: v for k, v in params.items() if k not in TRAIN_KEYS}}
+    data["train"] = {**data["train"], **{k: params[k] for k in TRAIN_KEYS if k in params}}
+    return Config.model_validate(data)
 
 
 def fit_candidate(cfg: Config, prepared: Shapes, number: int, metric: str) -> tuple[Trial, PipelineModel]:
     started = time.perf_counter()
     preprocessing, train, validation, classifier = prepared.for_model(cfg)
     fitted = classifier.fit(train)
-    metrics = validation_metrics(fitted.transform(validation), len(prepared.contract.classes))
+    classes = len(prepared.contract.classes)
+    metrics, decision = validation_metrics(fitted.transform(validation), classes, cfg.train)
     if metric not in metrics:
-        raise SpeedrunError(f"search.metric {metric} is not defined for {len(prepared.contract.classes)} classes")
-    trial = Trial(number, cfg.model.model_dump(), metrics, time.perf_counter() - started)
+        raise SpeedrunError(f"search.metric {metric} is not defined for {classes} classes")
+    weights = prepared.weights if cfg.train.class_weight == "balanced" else None
+    params = {**cfg.model.model_dump(), **({"class_weight": "balanced"} if weights else {})}
+    trial = Trial(number, params, metrics, time.perf_counter() - started, replace(decision, weights=weights))
     return trial, PipelineModel(stages=[*preprocessing.stages, fitted])
