@@ -34,7 +34,15 @@ def test_metrics_of_predictions_are_exact(spark) -> None:
     # GIVEN four scored rows, perfectly ranked except one pair
     rows = [(0.0, 0.1), (0.0, 0.7), (1.0, 0.6), (1.0, 0.9)]
     predictions = spark.createDataFrame(
-        [Row(_label=y, _raw_prediction=Vectors.dense([-s, s]), _prediction=float(s > 0.5)) for y, s in rows]
+        [
+            Row(
+                _label=y,
+                _raw_prediction=Vectors.dense([-s, s]),
+                _probability=Vectors.dense([1 - s, s]),
+                _prediction=float(s > 0.5),
+            )
+            for y, s in rows
+        ]
     )
     # WHEN metrics are computed
     metrics, matrix = classification_metrics(predictions, 2)
@@ -50,6 +58,7 @@ def test_areas_match_sparks_evaluator_and_do_not_depend_on_partitioning(spark) -
         Row(
             _label=float(i % 3 == 0),
             _raw_prediction=Vectors.dense([0.0, float((i * 7919) % 101) / 10]),
+            _probability=Vectors.dense([1 - ((i * 7919) % 101) / 100, ((i * 7919) % 101) / 100]),
             _prediction=float((i * 7919) % 101 > 50),
         )
         for i in range(3000)

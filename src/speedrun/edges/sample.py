@@ -121,10 +121,25 @@ def column_kinds(guess: Guess, label: str, nulls: list[str]) -> dict[str, tuple[
     return kinds
 
 
+def label_counts(guess: Guess, label: str) -> Counter:
+    """Rows of the sample per (normalized) label value."""
+    i = guess.names.index(label)
+    return Counter(normalize_label(row[i]) for row in guess.rows if i < len(row) and row[i].strip())
+
+
+IMBALANCED = 0.2  # two classes, the rarer under this share of the sample: weigh classes, choose a threshold
+
+
+def rarer_share(guess: Guess, label: str) -> float | None:
+    """The rarer class's share of the sample when the label has two classes and it is under `IMBALANCED`."""
+    counts = label_counts(guess, label)
+    share = min(counts.values()) / sum(counts.values()) if len(counts) == 2 else None
+    return share if share is not None and share < IMBALANCED else None
+
+
 def classes_of(guess: Guess, label: str) -> tuple[list[str], str | None, str]:
     """The label's classes in the sample, a positive class for two (the rarer one), and why."""
-    i = guess.names.index(label)
-    counts = Counter(normalize_label(row[i]) for row in guess.rows if i < len(row) and row[i].strip())
+    counts = label_counts(guess, label)
     if len(counts) < 2:
         raise SpeedrunError(f"label {label} has {len(counts)} value(s) in the sample: a classifier needs two classes")
     classes = sorted(counts, key=lambda c: (not is_number(c), float(c) if is_number(c) else 0.0, c))

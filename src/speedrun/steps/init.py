@@ -12,7 +12,15 @@ from pathlib import Path
 
 from speedrun.config import load_config
 from speedrun.edges.files import data_files, looks_like
-from speedrun.edges.sample import Guess, classes_of, column_kinds, guess_columnar, guess_csv, nulls_seen
+from speedrun.edges.sample import (
+    Guess,
+    classes_of,
+    column_kinds,
+    guess_columnar,
+    guess_csv,
+    nulls_seen,
+    rarer_share,
+)
 from speedrun.errors import SpeedrunError
 from speedrun.progress import say
 
@@ -71,8 +79,21 @@ def render(name: str, source_path: str, guess: Guess, label: str, kinds: dict, c
         f"  numeric: {yaml_value(by_kind['numeric'])}",
         f"  categorical: {yaml_value(by_kind['categorical'])}",
         "model: {type: logistic_regression, max_iter: 100}   # or random_forest, gbt: README, Configuration",
+        *imbalance_lines(rarer_share(guess, label)),
     ]
     return "\n".join(lines) + "\n"
+
+
+def imbalance_lines(share: float | None) -> list[str]:
+    """For a label whose rarer class is under a fifth of the sample: balanced class weights and a threshold
+    chosen on the validation rows for the best F1 of the positive class."""
+    if share is None:
+        return []
+    return [
+        f"train:   # the positive class is {share:.1%} of the sample: weigh classes, choose a threshold on validation",
+        "  class_weight: balanced",
+        "  threshold: {optimize: f1}   # or {recall_at_precision: 0.9}, or a fixed number such as 0.5",
+    ]
 
 
 def init(data_path: str, label: str, output: str | None = None) -> Path:
@@ -107,5 +128,10 @@ def init(data_path: str, label: str, output: str | None = None) -> Path:
         f"init      label {column}: classes {', '.join(classes[0])}"
         + (f", positive {classes[1]}" if classes[1] else "")
     )
+    if (share := rarer_share(guess, column)) is not None:
+        say(
+            f"init      label {column} is imbalanced ({classes[1]} is {share:.1%} of the sample): wrote "
+            "train.class_weight: balanced and train.threshold: {optimize: f1}"
+        )
     say(f"init      wrote {target}: train with `speedrun run --config {target}`")
     return target

@@ -1,0 +1,87 @@
+"""Drift of a scored batch from the training rows: each feature's profile on the training rows, the batch in the
+same bins, and the population stability index per feature."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from speedrun.config import DriftConfig
+from speedrun.errors import SpeedrunError
+from speedrun.steps.drift import Drift, batch_drift, refuse_shift
+from speedrun.transforms.contract import Contract
+from speedrun.transforms.drift import MISSING, UNSEEN, bin_label, stability_index, training_profile
+
+CONTRACT = Contract(numeric=["amount"], categorical=["plan"], classes=["no", "yes"])
+SCHEMA = "amount double, plan string"
+
+
+@pytest.fixture(scope="module")
+def profile(spark):
+    """The profile of 1,000 training rows: amounts 0..999 (one missing), plans a (3 in 4) and b (1 in 4)."""
+    rows = [(float(i) if i != 500 else None, "a" if i % 4 else "b") for i in range(1000)]
+    return training_profile(spark.createDataFrame(rows, SCHEMA), CONTRACT, bins=4)
+
+
+def test_a_number_is_profiled_in_quantile_bins_and_a_category_by_its_values(profile) -> None:
+    # THEN the amounts' inner edges are their quartiles, each bin holding a quarter, the missing value its own bin
+    assert profile["amount"]["kind"] == "numeric"
+    assert profile["amount"]["edges"] == [249.0, 499.0, 750.0]
+    assert profile["amount"]["shares"] == pytest.approx({"0": 0.25, "1": 0.25, "2": 0.25, "3": 0.249, MISSING: 0.001})
+    # AND the plans by value
+    assert profile["plan"] == {"kind": "categorical", "shares": {"a": 0.75, "b": 0.25}}
+
+
+def test_the_stability_index_is_zero_for_the_same_shares_and_grows_with_the_shift() -> None:
+    same = {"0": 0.5, "1": 0.5}
+    assert stability_index(same, same) == 0.0
+    moved = stability_index(same, {"0": 0.3, "1": 0.7})
+    assert moved == pytest.approx(-0.2 * math.log(0.3 / 0.5) + 0.2 * math.log(0.7 / 0.5))
+    assert stability_index(same, {"0": 0.1, "1": 0.9}) > moved
+
+
+def test_a_batch_like_the_training_rows_does_not_drift_and_a_shifted_one_does(spark, profile) -> None:
+    # GIVEN a batch drawn like the training rows, and one whose amounts moved up by 400 and with an unseen plan
+    like = spark.createDataFrame([(float(i), "a" if i % 4 else "b") for i in range(1, 1000, 3)], SCHEMA)
+    shifted = spark.createDataFrame([(float(i + 400), "a" if i % 4 else "c") for i in range(1000)], SCHEMA)
+    settings = DriftConfig()
+    # WHEN each is compared with the training profile
+    calm = {r["feature"]: r for r in batch_drift(like, profile, settings).rows}
+    moved = {r["feature"]: r for r in batch_drift(shifted, profile, settings).rows}
+    # THEN the first is under the warning level on every feature
+    assert all(r["psi"] < settings.warn for r in calm.values())
+    # AND the second is above the failing level on both, the unseen plan's share said
+    assert moved["amount"]["psi"] > settings.fail and moved["plan"]["psi"] > settings.fail
+    assert moved["plan"]["unseen_share"] == 0.25 and calm["plan"]["unseen_share"] == 0.0
+    bins = {b["bin"]: b for b in json.loads(moved["amount"]["bins"])}
+    assert bins["> 750"] == pytest.approx({"bin": "> 750", "training": 0.249, "batch": 0.649})
+    assert {b["bin"] for b in json.loads(moved["plan"]["bins"])} == {"a", "b", UNSEEN}
+
+
+def test_a_number_bin_is_named_by_its_range() -> None:
+    edges = [1.5, 20.0]
+    assert [bin_label(b, edges) for b in ("0", "1", "2", MISSING)] == ["<= 1.5", "1.5 - 20", "> 20", MISSING]
+    assert bin_label("x", None) == "x"
+
+
+def drift_of(**psi: float) -> Drift:
+    rows = [{"feature": f, "psi": v, "unseen_share": 0.0, "bins": "[]", "kind": "numeric"} for f, v in psi.items()]
+    return Drift(rows, DriftConfig(warn=0.1, fail=0.25))
+
+
+def test_one_line_says_which_features_moved() -> None:
+    assert drift_of(age=0.02, charges=0.05).line() == "drift: none above 0.1 (largest PSI charges 0.050)"
+    assert drift_of(age=0.02, charges=0.15, calls=0.4).line() == "drift: PSI above 0.1 on calls 0.400, charges 0.150"
+
+
+def test_a_shift_above_the_failing_level_fails_the_scoring_task_naming_the_features() -> None:
+    refuse_shift(drift_of(age=0.02, charges=0.2), "churn_drift")  # moved, not shifted: no failure
+    with pytest.raises(SpeedrunError) as error:
+        refuse_shift(drift_of(age=0.02, charges=0.3), "churn_drift")
+    assert str(error.value) == (
+        "scored batch drifted from the training rows above scoring.drift.fail = 0.25: charges (PSI 0.300); "
+        "predictions and drift rows are written (churn_drift)"
+    )
+    assert Drift(drift_of(charges=9.0).rows, DriftConfig(fail=None)).above(None) == []
