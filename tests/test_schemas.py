@@ -47,6 +47,8 @@ RUNS = StructType(
         *[StructField(name, StringType()) for name in ("speedrun_version", "spark_version", "git_commit")],
         *[StructField(name, StringType()) for name in ("mlflow_run_id", "target", "registered_model")],
         StructField("model_version", StringType()),
+        StructField("threshold", DoubleType()),
+        StructField("class_weights", StringType()),
     ]
 )
 METRICS = StructType(
@@ -126,3 +128,6 @@ def test_predictions_hold_key_id_class_probabilities_model_and_batch(spark) -> N
     )
     assert_df_equality(result.drop("scored_at").orderBy("_row_key"), expected, ignore_nullable=True)
     assert result.schema["scored_at"].dataType == TimestampType()
+    # AND at a decision threshold of 0.8 the first row's 0.75 is no longer the positive class
+    at_08 = predictions(scored, contract, ("churn_classifier", "3"), "b1", ("_prediction", "_probability"), 0.8)
+    assert [r["predicted_class"] for r in at_08.orderBy("_row_key").collect()] == ["no", "no"]

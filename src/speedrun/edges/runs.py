@@ -8,7 +8,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
@@ -28,6 +28,7 @@ from pyspark.sql.types import (
 from speedrun.config import METRICS, Config
 from speedrun.edges.tables import Tables
 from speedrun.errors import SpeedrunError
+from speedrun.transforms.decision import Decision
 
 
 def new_run_id() -> str:
@@ -82,6 +83,19 @@ class TrainingRun:
 def recorded_threshold(run: Mapping[str, Any] | Row) -> float | None:
     """A run's decision threshold (a run recorded before thresholds: none)."""
     return (run.asDict() if isinstance(run, Row) else dict(run)).get("threshold")
+
+
+def with_decision(record: TrainingRun, decision: Decision, classes: list[str]) -> TrainingRun:
+    """The run's record with its threshold and its class weights (by class value)."""
+    weights = decision.weights and json.dumps({classes[k]: w for k, w in decision.weights.items()})
+    return replace(record, threshold=decision.threshold, class_weights=weights or None)
+
+
+def weighing(record: TrainingRun) -> str:
+    """`classes weighted no 0.53, yes 8.77`, or nothing for an unweighted run."""
+    if not record.class_weights:
+        return ""
+    return "classes weighted " + ", ".join(f"{c} {w:.3g}" for c, w in json.loads(record.class_weights).items())
 
 
 SPARK_TYPES = {str: StringType(), int: LongType(), float: DoubleType(), datetime: TimestampType()}

@@ -26,7 +26,7 @@ from speedrun.config import Config
 from speedrun.context import RunContext, RunOptions, Trained
 from speedrun.edges.leaderboard import write_leaderboard
 from speedrun.edges.mlflow_logging import log_candidate, log_training, model_requirements, run_params, run_tags
-from speedrun.edges.runs import RUNS_SCHEMA, TrainingRun, git_commit, new_run_id
+from speedrun.edges.runs import RUNS_SCHEMA, TrainingRun, git_commit, new_run_id, weighing, with_decision
 from speedrun.edges.session import runs_here
 from speedrun.edges.tables import Tables
 from speedrun.edges.tracking import mlflow_run, registered_model_name
@@ -103,19 +103,6 @@ def fit_configured(cfg: Config, rows: Rows, counts: dict[str, int], run_id: str,
         return cfg, model, {}, Decision(fixed_threshold(cfg.train), weights)
     validation, decision = decided_on_validation(model, rows["validation"], cfg.train.partitions, cfg.train)
     return cfg, model, validation, replace(decision, weights=weights)
-
-
-def with_decision(record: TrainingRun, decision: Decision, classes: list[str]) -> TrainingRun:
-    """The run's record with its threshold and its class weights (by class value)."""
-    weights = decision.weights and json.dumps({classes[k]: w for k, w in decision.weights.items()})
-    return replace(record, threshold=decision.threshold, class_weights=weights or None)
-
-
-def weighing(record: TrainingRun) -> str:
-    """`classes weighted no 0.53, yes 8.77`, or nothing for an unweighted run."""
-    if not record.class_weights:
-        return ""
-    return "classes weighted " + ", ".join(f"{c} {w:.3g}" for c, w in json.loads(record.class_weights).items())
 
 
 def tuner(budget: float | None = None) -> ChooseModel:
