@@ -4,6 +4,7 @@ ingest and prepare."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -74,9 +75,16 @@ def test_a_changed_file_or_fresh_reads_the_raw_files_again(tmp_path: Path, overr
     capsys.readouterr()
     assert main(["run", *settings]) == 0
     assert "up to date" not in capsys.readouterr().err
-    # WHEN nothing changed, THEN the next run is up to date, unless --fresh is given
+    # WHEN nothing changed, THEN the next run is up to date, every step: it repeats the last run, unless --fresh
     assert main(["run", *settings]) == 0
-    assert "up to date: bronze v1" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    last = re.search(r"^run (\S+):", out, re.M).group(1)
+    assert "up to date: bronze v1" in err
+    assert f"up to date: run {last} was trained on silver v1 with this config and this code (--fresh trains" in err
+    assert f"up to date: run {last}'s test metrics" in err
+    assert main(["run", "--set", "model.max_iter=20", *settings]) == 0  # another model: trained on the same silver
+    out, err = capsys.readouterr()
+    assert "up to date: bronze v1" in err and f"up to date: run {last}" not in err and last not in out
     assert main(["run", "--fresh", *settings]) == 0
     err = capsys.readouterr().err
     assert "up to date" not in err and "bronze v2" in err

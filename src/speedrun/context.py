@@ -23,7 +23,14 @@ from speedrun.edges.background import BackgroundWrites, Lineage
 from speedrun.edges.delta_log import Commit
 from speedrun.edges.runs import TrainingRun
 from speedrun.edges.tables import Tables
-from speedrun.edges.up_to_date import KeptSilver, bronze_behind, inputs_fingerprint, kept_silver
+from speedrun.edges.up_to_date import (
+    EarlierRun,
+    KeptSilver,
+    bronze_behind,
+    earlier_run,
+    inputs_fingerprint,
+    kept_silver,
+)
 from speedrun.transforms.splits import SPLITS, SplitResult, rows_of
 
 
@@ -63,6 +70,7 @@ class RunContext:
     trained: Trained | None = None
     kept: KeptSilver | None = None  # silver is up to date: ingest and prepare reuse these versions
     fingerprint: str | None = None  # what silver is made from, recorded in its commit (see `up_to_date`)
+    earlier: EarlierRun | None = None  # a run on the kept silver with this config and code: split, train, evaluate
 
     def __post_init__(self) -> None:
         self.tables = Tables(self.cfg)
@@ -73,6 +81,13 @@ class RunContext:
             self.kept = kept_silver(self.spark, self.cfg, self.fingerprint)
             if self.kept is not None:
                 self.versions.update(self.kept.versions)
+                self.earlier = self.earlier_run()
+
+    def earlier_run(self) -> EarlierRun | None:
+        """The earlier run this one would repeat bit for bit (not when tuning, or when a run id is given)."""
+        if self.options.tune or self.cfg.search is not None or self.options.run_id is not None:
+            return None
+        return earlier_run(self.spark, self.cfg, self.kept)
 
     def write(self, role: str, rows: DataFrame, lineage: Lineage = None) -> None:
         """Write `rows` to `role`'s table as one commit: at once, or in the background inside `run`."""

@@ -78,6 +78,7 @@ class TrainingRun:
     model_version: str | None = None
     threshold: float | None = None  # the positive class's decision threshold (None: the classifier's own)
     class_weights: str | None = None  # JSON: each class's weight on the training rows (None: unweighted)
+    code_hash: str | None = None  # speedrun's modules by content (`code.code_hash`), for `run`'s up-to-date check
 
 
 def recorded_threshold(run: Mapping[str, Any] | Row) -> float | None:

@@ -3,6 +3,9 @@ and speedrun's code are as they were then. Like `COPY INTO` skipping files it al
 changes the model trains on the very rows of that silver version, with the same lineage; `--fresh` reads the raw
 files again whatever they are.
 
+With silver kept, a run that the config (all of it) and the code would only repeat is recognised in the run
+records (`earlier_run`): its model would be the same bit for bit, so split, train and evaluate are up to date too.
+
 What `run` wrote is recognised by a fingerprint in silver's commit (`inputs` in its userMetadata): the source
 files' paths, sizes and modification times, every config section but those of the model and what follows it,
 and a hash of speedrun's own modules. Remote sources (not listed here without Spark) always run in full.
@@ -13,14 +16,17 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from importlib.metadata import version
 from pathlib import Path
 
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from speedrun.code import code_hash
 from speedrun.config import Config
 from speedrun.edges.files import data_files
+from speedrun.edges.runs import TrainingRun
 from speedrun.edges.tables import Tables
 
 # Config sections no data step reads: changing them keeps silver as it is. Any other section counts.
@@ -79,6 +85,46 @@ def kept_silver(spark: SparkSession, cfg: Config, fingerprint: str | None) -> Ke
             return None
         versions |= {bronze: commit.lineage[bronze], silver: commit.version}
     return KeptSilver(versions)
+
+
+@dataclass(frozen=True)
+class EarlierRun:
+    """A run `run` need not do again: trained and evaluated on the kept silver, with this config and code."""
+
+    record: TrainingRun
+    metrics_path: Path
+
+    def describe(self) -> str:
+        return (
+            f"run {self.record.run_id} was trained on silver v{self.record.silver_version} with this config and "
+            "this code"
+        )
+
+
+def earlier_run(spark: SparkSession, cfg: Config, kept: KeptSilver) -> EarlierRun | None:
+    """The latest run trained on the kept silver (and test) versions with this config and this code, and
+    evaluated (its metrics recorded, its metrics file in place): its model is this run's model, bit for bit."""
+    tables = Tables(cfg)
+    if not (tables.exists(spark, "training_runs") and tables.exists(spark, "metrics")):
+        return None
+    runs = tables.read(spark, "training_runs")
+    if "code_hash" not in runs.columns:
+        return None
+    test = kept.versions.get("silver_test", kept.versions["silver"])
+    same = runs.where(
+        (F.col("silver_version") == kept.versions["silver"])
+        & (F.col("test_version") == test)
+        & (F.col("config_hash") == cfg.digest())
+        & (F.col("code_hash") == code_hash()[:16])
+    )
+    evaluated = same.join(tables.read(spark, "metrics").select("run_id"), "run_id", "left_semi")
+    latest = evaluated.orderBy(F.col("finished_at").desc()).first()
+    if latest is None:
+        return None
+    metrics = Path(cfg.storage.resolve(f"runs/{cfg.name}/{latest['run_id']}")) / "metrics.json"
+    fields = {f.name for f in dataclass_fields(TrainingRun)}
+    record = TrainingRun(**{k: v for k, v in latest.asDict().items() if k in fields})
+    return EarlierRun(record, metrics) if metrics.is_file() else None
 
 
 def bronze_behind(spark: SparkSession, tables: Tables, silver_version: int) -> int | None:

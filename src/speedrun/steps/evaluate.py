@@ -21,6 +21,7 @@ from speedrun.edges.report import feature_weights, score_histogram, write_report
 from speedrun.edges.runs import METRICS_SCHEMA, find_run, metrics_record, recorded_threshold
 from speedrun.edges.tables import Tables, read_split
 from speedrun.edges.tracking import mlflow_run, use_experiment
+from speedrun.edges.up_to_date import EarlierRun
 from speedrun.progress import step
 from speedrun.transforms.columns import SPLIT
 from speedrun.transforms.contract import contract_of
@@ -82,6 +83,10 @@ def evaluate(ctx: RunContext) -> Evaluation:
     background."""
     cfg = ctx.cfg
     with step("evaluate") as progress:
+        if ctx.earlier is not None:
+            evaluation = earlier_evaluation(ctx.earlier, ctx.options.metrics_out)
+            progress.done(f"up to date: run {ctx.earlier.record.run_id}'s test metrics ({evaluation.metrics_path})")
+            return evaluation
         run, model, test = run_model_and_test_rows(ctx)
         threshold = recorded_threshold(run)
         outcome = outcome_on_test(model, test, cfg.train.partitions, threshold)
@@ -99,6 +104,16 @@ def evaluate(ctx: RunContext) -> Evaluation:
         at = f" (class metrics at threshold {threshold:.4f})" if threshold is not None else ""
         progress.done(f"test {', '.join(f'{k} {v:.4f}' for k, v in outcome.metrics.items())}{at}")
     return evaluation
+
+
+def earlier_evaluation(earlier: EarlierRun, out: str | None) -> Evaluation:
+    """The evaluation an up-to-date run repeats: the earlier run's metrics file (copied to `out` if asked)."""
+    text = earlier.metrics_path.read_text()
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text)
+    report_page = earlier.metrics_path.parent / "report" / "report.html"
+    return Evaluation(json.loads(text), out or str(earlier.metrics_path), str(report_page))
 
 
 def run_model_and_test_rows(ctx: RunContext) -> tuple[Mapping[str, Any], PipelineModel, DataFrame]:

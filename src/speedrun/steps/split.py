@@ -10,6 +10,7 @@ from speedrun.context import RunContext
 from speedrun.progress import step
 from speedrun.transforms.contract import contract_of
 from speedrun.transforms.splits import (
+    SPLITS,
     SplitResult,
     assign_splits,
     checked_counts,
@@ -19,12 +20,20 @@ from speedrun.transforms.splits import (
 )
 
 
-def split(ctx: RunContext) -> SplitResult:
+def describe_rows(record) -> str:
+    return ", ".join(f"{name} {getattr(record, f'{name}_rows'):,}" for name in SPLITS)
+
+
+def split(ctx: RunContext) -> SplitResult | None:
     """Check silver's split (the silver this run made, or kept, or the latest) against the config; when it
     differs, write silver again with the configured split, as one commit. Then check that each split can be
     evaluated; the counts are the run's (`ctx.split`)."""
     cfg, given_test = ctx.cfg, ctx.cfg.test_source is not None
     with step("split") as progress:
+        if ctx.earlier is not None:  # train and evaluate are up to date: nothing needs the split's counts
+            record = ctx.earlier.record
+            progress.done(f"up to date: run {record.run_id}'s split, {describe_rows(record)}")
+            return None
         made_by_this_config = ctx.wrote("silver") or ctx.kept is not None
         if not made_by_this_config and split_is_stale(ctx.read("silver"), cfg.split, given_test):
             resplit = assign_splits(ctx.read("silver"), cfg.split, given_test)

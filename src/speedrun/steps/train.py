@@ -22,6 +22,7 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
 
 import speedrun
+from speedrun.code import code_hash
 from speedrun.config import Config
 from speedrun.context import RunContext, RunOptions, Trained
 from speedrun.edges.leaderboard import write_leaderboard
@@ -66,6 +67,9 @@ def train(ctx: RunContext) -> TrainingRun:
     run_id = ctx.options.run_id or new_run_id()
     started = datetime.now(timezone.utc)
     with step("train") as progress:
+        if ctx.earlier is not None:
+            progress.done(f"up to date: {ctx.earlier.describe()} (--fresh trains again)")
+            return ctx.earlier.record
         rows = ctx.split_rows()
         if ctx.split is None:  # train alone: the split is checked as the split step checks it
             ctx.split = checked_split(
@@ -158,6 +162,7 @@ def training_record(
         started_at=times[0],
         finished_at=times[1],
         mlflow_run_id=mlflow_run_id,
+        code_hash=code_hash()[:16],
         **provenance,
     )
 
