@@ -8,6 +8,7 @@ from speedrun.config import load_config
 from speedrun.config.search import SearchConfig, seconds
 from speedrun.errors import SpeedrunError
 from speedrun.transforms.search import draw_candidates, is_better
+from speedrun.transforms.tuning import with_model
 
 
 def test_a_grid_tries_every_combination_in_the_order_written() -> None:
@@ -73,3 +74,17 @@ def test_tuning_without_validation_rows_ends_in_one_line(spark) -> None:
     # WHEN it is tuned THEN one line says what to change
     with pytest.raises(SpeedrunError, match=r"^tuning needs validation rows: set split\.validation above 0$"):
         choose(load_config("default", ["search={}"]), rows)
+
+
+def test_a_candidate_may_weigh_classes_which_goes_to_its_train_section() -> None:
+    # GIVEN a grid over class weights
+    search = SearchConfig(candidates=[{"type": "logistic_regression", "class_weight": ["none", "balanced"]}])
+    # WHEN drawn THEN both are candidates, and a candidate's class_weight becomes its config's train.class_weight
+    drawn = draw_candidates(search)
+    assert [c["class_weight"] for c in drawn] == ["none", "balanced"]
+    weighed = with_model(load_config("default"), drawn[1])
+    assert (weighed.train.class_weight, weighed.model.type) == ("balanced", "logistic_regression")
+    # AND a class weight that is not one is one line naming the candidate
+    wrong = SearchConfig(candidates=[{"type": "logistic_regression", "class_weight": "heavy"}])
+    with pytest.raises(SpeedrunError, match=r"^search candidate 1 \(.*\): class_weight: give balanced or none$"):
+        draw_candidates(wrong)
