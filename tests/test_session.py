@@ -101,3 +101,11 @@ def test_tuning_on_serverless_without_a_search_is_refused_in_one_line(spark, tmp
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("speedrun tune: error: model type xgboost cannot be trained on serverless compute")
     assert "a search: without it" in err and not (tmp_path / "warehouse").exists()
+
+
+def test_the_local_heap_is_2g_unless_the_environment_says_otherwise(monkeypatch) -> None:
+    # GIVEN no setting THEN the driver's heap is 2g; WHEN SPEEDRUN_DRIVER_MEMORY is set THEN it is that
+    monkeypatch.delenv("SPEEDRUN_DRIVER_MEMORY", raising=False)
+    assert local_session.local_conf()["spark.driver.memory"] == "2g"
+    monkeypatch.setenv("SPEEDRUN_DRIVER_MEMORY", "6g")
+    assert local_session.local_conf()["spark.driver.memory"] == "6g"

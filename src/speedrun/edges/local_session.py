@@ -27,6 +27,7 @@ DELTA_CONF = {
 }
 
 
+DRIVER_MEMORY = "2g"
 LOCAL_CONF = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
@@ -36,7 +37,6 @@ LOCAL_CONF = {
     "spark.databricks.delta.snapshotPartitions": "2",
     "spark.databricks.delta.stats.collect": "false",
     "spark.sql.session.timeZone": "UTC",
-    "spark.driver.memory": "2g",
     # What the status store keeps of finished jobs: the step lines count jobs from the latest id, read through
     # py4j one element at a time, and a warm server runs for many commands.
     "spark.ui.retainedJobs": "50",
@@ -92,6 +92,8 @@ def local_conf(master: str = "local[2]", extra: dict[str, str] | None = None) ->
         "spark.master": master,
         **DELTA_CONF,
         **LOCAL_CONF,
+        # the driver's heap: local mode's one JVM; more rows than about 10^7 may want more (SPEEDRUN_DRIVER_MEMORY=6g)
+        "spark.driver.memory": os.environ.get("SPEEDRUN_DRIVER_MEMORY", DRIVER_MEMORY),
         "spark.driver.extraJavaOptions": " ".join(java_options),
         "spark.pyspark.python": sys.executable,
     }
