@@ -33,7 +33,14 @@ ANSWER_SECONDS = float(os.environ.get("SPEEDRUN_SERVER_ANSWER_SECONDS", "20"))
 START_SECONDS = 600.0
 STOPPING_RETRIES = 5  # a command whose server stops before it starts runs in the next one, this many times at most
 # What the server's JVM and interpreter are started with: a command whose values differ gets a new server.
-SETTINGS_ENV = ("SPEEDRUN_MASTER", "SPEEDRUN_DELTA_JARS", "JAVA_HOME", "PYSPARK_PYTHON", "SPARK_HOME")
+SETTINGS_ENV = (
+    "SPEEDRUN_MASTER",
+    "SPEEDRUN_DELTA_JARS",
+    "SPEEDRUN_DRIVER_MEMORY",
+    "JAVA_HOME",
+    "PYSPARK_PYTHON",
+    "SPARK_HOME",
+)
 
 
 class Unreachable(Exception):
