@@ -20,7 +20,6 @@ from speedrun.errors import SpeedrunError
 from speedrun.flow import run_pipeline
 from speedrun.steps.score import score
 from speedrun.transforms.decision import choose_threshold, curve_of
-from speedrun.transforms.fit import fixed_layout
 from speedrun.transforms.metrics import outcome_counts
 from speedrun.transforms.synthetic import synthetic_churn
 
@@ -35,7 +34,7 @@ def csv(spark, folder: Path, rows: int, seed: int, label: bool = True, **options
 
 def threshold_on(model, rows, cfg) -> float:
     """The threshold the run's objective would choose on `rows`."""
-    counts = outcome_counts(model.transform(fixed_layout(rows, cfg.train.partitions)), True)
+    counts = outcome_counts(model.transform(rows), True)
     return choose_threshold(curve_of(counts), cfg.train.threshold).threshold
 
 

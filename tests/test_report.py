@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pytest
 
-from speedrun.edges.report import BINS, curves, readable
+from speedrun.edges.report import BINS, curves, histogram_of, readable
 
 
 def test_slots_are_named_by_their_original_columns() -> None:
@@ -26,3 +27,12 @@ def test_curves_run_from_the_strictest_threshold_to_the_loosest() -> None:
     # AND precision is 1 until the negatives come in, then the positive rate
     assert c["precision"][-1] == pytest.approx(30 / 40)
     assert max(p for p, r in zip(c["precision"], c["recall"], strict=True) if r == 1.0) == 1.0
+
+
+def test_the_score_histogram_comes_from_the_outcome_counts() -> None:
+    # GIVEN outcome counts: 4 negatives at 0.105, 2 positives at 0.9, 1 positive at exactly 1.0
+    counts = pa.table({"label": [0, 1, 1], "predicted": [0, 1, 1], "probability": [0.105, 0.9, 1.0], "n": [4, 2, 1]})
+    # WHEN binned THEN each count is in its probability's bin, 1.0 in the last
+    histogram = histogram_of(counts)
+    assert [sum(h) for h in histogram] == [4, 3]
+    assert (histogram[0][10], histogram[1][90], histogram[1][BINS - 1]) == (4, 2, 1)

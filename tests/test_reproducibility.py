@@ -61,7 +61,7 @@ def test_a_refit_gives_the_same_model_whatever_the_input_layout(spark, model: st
     else:
         trees = [m.stages[-1].toDebugString.split("\n", 1)[1] for m in (a, b)]  # the first line names the uid
         assert trees[0] == trees[1]
-    assert metrics_on(a, rows, cfg.train.partitions) == metrics_on(b, rows, cfg.train.partitions)
+    assert metrics_on(a, rows) == metrics_on(b, rows)
 
 
 @pytest.mark.e2e

@@ -49,6 +49,7 @@ RUNS = StructType(
         StructField("model_version", StringType()),
         StructField("threshold", DoubleType()),
         StructField("class_weights", StringType()),
+        StructField("code_hash", StringType()),
     ]
 )
 METRICS = StructType(

@@ -7,28 +7,27 @@ import html
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 from pyspark.ml import PipelineModel
-from pyspark.ml.functions import vector_to_array
 from pyspark.ml.stat import Summarizer
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from speedrun.edges.leaderboard import leaderboard_html
-from speedrun.transforms.columns import FEATURES, LABEL, PROBABILITY
+from speedrun.transforms.columns import FEATURES
 
 BINS = 100
 STYLE = """body{font-family:sans-serif;margin:2em;max-width:70em} img{margin:.5em;border:1px solid #ddd}
 table{border-collapse:collapse;margin:1em 0} th,td{padding:.2em .8em;border-bottom:1px solid #eee;text-align:left}"""
 
 
-def score_histogram(predictions: DataFrame) -> list[list[int]]:
-    """counts[class][bin] of the positive-class probability, in BINS bins: one aggregation gives the curves
-    and the score distributions."""
-    binned = F.least(F.floor(vector_to_array(PROBABILITY)[1] * BINS), F.lit(BINS - 1)).cast("int")
-    counts = [[0] * BINS for _ in range(2)]
-    for row in predictions.groupBy(LABEL, binned.alias("bin")).count().collect():
-        counts[int(row[LABEL])][row["bin"]] = row["count"]
-    return counts
+def histogram_of(counts: pa.Table) -> list[list[int]]:
+    """counts[class][bin] of the positive-class probability in BINS bins, from the outcome counts
+    (`metrics.outcome_counts`): the curves and the score distributions, with no pass over the rows."""
+    bins = np.minimum(np.floor(counts["probability"].to_numpy() * BINS), BINS - 1).astype(np.int64)
+    labels, n = counts["label"].to_numpy(), counts["n"].to_numpy()
+    return [np.bincount(bins[labels == k], weights=n[labels == k], minlength=BINS).astype(int).tolist() for k in (0, 1)]
 
 
 def curves(histogram: list[list[int]]) -> dict[str, list[float]]:

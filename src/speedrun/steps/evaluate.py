@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame
 from speedrun.config import Config
 from speedrun.context import RunContext
 from speedrun.edges.mlflow_logging import load_model, log_evaluation
-from speedrun.edges.report import feature_weights, score_histogram, write_report
+from speedrun.edges.report import feature_weights, histogram_of, write_report
 from speedrun.edges.runs import METRICS_SCHEMA, find_run, metrics_record, recorded_threshold
 from speedrun.edges.tables import Tables, read_split
 from speedrun.edges.tracking import mlflow_run, use_experiment
@@ -25,8 +25,7 @@ from speedrun.edges.up_to_date import EarlierRun
 from speedrun.progress import step
 from speedrun.transforms.columns import SPLIT
 from speedrun.transforms.contract import contract_of
-from speedrun.transforms.fit import predictions_of
-from speedrun.transforms.metrics import classification_metrics, per_class
+from speedrun.transforms.metrics import metrics_of, outcome_counts, per_class
 from speedrun.transforms.splits import SPLITS
 
 
@@ -89,7 +88,7 @@ def evaluate(ctx: RunContext) -> Evaluation:
             return evaluation
         run, model, test = run_model_and_test_rows(ctx)
         threshold = recorded_threshold(run)
-        outcome = outcome_on_test(model, test, cfg.train.partitions, threshold)
+        outcome = outcome_on_test(model, test, threshold)
         evaluated_at = datetime.now(timezone.utc)
         report = run_report(ctx.tables, run, outcome, evaluated_at)
         out = ctx.options.metrics_out
@@ -127,16 +126,17 @@ def run_model_and_test_rows(ctx: RunContext) -> tuple[Mapping[str, Any], Pipelin
     return run, load_model(run["model_path"]), read_split(ctx.spark, ctx.cfg, "test", run["test_version"])
 
 
-def outcome_on_test(
-    model: PipelineModel, test: DataFrame, partitions: int, threshold: float | None = None
-) -> OutcomeOnTest:
-    """The model's metrics on the test rows (laid out in `partitions`; the class metrics at the run's
-    `threshold`), and its score histogram and feature weights for the report."""
+def outcome_on_test(model: PipelineModel, test: DataFrame, threshold: float | None = None) -> OutcomeOnTest:
+    """The model's metrics on the test rows (the class metrics at the run's `threshold`), its score histogram
+    and feature weights for the report. The metrics come from whole-number counts, the same in any row order:
+    the rows are scored as they are read, without a shuffle into the fixed layout or a cache, in one Spark job
+    (and one more for a linear model's feature scales)."""
     classes = contract_of(test).classes
-    with predictions_of(model, test, partitions) as predictions:
-        metrics, matrix = classification_metrics(predictions, len(classes), threshold)
-        histogram = score_histogram(predictions) if len(classes) == 2 else None
-        return OutcomeOnTest(classes, metrics, matrix, histogram, feature_weights(model, predictions))
+    predictions = model.transform(test)
+    counts = outcome_counts(predictions, len(classes) == 2)
+    metrics, matrix = metrics_of(counts, len(classes), threshold)
+    histogram = histogram_of(counts) if len(classes) == 2 else None
+    return OutcomeOnTest(classes, metrics, matrix, histogram, feature_weights(model, predictions))
 
 
 def keep_evaluation(

@@ -68,7 +68,7 @@ def replay(ctx: RunContext, run_id: str) -> Replay:
         partitions = recorded_cfg.train.partitions
         weights = training_weights(rows["train"], recorded_cfg.train)
         model = fit(rows["train"], recorded_cfg.model, recorded_cfg.features, partitions, weights)
-        metrics, matrix = metrics_on(model, rows["test"], partitions, recorded_threshold(run))
+        metrics, matrix = metrics_on(model, rows["test"], recorded_threshold(run))
         counts = {f"{name}_rows": df.count() for name, df in rows.items()}
         replayed = {**metrics, "confusion_matrix": matrix, **counts}
         recorded = {**recorded_outcome(spark, cfg, run_id), **{k: run[k] for k in counts}}

@@ -105,7 +105,7 @@ def fit_configured(cfg: Config, rows: Rows, counts: dict[str, int], run_id: str,
     model = fit(rows["train"], cfg.model, cfg.features, cfg.train.partitions, weights)
     if not counts["validation"]:
         return cfg, model, {}, Decision(fixed_threshold(cfg.train), weights)
-    validation, decision = decided_on_validation(model, rows["validation"], cfg.train.partitions, cfg.train)
+    validation, decision = decided_on_validation(model, rows["validation"], cfg.train)
     return cfg, model, validation, replace(decision, weights=weights)
 
 

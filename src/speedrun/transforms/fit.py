@@ -1,13 +1,11 @@
 """The model of a run: the configured Spark ML pipeline fitted on the training rows, and its metrics on other
 rows. Pure: DataFrames and the model's settings in, a fitted model and numbers out; no table is read or written.
 
-Rows are laid out the same way (partitions and order by row key) before every fit and every scoring: fits and
-metrics sum per partition, so this is what makes a refit reproduce its model and its metrics bit for bit."""
+Rows are laid out the same way (partitions and order by row key) before every fit: a fit sums per partition, so
+this is what makes a refit reproduce its model bit for bit. Metrics need no layout: they come from whole-number
+counts of (label, prediction, score), the same in any order, and the areas are summed from those in a fixed order."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.feature import StringIndexerModel
@@ -70,32 +68,21 @@ def category_counts(preprocessing: PipelineModel, names: dict[str, str]) -> dict
     return counts
 
 
-@contextmanager
-def predictions_of(fitted: PipelineModel, rows: DataFrame, partitions: int) -> Iterator[DataFrame]:
-    """`fitted`'s predictions for `rows` in the fixed layout (so metrics sum in a fixed order), cached while used."""
-    predictions = fitted.transform(fixed_layout(rows, partitions)).persist()
-    try:
-        yield predictions
-    finally:
-        predictions.unpersist()
-
-
 def metrics_on(
-    fitted: PipelineModel, rows: DataFrame, partitions: int, threshold: float | None = None
+    fitted: PipelineModel, rows: DataFrame, threshold: float | None = None
 ) -> tuple[dict[str, float], list[list[int]]]:
-    """Metrics and confusion matrix of `fitted` on `rows` (empty when there are no rows), at `threshold`."""
+    """Metrics and confusion matrix of `fitted` on `rows` (empty when there are no rows), at `threshold`. From
+    whole-number counts, the same in any row order: the rows are scored as read, with no shuffle."""
     n_classes = len(contract_of(rows).classes)
-    return metrics_of(
-        outcome_counts(fitted.transform(fixed_layout(rows, partitions)), n_classes == 2), n_classes, threshold
-    )
+    return metrics_of(outcome_counts(fitted.transform(rows), n_classes == 2), n_classes, threshold)
 
 
 def decided_on_validation(
-    fitted: PipelineModel, rows: DataFrame, partitions: int, train: TrainConfig
+    fitted: PipelineModel, rows: DataFrame, train: TrainConfig
 ) -> tuple[dict[str, float], Decision]:
     """Metrics of `fitted` on the validation `rows` (empty when there are none) at the run's threshold: the one
     `train` fixes, or the one its objective chooses on these rows (from the same one Spark job's counts)."""
     n_classes = len(contract_of(rows).classes)
-    counts = outcome_counts(fitted.transform(fixed_layout(rows, partitions)), n_classes == 2)
+    counts = outcome_counts(fitted.transform(rows), n_classes == 2)
     threshold, note = threshold_for(counts, n_classes, train)
     return metrics_of(counts, n_classes, threshold)[0], Decision(threshold, note=note)
