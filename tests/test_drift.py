@@ -12,7 +12,7 @@ from speedrun.config import DriftConfig
 from speedrun.errors import SpeedrunError
 from speedrun.steps.drift import Drift, batch_drift, refuse_shift
 from speedrun.transforms.contract import Contract
-from speedrun.transforms.drift import MISSING, UNSEEN, bin_label, stability_index, training_profile
+from speedrun.transforms.drift import MISSING, UNSEEN, bin_label, profiled_rows, stability_index, training_profile
 
 CONTRACT = Contract(numeric=["amount"], categorical=["plan"], classes=["no", "yes"])
 SCHEMA = "amount double, plan string"
@@ -85,3 +85,12 @@ def test_a_shift_above_the_failing_level_fails_the_scoring_task_naming_the_featu
         "predictions and drift rows are written (churn_drift)"
     )
     assert Drift(drift_of(charges=9.0).rows, DriftConfig(fail=None)).above(None) == []
+
+
+def test_many_training_rows_are_profiled_from_a_seeded_sample(spark) -> None:
+    # GIVEN 1,000 rows said to stand for 10^7 (a sample of 2 %) and for 1,000
+    rows = spark.range(1000).withColumnRenamed("id", "amount")
+    # WHEN profiled THEN the many are sampled to about PROFILED_ROWS in proportion, the same rows each time
+    sampled = profiled_rows(rows, 10**7)
+    assert 5 < sampled.count() < 50 and sampled.collect() == profiled_rows(rows, 10**7).collect()
+    assert profiled_rows(rows, 1000) is rows

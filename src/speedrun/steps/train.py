@@ -34,7 +34,7 @@ from speedrun.edges.tracking import mlflow_run, registered_model_name
 from speedrun.progress import step
 from speedrun.transforms.contract import contract_of
 from speedrun.transforms.decision import Decision, fixed_threshold, training_weights
-from speedrun.transforms.drift import training_profile
+from speedrun.transforms.drift import profiled_rows, training_profile
 from speedrun.transforms.features import classifier_params
 from speedrun.transforms.fit import decided_on_validation, fit
 from speedrun.transforms.splits import SPLITS, checked_split
@@ -183,7 +183,7 @@ def keep_model_and_record(
         model.write().overwrite().save(record.model_path)
     else:
         contract = contract_of(training)
-        profile = training_profile(training, contract, cfg.scoring.drift.bins)
+        profile = training_profile(profiled_rows(training, record.train_rows), contract, cfg.scoring.drift.bins)
         with mlflow_run(cfg, run_id=record.mlflow_run_id):
             version = log_training(
                 contract,

@@ -72,6 +72,15 @@ def kept_categories(counts: dict[str, int]) -> dict[str, int]:
     return {**kept, **({OTHER: rest} if rest else {}), **({MISSING: counts[MISSING]} if MISSING in counts else {})}
 
 
+PROFILED_ROWS = 200_000  # shares within about 0.2 % of the whole's: plenty for an index read at 0.1 and 0.25
+
+
+def profiled_rows(rows: DataFrame, count: int) -> DataFrame:
+    """The training rows to profile: all of them up to `PROFILED_ROWS`, else a seeded sample of about that many
+    (the profile's two passes then cost the same at 10^7 rows as at 2 x 10^5)."""
+    return rows if count <= PROFILED_ROWS else rows.sample(fraction=PROFILED_ROWS / count, seed=17)
+
+
 def training_profile(rows: DataFrame, contract: Contract, bins: int) -> Profile:
     """Each feature's profile on the training rows (two Spark jobs: the quantiles, then every bin's count)."""
     edges = quantile_edges(rows, contract.numeric, bins)
