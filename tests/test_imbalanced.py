@@ -72,8 +72,8 @@ def test_weights_and_a_threshold_chosen_on_validation_lift_f1_and_drift_flags_th
     )
 
     # GIVEN two new batches: one like the training rows, one whose monthly charges moved up by 25
-    like = csv(spark, tmp_path / "like", 4_000, 21, label=False)
-    moved = csv(spark, tmp_path / "moved", 4_000, 22, label=False, shift={"monthly_charges": 25.0})
+    like = csv(spark, tmp_path / "like", 2_000, 21, label=False)
+    moved = csv(spark, tmp_path / "moved", 2_000, 22, label=False, shift={"monthly_charges": 25.0})
     # WHEN version 1 scores them
     calm = alone(score, spark, weighed, like, batch_id="like", version="1")
     with pytest.raises(SpeedrunError) as failed:
@@ -82,12 +82,12 @@ def test_weights_and_a_threshold_chosen_on_validation_lift_f1_and_drift_flags_th
     assert calm.drift.above(weighed.scoring.drift.warn) == []
     predictions = Tables(weighed).read(spark, "predictions").where(F.col("batch_id") == "like")
     chosen = predictions.where((F.col("probabilities")["yes"] >= threshold) != (F.col("predicted_class") == "yes"))
-    assert predictions.count() == 4_000 and chosen.count() == 0
+    assert predictions.count() == 2_000 and chosen.count() == 0
     # AND the shifted batch failed its task naming monthly_charges alone, after its predictions and drift rows
     assert "above scoring.drift.fail = 0.25: monthly_charges (PSI " in str(failed.value)
     drift = Tables(weighed).read(spark, "drift")
     flagged = {r["feature"] for r in drift.where("batch_id = 'moved' AND psi > 0.1").collect()}
     assert flagged == {"monthly_charges"}
     assert drift.where("batch_id = 'like'").count() == drift.where("batch_id = 'moved'").count() == 12
-    assert Tables(weighed).read(spark, "predictions").where(F.col("batch_id") == "moved").count() == 4_000
+    assert Tables(weighed).read(spark, "predictions").where(F.col("batch_id") == "moved").count() == 2_000
     assert (Path(weighed.storage.work_dir) / "scoring" / weighed.name / "drift.html").is_file()
