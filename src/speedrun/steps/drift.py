@@ -45,8 +45,6 @@ class Drift:
 
     def line(self) -> str:
         """One line for the scoring run: the largest drift, and the features that moved."""
-        if not self.rows:
-            return "drift: no features to compare"
         top = max(self.rows, key=lambda r: r["psi"])
         moved = self.above(self.settings.warn)
         named = ", ".join(f"{r['feature']} {r['psi']:.3f}" for r in moved)
@@ -61,17 +59,14 @@ def batch_drift(good: DataFrame, profile: Profile, settings: DriftConfig) -> Dri
     return Drift(drift_rows(profile, counts), settings)
 
 
-def keep_drift(
-    spark: SparkSession, tables: Tables, drift: Drift, batch_id: str, model: tuple[str, str]
-) -> tuple[int, Path]:
+def keep_drift(spark: SparkSession, tables: Tables, drift: Drift, batch_id: str, model: tuple[str, str]) -> None:
     """The batch's drift rows in `<name>_drift` (replacing the batch's earlier ones) and its chart."""
     rows = [(batch_id, *model, r["feature"], r["kind"], r["psi"], r["unseen_share"], r["bins"]) for r in drift.rows]
     df = spark.createDataFrame(rows, DRIFT_SCHEMA).withColumn("scored_at", F.current_timestamp())
-    written = tables.replace(df, "drift", f"batch_id = '{batch_id}'")
+    tables.replace(df, "drift", f"batch_id = '{batch_id}'")
     cfg = tables.cfg
     folder = Path(cfg.storage.resolve(f"scoring/{cfg.name}"))
-    page = write_drift_report(folder, batch_id, model, drift.rows, drift.settings.warn, drift.settings.fail)
-    return written, page
+    write_drift_report(folder, batch_id, model, drift.rows, drift.settings.warn, drift.settings.fail)
 
 
 def refuse_shift(drift: Drift, table: str) -> None:

@@ -19,7 +19,7 @@ from speedrun.errors import SpeedrunError
 from speedrun.progress import step
 from speedrun.transforms.decision import training_weights
 from speedrun.transforms.fit import fit, metrics_on
-from speedrun.transforms.splits import SPLITS, assign_splits, rows_of
+from speedrun.transforms.splits import SPLITS, assign_splits, class_counts, rows_of
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def replay(ctx: RunContext, run_id: str) -> Replay:
                 f"(vacuumed?): {str(exc).splitlines()[0]}"
             ) from None
         partitions = recorded_cfg.train.partitions
-        weights = training_weights(rows["train"], recorded_cfg.train)
+        weights = training_weights(class_counts(silver, silver_test)["train"], recorded_cfg.train)
         model = fit(rows["train"], recorded_cfg.model, recorded_cfg.features, partitions, weights)
         metrics, matrix = metrics_on(model, rows["test"], recorded_threshold(run))
         counts = {f"{name}_rows": df.count() for name, df in rows.items()}

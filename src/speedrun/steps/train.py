@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from datetime import datetime, timezone
@@ -41,10 +42,10 @@ from speedrun.transforms.splits import SPLITS, checked_split
 from speedrun.transforms.tuning import choose
 
 Rows = dict[str, DataFrame]
-# how a run gets its model: (config, split rows, rows per split, run id, tracked) -> (the model's config, the
+# how a run gets its model: (config, split rows, rows per split and class, run id, tracked) -> (the model's config, the
 # fitted model, its validation metrics, how it decides)
 Chosen = tuple[Config, PipelineModel, dict[str, float], Decision]
-ChooseModel = Callable[[Config, Rows, dict[str, int], str, bool], Chosen]
+ChooseModel = Callable[[Config, Rows, dict[str, Counter], str, bool], Chosen]
 
 
 def model_path(cfg: Config, run_id: str) -> str:
@@ -77,7 +78,7 @@ def train(ctx: RunContext) -> TrainingRun:
             )
         with mlflow_run(cfg, run_name=run_id) as tracked:
             chosen_by = tuner(ctx.options.budget) if tuning else fit_configured
-            model_cfg, model, validation, decision = chosen_by(cfg, rows, ctx.split.rows, run_id, tracked is not None)
+            model_cfg, model, validation, decision = chosen_by(cfg, rows, ctx.split.counts, run_id, tracked is not None)
             times = (started, datetime.now(timezone.utc))
             versions = {**ctx.split_versions(), "silver": ctx.version("silver"), "bronze": ctx.bronze_version()}
             mlflow_run_id = tracked.info.run_id if tracked else None
@@ -98,12 +99,12 @@ def train(ctx: RunContext) -> TrainingRun:
     return kept or record
 
 
-def fit_configured(cfg: Config, rows: Rows, counts: dict[str, int], run_id: str, tracked: bool) -> Chosen:
+def fit_configured(cfg: Config, rows: Rows, counts: dict[str, Counter], run_id: str, tracked: bool) -> Chosen:
     """The configured model, fitted on the train rows (weighted as `train.class_weight` says), with its
     validation metrics at its threshold (fixed, or chosen there); no metrics without validation rows."""
-    weights = training_weights(rows["train"], cfg.train)
+    weights = training_weights(counts["train"], cfg.train)
     model = fit(rows["train"], cfg.model, cfg.features, cfg.train.partitions, weights)
-    if not counts["validation"]:
+    if not sum(counts["validation"].values()):
         return cfg, model, {}, Decision(fixed_threshold(cfg.train), weights)
     validation, decision = decided_on_validation(model, rows["validation"], cfg.train)
     return cfg, model, validation, replace(decision, weights=weights)
@@ -114,7 +115,7 @@ def tuner(budget: float | None = None) -> ChooseModel:
     run when tracked, the leaderboard in the run's report folder."""
 
     def choose_model(cfg: Config, rows: Rows, counts: dict[str, int], run_id: str, tracked: bool):
-        chosen = choose(cfg, rows, budget, partial(log_candidate, run_id) if tracked else None)
+        chosen = choose(cfg, rows, budget, partial(log_candidate, run_id) if tracked else None, counts["train"])
         report = Path(cfg.storage.resolve(f"runs/{cfg.name}/{run_id}")) / "report"
         write_leaderboard(report, chosen.trials, chosen.metric)
         return chosen.cfg, chosen.model, chosen.validation, chosen.decision

@@ -4,6 +4,7 @@ rows from the same counts the metrics come from (`metrics.outcome_counts`). Pure
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,14 +25,10 @@ def balanced_weights(counts: dict[int, int]) -> dict[int, float]:
     return {k: total / (classes * n) for k, n in sorted(counts.items())}
 
 
-def class_counts(training: DataFrame) -> dict[int, int]:
-    """Rows per class index (one Spark job)."""
-    return {int(row[0]): int(row[1]) for row in training.groupBy(LABEL).count().collect()}
-
-
-def training_weights(training: DataFrame, train: TrainConfig) -> dict[int, float] | None:
-    """The class weights `train.class_weight` asks for, from the training rows (None: unweighted)."""
-    return balanced_weights(class_counts(training)) if train.class_weight == "balanced" else None
+def training_weights(counts: Mapping[int, int], train: TrainConfig) -> dict[int, float] | None:
+    """The class weights `train.class_weight` asks for, from the training rows' counts by class index (the split
+    step's, `SplitResult.counts["train"]`): None when unweighted."""
+    return balanced_weights(dict(counts)) if train.class_weight == "balanced" else None
 
 
 def with_weights(rows: DataFrame, weights: dict[int, float] | None) -> DataFrame:
@@ -121,10 +118,6 @@ def fixed_threshold(train: TrainConfig) -> float | None:
     """A threshold the config fixes (None: 0.5, the classifier's own prediction, or one chosen on validation)."""
     threshold = train.threshold
     return None if isinstance(threshold, ThresholdObjective) or threshold == 0.5 else float(threshold)
-
-
-def predicted_at(probability: np.ndarray, threshold: float) -> np.ndarray:
-    return (probability >= threshold).astype(np.int64)
 
 
 def decided(

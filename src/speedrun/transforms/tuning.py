@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from typing import Any
@@ -26,7 +27,7 @@ from speedrun.errors import SpeedrunError
 from speedrun.progress import say
 from speedrun.transforms.columns import LABEL, PROBABILITY
 from speedrun.transforms.contract import contract_of
-from speedrun.transforms.decision import Decision, balanced_weights, class_counts, threshold_for, with_weights
+from speedrun.transforms.decision import Decision, threshold_for, training_weights, with_weights
 from speedrun.transforms.features import TREE_MODELS, build_classifier, ml_pipeline
 from speedrun.transforms.fit import fixed_layout, sized_for
 from speedrun.transforms.metrics import metrics_of, outcome_counts
@@ -73,10 +74,10 @@ def validation_metrics(predictions: DataFrame, classes: int, train: TrainConfig)
 class Shapes:
     """The train and validation rows through each shape of preprocessing, fitted once and cached."""
 
-    def __init__(self, cfg: Config, rows: dict[str, DataFrame], weighted: bool) -> None:
+    def __init__(self, cfg: Config, rows: dict[str, DataFrame], weights: dict[int, float] | None) -> None:
         self.cfg, self.contract = cfg, contract_of(rows["train"])
         # every train row carries its balanced weight; a candidate weighs rows by it only if it asks to
-        self.weights = balanced_weights(class_counts(rows["train"])) if weighted else None
+        self.weights = weights
         train = with_weights(rows["train"], self.weights)
         self.layout = {
             n: fixed_layout(r, cfg.train.partitions).persist()
@@ -113,16 +114,24 @@ class Shapes:
             df.unpersist()
 
 
-def choose(cfg: Config, rows: dict[str, DataFrame], budget: float | None = None, log_trial=None) -> Chosen:
+def choose(
+    cfg: Config,
+    rows: dict[str, DataFrame],
+    budget: float | None = None,
+    log_trial=None,
+    train_counts: Mapping[int, int] | None = None,
+) -> Chosen:
     """Try the search's candidates (the config's, or the default search), `search.parallel` at a time, and keep
     the best on validation (ties: the first tried); `budget` (seconds) stops starting new ones; `log_trial(trial)`
-    records each (MLflow child runs, from this thread, where the training run is active)."""
+    records each (MLflow child runs, from this thread, where the training run is active); `train_counts`: the
+    train rows per class index (the split step's), which a candidate weighing classes is weighed from."""
     search = cfg.search or SearchConfig()
     candidates, budget = draw_candidates(search), budget or search.budget_seconds()
     if not rows["validation"].take(1):
         raise SpeedrunError("tuning needs validation rows: set split.validation above 0")
     configs = [with_model(cfg, params) for params in candidates]
-    prepared = Shapes(cfg, rows, any(c.train.class_weight == "balanced" for c in configs))
+    weighed = next((c.train for c in configs if c.train.class_weight == "balanced"), None)
+    prepared = Shapes(cfg, rows, training_weights(train_counts or {}, weighed) if weighed else None)
     started = time.perf_counter()
     metric = tuning_metric(search, prepared.contract)
 
