@@ -9,6 +9,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from speedrun.config import Config, load_config
+from speedrun.context import RunOptions
 from speedrun.edges.session import get_spark
 from speedrun.flow import run_pipeline
 from speedrun.server.client import stop
@@ -75,9 +76,11 @@ def overrides_for() -> Callable[[Path], list[str]]:
 
 @pytest.fixture(scope="session")
 def trained(spark, tmp_path_factory) -> tuple[Config, Evaluation]:
-    """One whole pipeline run on 3,000 generated rows, shared by the tests that only read what it wrote."""
+    """One whole pipeline run on 3,000 generated rows, shared by the tests that only read what it wrote (its
+    metrics JSON also written to `<work_dir>/elsewhere/m.json`, as `--metrics-out` asks)."""
     cfg = small_config(tmp_path_factory.mktemp("trained"))
-    return cfg, run_pipeline(spark, cfg)
+    out = Path(cfg.storage.work_dir) / "elsewhere" / "m.json"
+    return cfg, run_pipeline(spark, cfg, RunOptions(reuse_silver=True, metrics_out=str(out)))
 
 
 @pytest.fixture

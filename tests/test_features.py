@@ -70,7 +70,15 @@ def test_gbt_with_more_than_two_classes_is_a_clear_error() -> None:
 OWN_NAMES = ["label", "prediction", "features", "probability", "rawPrediction", "age__imputed"]
 
 
-@pytest.mark.parametrize("model", ["logistic_regression", "random_forest", "gbt"])
+@pytest.mark.parametrize(
+    "model",
+    # the trees fit more slowly: the end-to-end suite fits them
+    [
+        "logistic_regression",
+        pytest.param("random_forest", marks=pytest.mark.e2e),
+        pytest.param("gbt", marks=pytest.mark.e2e),
+    ],
+)
 def test_every_classifier_fits_and_scores_features_named_as_its_own_columns(spark, model: str) -> None:
     # GIVEN features named as Spark ML's columns and a stage's output (numbers, and `features` a category)
     schema = StructType(

@@ -13,7 +13,6 @@ from speedrun.cli import main
 from speedrun.config import METRICS
 from speedrun.edges.tables import Tables, read_split
 from speedrun.errors import SpeedrunError
-from speedrun.steps.evaluate import evaluate
 from speedrun.steps.ingest import ingest
 from speedrun.steps.prepare import prepare
 from speedrun.transforms.synthetic import synthetic_churn
@@ -43,11 +42,12 @@ def test_run_writes_every_table_and_sane_metrics(spark, trained, tmp_path: Path)
     assert tables.read(spark, "metrics").where(f"run_id = '{report['run_id']}'").count() == 1
 
 
-def test_metrics_out_writes_the_json_where_asked(spark, trained, tmp_path: Path) -> None:
+def test_metrics_out_writes_the_json_where_asked(trained) -> None:
+    # GIVEN the shared run, asked for its metrics JSON in a folder of its own (`--metrics-out`)
     cfg, first = trained
-    out = tmp_path / "elsewhere" / "m.json"
-    again = alone(evaluate, spark, cfg, run_id=first.report["run_id"], metrics_out=str(out))
-    assert json.loads(out.read_text())["metrics"] == first.report["metrics"] == again.report["metrics"]
+    # THEN the JSON is there, with the run's metrics
+    out = Path(cfg.storage.work_dir) / "elsewhere" / "m.json"
+    assert json.loads(out.read_text())["metrics"] == first.report["metrics"]
 
 
 @pytest.mark.e2e
