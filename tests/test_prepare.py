@@ -11,7 +11,14 @@ from speedrun.errors import SpeedrunError
 from speedrun.steps.prepare import summarize
 from speedrun.transforms.cleaning import clean, to_silver, trim_strings, with_reject_reason
 from speedrun.transforms.columns import REASON, ROW_KEY
-from speedrun.transforms.contract import Contract, contract_of, infer_contract
+from speedrun.transforms.contract import (
+    Contract,
+    contract_of,
+    declared_contract,
+    infer_contract,
+    valued,
+    without_empty,
+)
 
 COLUMNS = ColumnsConfig(label=LabelConfig(column="y", classes=["no", "yes"]), numeric=["x"], categorical=["c"])
 CONTRACT = Contract(numeric=["x"], categorical=["c"], classes=["no", "yes"])
@@ -131,6 +138,28 @@ def test_summarize_counts_every_row_once(spark) -> None:
     result = summarize(tag(df), "y")
     assert (result.accepted, result.quarantined) == (2, 2)
     assert result.reasons == {"x: not a number": 1, "y: label is missing": 1}
+
+
+def test_a_whole_declared_contract_is_taken_as_declared_and_its_empty_features_counted_with_the_rows(spark) -> None:
+    # GIVEN rows whose every feature and class the config declares, and a category that is only ever missing
+    df = spark.createDataFrame([("1", None, "yes", "f"), ("2", None, "no", "f"), ("x", "a", "no", "f")], RAW)
+    # WHEN the contract is taken from the config and the rows are counted
+    declared = declared_contract(clean(df, COLUMNS), COLUMNS)
+    result = summarize(tag(df), "y", valued=valued(clean(df, COLUMNS), declared))
+    # THEN nothing is inferred; the accepted rows' values say c has none, and it is left out
+    assert declared == CONTRACT
+    assert result.values == {"x": 2, "c": 0}
+    assert without_empty(declared, result.values) == Contract(["x"], [], ["no", "yes"], empty=["c"])
+    # AND a contract the config leaves partly to infer is not declared
+    untyped = ColumnsConfig(label=LabelConfig(column="y", classes=["no", "yes"]), numeric=["x"])
+    assert declared_contract(clean(df, untyped), untyped) is None
+    unlisted = ColumnsConfig(label=LabelConfig(column="y"), numeric=["x"], categorical=["c"])
+    assert declared_contract(clean(df, unlisted), unlisted) is None
+
+
+def test_no_feature_left_with_a_value_is_one_line_naming_them() -> None:
+    with pytest.raises(SpeedrunError, match=r"^no feature columns are left \(x, c have no values\): check columns"):
+        without_empty(CONTRACT, {"x": 0, "c": 0})
 
 
 def test_summarize_rejects_too_many_quarantined_rows(spark) -> None:

@@ -3,7 +3,7 @@
 A step is one function of a `RunContext` — the same function for the command line, the wheel's entry points, the
 job scripts, the notebook API and `speedrun run`, which is the steps called in order on one context. The context
 holds the Spark session, the config and the tables; the rows a step has in hand (those it read or wrote in this
-process, cached once, by table role); the version of each table the run works on; and the writer. A step alone
+process, by table role); the version of each table the run works on; and the writer. A step alone
 (`speedrun prepare`) commits each write at once; inside `run` (`background=True`) writes go on in threads while
 the next step starts, and the context waits for them when it closes: a failed write fails the run before it ends.
 """
@@ -131,12 +131,12 @@ class RunContext:
         self.rows[role] = rows
         return rows
 
-    def read(self, role: str, cache: bool = True) -> DataFrame:
-        """`role`'s rows as this run has them: in hand, else read at `version(role)` (and held, cached)."""
-        if role in self.rows:
-            return self.rows[role]
-        rows = self.tables.read(self.spark, role, self.version(role))
-        return self.hold(role, rows) if cache else rows
+    def read(self, role: str) -> DataFrame:
+        """`role`'s rows as this run has them: in hand, else read at `version(role)` (and held, not cached: a
+        Delta table's columns are read as a step needs them, and a cache of many rows spills)."""
+        if role not in self.rows:
+            self.rows[role] = self.tables.read(self.spark, role, self.version(role))
+        return self.rows[role]
 
     def split_rows(self) -> dict[str, DataFrame]:
         """The rows of each split: silver's, by `_split`; with a given test file, test is silver_test's."""

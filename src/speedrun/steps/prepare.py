@@ -22,7 +22,7 @@ from speedrun.errors import SpeedrunError
 from speedrun.progress import step
 from speedrun.transforms.cleaning import clean, to_silver, with_reject_reason
 from speedrun.transforms.columns import CORRUPT, REASON, SPLIT, column
-from speedrun.transforms.contract import Contract, infer_contract
+from speedrun.transforms.contract import Contract, declared_contract, infer_contract, valued, without_empty
 from speedrun.transforms.splits import SPLITS, split_of
 
 
@@ -47,20 +47,31 @@ class PrepareResult:
     quarantined: int
     reasons: dict[str, int]
     by_split: dict[str, Counter] = field(default_factory=dict)  # accepted rows per split and label value
+    values: dict[str, int] = field(default_factory=dict)  # accepted rows with a value, per feature counted
 
 
 def summarize(
-    tagged: DataFrame, label: str, max_quarantined: float = 1.0, min_classes: int = 2, split: Column | None = None
+    tagged: DataFrame,
+    label: str,
+    max_quarantined: float = 1.0,
+    min_classes: int = 2,
+    split: Column | None = None,
+    valued: dict[str, Column] | None = None,
 ) -> PrepareResult:
-    """One pass: rows accepted (by class, and by split when `split` gives each row's), rows quarantined (by
-    reason); errors when too little is left to learn."""
+    """One pass: rows accepted (by class, and by split when `split` gives each row's; with a value, per feature
+    of `valued`), rows quarantined (by reason); errors when too little is left to learn."""
+    valued = valued or {}
     groups = tagged.groupBy(REASON, column(label), (split if split is not None else F.lit("test")).alias(SPLIT))
-    groups = groups.count().collect()
-    accepted, reasons, by_split = Counter(), Counter(), {}
-    for row in groups:
+    counts = [
+        F.count(F.lit(1)).alias("count"),
+        *[F.count(v).alias(f"_values_{i}") for i, v in enumerate(valued.values())],
+    ]
+    accepted, reasons, by_split, values = Counter(), Counter(), {}, Counter()
+    for row in groups.agg(*counts).collect():
         if row[REASON] is None:
             accepted[row[label]] += row["count"]
             by_split.setdefault(row[SPLIT], Counter())[row[label]] += row["count"]
+            values.update({name: row[f"_values_{i}"] for i, name in enumerate(valued)})
         else:
             reasons[row[REASON]] += row["count"]
     total, quarantined = sum(accepted.values()) + sum(reasons.values()), sum(reasons.values())
@@ -77,24 +88,26 @@ def summarize(
             f"{quarantined / total:.1%} of rows failed cleaning, more than "
             f"prepare.max_quarantined_fraction = {max_quarantined:g}: {top}"
         )
-    return PrepareResult(sum(accepted.values()), quarantined, dict(reasons.most_common()), by_split)
+    return PrepareResult(sum(accepted.values()), quarantined, dict(reasons.most_common()), by_split, dict(values))
 
 
 def prepare_side(ctx: RunContext, side: Side, contract: Contract | None) -> tuple[PrepareResult, Contract]:
     """Clean one bronze table (the rows in hand, else the table at the run's version) into its silver and
-    quarantine tables, inferring the contract if none is given; silver's rows stay in hand for the steps after."""
+    quarantine tables, under `contract` (a given test file's: the training source's), else the config's when it
+    declares it whole, else one inferred from the rows. Nothing is cached: the rows are cleaned as read in each
+    pass (the contract's, if inferred; the counts'; silver's write; quarantine's, if any row is quarantined),
+    and the steps after read silver's Delta table."""
     cfg, label = ctx.cfg, ctx.cfg.columns.label.column
     source = getattr(cfg, side.key)
-    cleaned = ctx.read(side.bronze, cache=False).transform(
-        partial(clean, columns=cfg.columns, null_values=source.null_values)
-    )
-    cleaned = ctx.hold(f"{side.bronze}_cleaned", cleaned)
-    contract = contract or infer_contract(
-        cleaned.where(F.col(CORRUPT).isNull()) if CORRUPT in cleaned.columns else cleaned, cfg.columns
-    )
+    cleaned = ctx.read(side.bronze).transform(partial(clean, columns=cfg.columns, null_values=source.null_values))
+    declared = None if contract else declared_contract(cleaned, cfg.columns)
+    contract = contract or declared or infer_contract(readable(cleaned), cfg.columns)
     tagged = with_reject_reason(cleaned, contract, label, source.quote)
     split = split_of(cfg.split, cfg.test_source is not None) if side is TRAINING else None
-    result = summarize(tagged, label, cfg.prepare.max_quarantined_fraction, side.min_classes, split)
+    max_quarantined = cfg.prepare.max_quarantined_fraction
+    counted = valued(cleaned, declared) if declared else None
+    result = summarize(tagged, label, max_quarantined, side.min_classes, split, counted)
+    contract = without_empty(contract, result.values) if declared else contract
     silver = tagged.where(F.col(REASON).isNull()).transform(
         partial(to_silver, contract=contract, label=label, split=split)
     )
@@ -103,8 +116,12 @@ def prepare_side(ctx: RunContext, side: Side, contract: Contract | None) -> tupl
     # no row quarantined (counted above): an empty table, without another pass over the rows to find none
     rejected = tagged.where(F.col(REASON).isNotNull()) if result.quarantined else tagged.limit(0)
     ctx.write_all({side.silver: silver, side.quarantine: rejected}, lineage)
-    ctx.hold(side.silver, silver, cache=False)  # computed from the cached cleaned rows
     return result, contract
+
+
+def readable(cleaned: DataFrame) -> DataFrame:
+    """The cleaned rows that are not malformed lines."""
+    return cleaned.where(F.col(CORRUPT).isNull()) if CORRUPT in cleaned.columns else cleaned
 
 
 def prepare(ctx: RunContext) -> PrepareResult | None:

@@ -8,7 +8,7 @@ very contract the rows were cleaned with, even in another process.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -78,6 +78,36 @@ def as_double(df: DataFrame, name: str) -> Column:
     return string_as_double(value) if df.schema[name].dataType.typeName() == "string" else value.try_cast("double")
 
 
+def declared_contract(df: DataFrame, columns: ColumnsConfig) -> Contract | None:
+    """The contract as the config declares it, when it declares it whole (every candidate feature typed, the
+    classes listed): nothing to infer, so no pass over the rows for it; which features have no value is then
+    counted with the rows (`valued`, `without_empty`). None when something is left to infer."""
+    typed = {*columns.numeric, *columns.categorical}
+    if not columns.label.classes or any(c not in typed for c in candidate_features(df, columns)):
+        return None
+    return Contract([*columns.numeric], [*columns.categorical], [*columns.label.classes], columns.id)
+
+
+def valued(df: DataFrame, contract: Contract) -> dict[str, Column]:
+    """Per feature, a column that is non-null where the row has a value (a number, for a numeric feature):
+    counted, it says which features have none."""
+    return {
+        name: number(as_double(df, name)) if name in contract.numeric else column(name) for name in contract.features
+    }
+
+
+def without_empty(contract: Contract, values: dict[str, int]) -> Contract:
+    """`contract` without the features that have no value (`values`: each feature's count of values), named in
+    its `empty`; an error when none is left."""
+    empty = [name for name in contract.features if name in values and not values[name]]
+    numeric = [c for c in contract.numeric if c not in empty]
+    categorical = [c for c in contract.categorical if c not in empty]
+    if not numeric and not categorical:
+        left_out = f" ({', '.join(empty)} have no values)" if empty else ""
+        raise SpeedrunError(f"no feature columns are left{left_out}: check columns.include and columns.exclude")
+    return replace(contract, numeric=numeric, categorical=categorical, empty=empty)
+
+
 def infer_contract(df: DataFrame, columns: ColumnsConfig) -> Contract:
     """Declared columns as declared; every other candidate numeric when all its values read as numbers.
     A candidate with no value in any row (every value missing, or NaN) is left out, and named in `empty`.
@@ -101,13 +131,9 @@ def infer_contract(df: DataFrame, columns: ColumnsConfig) -> Contract:
         (numeric if is_numeric_type(df, name) or not found[name] else categorical).append(name)
     values = {name: found[f"_values_{i}"] for i, name in enumerate(candidates)}
     values |= {name: found[f"_numbers_{i}"] for i, name in enumerate(candidates) if name in numeric}
-    empty = [name for name in candidates if not values[name]]
-    numeric, categorical = [c for c in numeric if c not in empty], [c for c in categorical if c not in empty]
-    if not numeric and not categorical:
-        left_out = f" ({', '.join(empty)} have no values)" if empty else ""
-        raise SpeedrunError(f"no feature columns are left{left_out}: check columns.include and columns.exclude")
+    typed = without_empty(Contract(numeric, categorical, [], columns.id), values)
     classes = columns.label.classes or infer_classes(df, columns)
-    return Contract(numeric, categorical, classes, columns.id, empty)
+    return replace(typed, classes=classes, empty=[c for c in candidates if not values[c]])
 
 
 def infer_classes(df: DataFrame, columns: ColumnsConfig) -> list[str]:

@@ -12,7 +12,7 @@ from pyspark.ml.feature import StringIndexerModel
 from pyspark.sql import DataFrame
 
 from speedrun.config import FeaturesConfig, ModelConfig, TrainConfig
-from speedrun.transforms.columns import ROW_KEY, column
+from speedrun.transforms.columns import LABEL, ROW_KEY, column
 from speedrun.transforms.contract import Contract, contract_of
 from speedrun.transforms.decision import Decision, threshold_for, with_weights
 from speedrun.transforms.features import BINNED_MODELS, ml_names, ml_pipeline, tree_bins
@@ -26,6 +26,13 @@ def fixed_layout(df: DataFrame, partitions: int) -> DataFrame:
     return df.repartition(partitions, ROW_KEY).sortWithinPartitions(ROW_KEY, *others)
 
 
+def model_columns(rows: DataFrame, contract: Contract) -> DataFrame:
+    """The columns a fit reads (the features, the label, the row key), in their order: what is shuffled into
+    the fixed layout and cached, not the id, the source file or the split."""
+    needed = {*contract.features, LABEL, ROW_KEY}
+    return rows.select(*[column(c) for c in rows.columns if c in needed])
+
+
 def fit(
     training: DataFrame,
     model: ModelConfig,
@@ -36,9 +43,9 @@ def fit(
     """Fit the pipeline of `model` and `features` on the training rows, laid out the reproducible way (in
     `partitions`), each row weighing its class's weight when given. Trees get as many bins as the categorical
     feature with the most values needs (the indexers are fitted first, as the pipeline would)."""
-    rows = fixed_layout(with_weights(training, weights), partitions).persist()
+    contract = contract_of(training)
+    rows = fixed_layout(with_weights(model_columns(training, contract), weights), partitions).persist()
     try:
-        contract = contract_of(training)
         stages = ml_pipeline(model, features, contract, weighted=weights is not None).getStages()
         if model.type not in BINNED_MODELS:
             return Pipeline(stages=stages).fit(rows)

@@ -29,7 +29,7 @@ from speedrun.transforms.columns import LABEL, PROBABILITY
 from speedrun.transforms.contract import contract_of
 from speedrun.transforms.decision import Decision, threshold_for, training_weights, with_weights
 from speedrun.transforms.features import TREE_MODELS, build_classifier, ml_pipeline
-from speedrun.transforms.fit import fixed_layout, sized_for
+from speedrun.transforms.fit import fixed_layout, model_columns, sized_for
 from speedrun.transforms.metrics import metrics_of, outcome_counts
 from speedrun.transforms.search import TRAIN_KEYS, describe, draw_candidates, is_better, tuning_metric
 
@@ -78,10 +78,11 @@ class Shapes:
         self.cfg, self.contract = cfg, contract_of(rows["train"])
         # every train row carries its balanced weight; a candidate weighs rows by it only if it asks to
         self.weights = weights
-        train = with_weights(rows["train"], self.weights)
+        train = with_weights(model_columns(rows["train"], self.contract), self.weights)
+        validation = model_columns(rows["validation"], self.contract)
         self.layout = {
             n: fixed_layout(r, cfg.train.partitions).persist()
-            for n, r in (("train", train), ("validation", rows["validation"]))
+            for n, r in (("train", train), ("validation", validation))
         }
         self.shapes: dict[bool, tuple[PipelineModel, DataFrame, DataFrame]] = {}
         self.fitting = threading.Lock()  # candidates fitted at once share each shape's one fit
