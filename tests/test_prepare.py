@@ -9,7 +9,7 @@ from pyspark.sql.types import DoubleType, IntegerType, LongType, StringType, Str
 from speedrun.config import ColumnsConfig, LabelConfig
 from speedrun.errors import SpeedrunError
 from speedrun.steps.prepare import summarize
-from speedrun.transforms.cleaning import clean, to_silver, trim_strings, with_reject_reason
+from speedrun.transforms.cleaning import accepted, clean, rejected, to_silver, trim_strings, with_reject_reason
 from speedrun.transforms.columns import REASON, ROW_KEY
 from speedrun.transforms.contract import (
     Contract,
@@ -57,6 +57,22 @@ def test_clean_gives_each_bad_row_its_reasons(spark) -> None:
         StructType([StructField("x", StringType()), StructField(REASON, StringType())]),
     )
     assert_df_equality(result, expected, ignore_nullable=True)
+
+
+def test_good_and_bad_rows_are_filtered_on_their_reason_computed_once(spark) -> None:
+    # GIVEN a good row and a row with a non-number
+    df = spark.createDataFrame([(" 1.5", "a", "yes", "f.csv"), ("abc", "b", "no", "f.csv")], RAW)
+    # WHEN the accepted and the rejected rows are taken
+    good, bad = accepted(tag(df)), rejected(tag(df))
+    # THEN each holds its own rows
+    assert [(r["x"], r[REASON]) for r in good.collect()] == [("1.5", None)]
+    assert [(r["x"], r[REASON]) for r in bad.collect()] == [("abc", "x: not a number")]
+    # AND the filter reads the reason computed from the cleaned values, not the cleaning inlined on raw columns
+    plan = good._jdf.queryExecution().optimizedPlan().toString().splitlines()
+    assert [line for line in plan if "Filter" in line] == [
+        line for line in plan if "Filter isnull(_reject_reason" in line
+    ]
+    assert not any("trim(" in line for line in plan if "Filter" in line)
 
 
 def test_row_key_depends_on_content_only(spark) -> None:

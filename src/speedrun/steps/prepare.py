@@ -20,7 +20,7 @@ from speedrun.context import RunContext
 from speedrun.edges.delta_log import INPUTS
 from speedrun.errors import SpeedrunError
 from speedrun.progress import step
-from speedrun.transforms.cleaning import clean, to_silver, with_reject_reason
+from speedrun.transforms.cleaning import accepted, clean, rejected, to_silver, with_reject_reason
 from speedrun.transforms.columns import CORRUPT, REASON, SPLIT, column
 from speedrun.transforms.contract import Contract, declared_contract, infer_contract, valued, without_empty
 from speedrun.transforms.splits import SPLITS, split_of
@@ -108,14 +108,12 @@ def prepare_side(ctx: RunContext, side: Side, contract: Contract | None) -> tupl
     counted = valued(cleaned, declared) if declared else None
     result = summarize(tagged, label, max_quarantined, side.min_classes, split, counted)
     contract = without_empty(contract, result.values) if declared else contract
-    silver = tagged.where(F.col(REASON).isNull()).transform(
-        partial(to_silver, contract=contract, label=label, split=split)
-    )
+    silver = accepted(tagged).transform(partial(to_silver, contract=contract, label=label, split=split))
     fingerprint = {INPUTS: ctx.fingerprint} if ctx.fingerprint else {}
     lineage = lambda: {side.bronze: ctx.version(side.bronze), **fingerprint}  # noqa: E731 - once bronze is written
     # no row quarantined (counted above): an empty table, without another pass over the rows to find none
-    rejected = tagged.where(F.col(REASON).isNotNull()) if result.quarantined else tagged.limit(0)
-    ctx.write_all({side.silver: silver, side.quarantine: rejected}, lineage)
+    quarantined = rejected(tagged) if result.quarantined else tagged.limit(0)
+    ctx.write_all({side.silver: silver, side.quarantine: quarantined}, lineage)
     return result, contract
 
 

@@ -77,6 +77,24 @@ def with_reject_reason(df: DataFrame, contract: Contract, label: str | None, quo
     return df.withColumn(REASON, F.when(reason != "", reason))
 
 
+def accepted(tagged: DataFrame) -> DataFrame:
+    """The rows without a reject reason, the reason computed once per row (see `kept_whole`)."""
+    return kept_whole(tagged, "accepted").where(F.col(REASON).isNull())
+
+
+def rejected(tagged: DataFrame) -> DataFrame:
+    """The rows with a reject reason, the reason computed once per row (see `kept_whole`)."""
+    return kept_whole(tagged, "rejected").where(F.col(REASON).isNotNull())
+
+
+def kept_whole(tagged: DataFrame, name: str) -> DataFrame:
+    """`tagged` behind an observation point (its rows counted, as `speedrun_<name>`): Spark's optimizer pushes a
+    filter through projections by inlining them, so a filter on the reason of uncached rows would otherwise be
+    evaluated on the raw columns, every cleaned value it reads cleaned again there, and once more above it (3x
+    the time of the cleaning at 10^6 rows, measured); it does not push a filter through an observation."""
+    return tagged.observe(f"speedrun_{name}", F.count(F.lit(1)).alias("rows"))
+
+
 def typed_features(contract: Contract) -> list[Column]:
     """The id and feature columns, typed as the model takes them: numbers as double, categories as strings."""
     return [
