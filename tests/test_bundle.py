@@ -230,6 +230,9 @@ def test_training_job_is_the_pipeline_as_a_dag_on_runtime_17_3() -> None:
     for target in ("dev", "staging", "prod"):  # on job clusters of Runtime 17.3 LTS
         clusters = target_resources(bundle, target)["jobs"]["training"]["job_clusters"]
         assert {c["new_cluster"]["spark_version"] for c in clusters} == {"17.3.x-scala2.13"}
+        for jvm in ("driver", "executor"):  # Spark's large generated methods compiled, as in a local session
+            options = {c["new_cluster"]["spark_conf"][f"spark.{jvm}.extraJavaOptions"] for c in clusters}
+            assert options == {"-XX:-DontCompileHugeMethods"}
     assert job["max_concurrent_runs"] == 1 and job["timeout_seconds"] > 0
     assert all(t["max_retries"] >= 1 for t in job["tasks"] if t["task_key"] != "validate")
     assert set(bundle["targets"]) == {"dev", "serverless", "staging", "prod"}

@@ -76,6 +76,13 @@ def test_local_sessions_collect_no_file_statistics(monkeypatch, tmp_path: Path) 
     assert conf["spark.databricks.delta.stats.collect"] == "false"
 
 
+def test_the_jvm_compiles_the_large_methods_spark_generates(spark) -> None:
+    # GIVEN the suite's session, started by the session factory
+    runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    # THEN its JVM compiles methods over HotSpot's 8,000-byte limit (prepare's generated code is one)
+    assert "-XX:-DontCompileHugeMethods" in list(runtime.getInputArguments())
+
+
 @pytest.mark.parametrize(
     ("runtime", "types", "refused"),
     [

@@ -79,6 +79,9 @@ def resolved_delta_jars(folder: Path | None = None) -> list[str] | None:
     return [str(jar) for jar in jars] if all(jar.is_file() for jar in jars) else None
 
 
+JIT_HUGE_METHODS = "-XX:-DontCompileHugeMethods"
+
+
 def local_conf(master: str = "local[2]", extra: dict[str, str] | None = None) -> dict[str, str]:
     """All settings of a local session with Delta (tested without starting Spark)."""
     log4j = resources.files("speedrun.conf").joinpath("log4j2.properties")
@@ -87,6 +90,9 @@ def local_conf(master: str = "local[2]", extra: dict[str, str] | None = None) ->
     java_options = [
         *archive_options(f"{Path(pyspark.__file__).parent}\n{jars or delta_packages()}"),
         f"-Dlog4j2.configurationFile=file:{log4j}",
+        # Spark's generated code for a stage of many expressions (cleaning, reasons, silver's casts) is a method
+        # over HotSpot's 8,000-byte limit for compiling: left interpreted, prepare's passes took 3x as long
+        JIT_HUGE_METHODS,
     ]
     conf = {
         "spark.master": master,
