@@ -1,6 +1,6 @@
 """prepare: bronze -> silver and quarantine, by the cleaning transforms of `cleaning` (strings trimmed, null tokens
-made missing, numbers cast, the label normalized and made a class index), under the data contract inferred from
-the cleaned rows.
+made missing, numbers cast, the label normalized and made a class index), under the data contract the config
+declares, or, where it leaves something open, inferred from the cleaned rows.
 
 A row that cannot be cleaned (a malformed line, a number that is not one, a missing or unknown label) is never
 dropped: it goes to the `<name>_quarantine` table with its reason, its file and its row key, and
