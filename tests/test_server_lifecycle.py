@@ -154,10 +154,10 @@ def wait_for(found, seconds: float):
     return value
 
 
-def test_soak_four_clients_100_commands_with_stops_idle_stops_and_settings_changes(
+def test_soak_four_clients_80_commands_with_stops_idle_stops_and_settings_changes(
     own_server: Path, tmp_path: Path
 ) -> None:
-    # GIVEN four clients of 25 commands each, in folders made and deleted as they go, whose settings change
+    # GIVEN four clients of 20 commands each, in folders made and deleted as they go, whose settings change
     # halfway (another Spark master) and back, against a server that stops after 3 idle seconds
     phases = [{}, {"SPEEDRUN_MASTER": "local[1]"}, {}]
     outcomes: list = []
@@ -165,7 +165,7 @@ def test_soak_four_clients_100_commands_with_stops_idle_stops_and_settings_chang
     go.set()
     together = threading.Barrier(4, timeout=600)
     clients = [
-        threading.Thread(target=client, args=(n, tmp_path, 25, phases, outcomes, go, together)) for n in range(4)
+        threading.Thread(target=client, args=(n, tmp_path, 20, phases, outcomes, go, together)) for n in range(4)
     ]
     for thread in clients:
         thread.start()
@@ -184,7 +184,7 @@ def test_soak_four_clients_100_commands_with_stops_idle_stops_and_settings_chang
     for thread in clients:
         thread.join(timeout=900)
     # THEN every command ended with its own result: 0, or 2 with its one line; none with 3
-    assert len(outcomes) == 100 and sum(not fails for _, _, fails, _, _ in outcomes) >= 10
+    assert len(outcomes) == 80 and sum(not fails for _, _, fails, _, _ in outcomes) >= 5
     for number, i, fails, code, err in outcomes:
         assert code == (2 if fails else 0), (number, i, err)
         if fails:

@@ -49,7 +49,8 @@ def test_a_run_whose_background_write_fails_records_and_registers_nothing(spark,
         run_pipeline(spark, cfg)
     # AND no run was recorded and no model version registered; bronze, written before, is a good version
     assert not Tables(cfg).exists(spark, "training_runs")
-    assert mlflow.MlflowClient(tracking_uri(cfg)).search_registered_models() == []
+    store = tracking_uri(cfg)  # the registry too: not the one an earlier test of this process set for MLflow
+    assert mlflow.MlflowClient(tracking_uri=store, registry_uri=store).search_registered_models() == []
     assert Tables(cfg).read(spark, "bronze").count() == 300
 
 
