@@ -22,8 +22,8 @@ run: install  ## the whole training pipeline on the built-in default data; print
 test: install  ## the fast suite: units, one shared pipeline run, failure paths (about 85 s on 2 cores)
 	$(BIN)/pytest -m "not e2e" $(ARGS)
 
-test-e2e: install  ## the end-to-end suite: every example, replay, lifecycle, spark-submit, the server (3 workers)
-	$(BIN)/pytest -m e2e -n 3 --dist loadgroup $(ARGS)
+test-e2e: install  ## the end-to-end suite: every example, replay, lifecycle, spark-submit, the server (2 workers)
+	$(BIN)/pytest -m e2e -n 2 --dist loadgroup $(ARGS)
 
 bench: install  ## speedrun vs naive PySpark vs scikit-learn, 10^4..10^7 rows (ARGS="--sizes 10000,100000")
 	$(BIN)/python benchmarks/bench.py $(ARGS)
