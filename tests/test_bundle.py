@@ -47,14 +47,20 @@ def test_the_bundle_validates_offline() -> None:
     assert bundle_problems(ROOT) == []
 
 
-def test_scoring_job_scores_daily_batches_with_the_champion() -> None:
+def test_scoring_job_scores_daily_batches_with_the_champion_and_gives_the_drift_verdict_once() -> None:
     bundle, _ = load_bundle(ROOT)
     job = bundle["resources"]["jobs"]["scoring"]
-    (task,) = job["tasks"]
-    arguments = task["python_wheel_task"]["parameters"]
-    assert task["python_wheel_task"]["entry_point"] == "speedrun-score"
+    score, drift = job["tasks"]
+    arguments = score["python_wheel_task"]["parameters"]
+    assert score["python_wheel_task"]["entry_point"] == "speedrun-score"
     assert arguments[arguments.index("--batch-id") + 1] == "{{job.start_time.iso_date}}"
     assert job["schedule"]["quartz_cron_expression"] == "0 0 5 * * ?"
+    # the scoring task retries, so it leaves the drift verdict to a task that does not: a drifted batch fails once
+    assert "--no-drift-verdict" in arguments and score["max_retries"] > 0
+    verdict = drift["python_wheel_task"]["parameters"]
+    assert drift["python_wheel_task"]["entry_point"] == "speedrun-drift" and drift["max_retries"] == 0
+    assert drift["depends_on"] == [{"task_key": "score"}]
+    assert verdict[verdict.index("--batch-id") + 1] == "{{job.start_time.iso_date}}"
 
 
 @pytest.mark.parametrize(

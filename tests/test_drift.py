@@ -10,9 +10,18 @@ import pytest
 
 from speedrun.config import DriftConfig
 from speedrun.errors import SpeedrunError
-from speedrun.steps.drift import Drift, batch_drift, refuse_shift
 from speedrun.transforms.contract import Contract
-from speedrun.transforms.drift import MISSING, UNSEEN, bin_label, profiled_rows, stability_index, training_profile
+from speedrun.transforms.drift import (
+    MISSING,
+    UNSEEN,
+    Drift,
+    batch_drift,
+    bin_label,
+    profiled_rows,
+    shift_error,
+    stability_index,
+    training_profile,
+)
 
 CONTRACT = Contract(numeric=["amount"], categorical=["plan"], classes=["no", "yes"])
 SCHEMA = "amount double, plan string"
@@ -48,8 +57,8 @@ def test_a_batch_like_the_training_rows_does_not_drift_and_a_shifted_one_does(sp
     shifted = spark.createDataFrame([(float(i + 400), "a" if i % 4 else "c") for i in range(1000)], SCHEMA)
     settings = DriftConfig()
     # WHEN each is compared with the training profile
-    calm = {r["feature"]: r for r in batch_drift(like, profile, settings).rows}
-    moved = {r["feature"]: r for r in batch_drift(shifted, profile, settings).rows}
+    calm = {r["feature"]: r for r in batch_drift(like, 333, profile, settings).rows}
+    moved = {r["feature"]: r for r in batch_drift(shifted, 1000, profile, settings).rows}
     # THEN the first is under the warning level on every feature
     assert all(r["psi"] < settings.warn for r in calm.values())
     # AND the second is above the failing level on both, the unseen plan's share said
@@ -68,7 +77,7 @@ def test_a_number_bin_is_named_by_its_range() -> None:
 
 def drift_of(**psi: float) -> Drift:
     rows = [{"feature": f, "psi": v, "unseen_share": 0.0, "bins": "[]", "kind": "numeric"} for f, v in psi.items()]
-    return Drift(rows, DriftConfig(warn=0.1, fail=0.25))
+    return Drift(rows, DriftConfig(warn=0.1, fail=0.25), scored=1000)
 
 
 def test_one_line_says_which_features_moved() -> None:
@@ -77,14 +86,23 @@ def test_one_line_says_which_features_moved() -> None:
 
 
 def test_a_shift_above_the_failing_level_fails_the_scoring_task_naming_the_features() -> None:
-    refuse_shift(drift_of(age=0.02, charges=0.2), "churn_drift")  # moved, not shifted: no failure
-    with pytest.raises(SpeedrunError) as error:
-        refuse_shift(drift_of(age=0.02, charges=0.3), "churn_drift")
-    assert str(error.value) == (
+    assert shift_error(drift_of(age=0.02, charges=0.2).rows, 0.25, "churn_drift") is None  # moved, not shifted
+    error = shift_error(drift_of(age=0.02, charges=0.3).rows, 0.25, "churn_drift")
+    assert isinstance(error, SpeedrunError) and str(error) == (
         "scored batch drifted from the training rows above scoring.drift.fail = 0.25: charges (PSI 0.300); "
         "predictions and drift rows are written (churn_drift)"
     )
-    assert Drift(drift_of(charges=9.0).rows, DriftConfig(fail=None)).above(None) == []
+    assert shift_error(drift_of(charges=9.0).rows, None, "churn_drift") is None
+
+
+def test_a_batch_with_too_few_rows_for_a_psi_is_not_measured_and_says_so(spark, profile) -> None:
+    # GIVEN a batch of 3 rows, under scoring.drift.min_rows (200)
+    tiny = spark.createDataFrame([(1.0, "a"), (2.0, "b"), (3.0, "a")], SCHEMA)
+    # WHEN its drift is asked for THEN none is measured (no Spark job), and its line says why
+    drift = batch_drift(tiny, 3, profile, DriftConfig())
+    assert (drift.measured, drift.rows) == (False, [])
+    assert drift.line() == "drift: not measured on 3 rows (a PSI needs scoring.drift.min_rows = 200)"
+    assert shift_error(drift.rows, 0.25, "churn_drift") is None
 
 
 def test_many_training_rows_are_profiled_from_a_seeded_sample(spark) -> None:

@@ -8,7 +8,8 @@ from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 from speedrun.config import load_config
 from speedrun.errors import SpeedrunError
 from speedrun.transforms.contract import Contract
-from speedrun.transforms.features import ml_pipeline, output_columns, spark_param_name
+from speedrun.transforms.decided_class import classifier_outputs
+from speedrun.transforms.features import ml_pipeline, spark_param_name
 
 SCHEMA = StructType(
     [
@@ -45,14 +46,14 @@ def test_transformers_are_fitted_on_training_rows_only(spark) -> None:
     test = spark.createDataFrame([(None, "zzz", 0.0), (1000.0, "a", 1.0)], SCHEMA)
     # WHEN the pipeline is fitted on the training rows
     model = pipeline_of(small_cfg("logistic_regression"), CONTRACT).fit(train)
-    imputer, indexer = model.stages[0], model.stages[1]
+    imputer, indexer = model.stages[1], model.stages[2]  # after the stage that types the features
     # THEN the imputer's median and the indexer's categories come from them alone
-    assert imputer.surrogateDF.first()["age"] == 20.0
+    assert imputer.surrogateDF.first()["_age__0"] == 20.0
     assert indexer.labelsArray == [["a", "b"]]
     # AND unseen or missing values at scoring time still score
-    scored = model.transform(test).select("_age__imputed", "_contract__index").collect()
-    assert scored[0]["_age__imputed"] == 20.0
-    assert scored[0]["_contract__index"] == 2.0  # the bucket of unseen values
+    scored = model.transform(test).select("_age__0__imputed", "_contract__1__index").collect()
+    assert scored[0]["_age__0__imputed"] == 20.0
+    assert scored[0]["_contract__1__index"] == 2.0  # the bucket of unseen values
 
 
 def test_config_keys_map_to_spark_params() -> None:
@@ -96,7 +97,7 @@ def test_every_classifier_fits_and_scores_features_named_as_its_own_columns(spar
     scored = fitted.transform(train)
     # THEN each row is scored into the pipeline's own `_` columns, read from the fitted model
     assert {"_prediction", "_probability", "_raw_prediction"} <= set(scored.columns)
-    assert output_columns(fitted) == ("_prediction", "_probability")
+    assert classifier_outputs(fitted) == ("_prediction", "_probability")
     assert scored.count() == 12
     # AND the user's columns are there, as they were
     assert scored.select(*OWN_NAMES).collect() == train.select(*OWN_NAMES).collect()

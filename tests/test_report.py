@@ -9,10 +9,10 @@ from speedrun.edges.report import BINS, curves, histogram_of, readable
 
 
 def test_slots_are_named_by_their_original_columns() -> None:
-    assert readable("age__imputed") == "age"
-    assert readable("contract__onehot_month-to-month") == "contract = month-to-month"
-    assert readable("contract__onehot___unknown") == "contract = (missing or unseen)"
-    assert readable("contract__index") == "contract"
+    assert readable("_age__0__imputed") == "age"
+    assert readable("_contract__3__onehot_month-to-month") == "contract = month-to-month"
+    assert readable("_contract__3__onehot___unknown") == "contract = (missing or unseen)"
+    assert readable("_contract__3__index") == "contract"
 
 
 def test_curves_run_from_the_strictest_threshold_to_the_loosest() -> None:

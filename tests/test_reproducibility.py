@@ -23,6 +23,7 @@ from speedrun.steps.split import split
 from speedrun.transforms.cleaning import clean, to_silver
 from speedrun.transforms.columns import ROW_KEY, SPLIT
 from speedrun.transforms.contract import infer_contract
+from speedrun.transforms.decided_class import classifier_of
 from speedrun.transforms.fit import metrics_on
 from speedrun.transforms.splits import SPLITS, assign_splits
 from speedrun.transforms.synthetic import synthetic_churn
@@ -132,8 +133,8 @@ def test_a_run_records_its_lineage_in_delta_and_mlflow(spark, trained) -> None:
         "report/features.png",
     } <= artifacts
     loaded = mlflow.spark.load_model(f"runs:/{run['mlflow_run_id']}/model")
-    assert type(loaded.stages[-1]).__name__ == "LogisticRegressionModel"
-    assert loaded.stages[-1].numFeatures > 0
+    assert [type(stage).__name__ for stage in loaded.stages[-2:]] == ["LogisticRegressionModel", "DecidedClass"]
+    assert classifier_of(loaded).numFeatures > 0
 
 
 @pytest.mark.e2e
@@ -187,7 +188,7 @@ def test_a_run_in_the_warm_server_equals_the_in_process_run_bit_for_bit(spark, t
     def outcome(cfg, report: dict) -> tuple:
         membership = [sorted(r[0] for r in read_split(spark, cfg, n).select("customer_id").collect()) for n in SPLITS]
         mlflow.set_tracking_uri(tracking_uri(cfg))
-        model = mlflow.spark.load_model(report["model"]["path"]).stages[-1]
+        model = classifier_of(mlflow.spark.load_model(report["model"]["path"]))
         metrics = (report["metrics"], report["validation_metrics"], report["confusion_matrix"])
         return membership, model.coefficients.toArray().tobytes(), model.intercept, metrics
 

@@ -18,8 +18,9 @@ from pyspark.sql.types import (
 )
 
 from speedrun.edges.tables import Tables, read_split
-from speedrun.steps.score import predictions
 from speedrun.transforms.contract import Contract, contract_of
+from speedrun.transforms.decided_class import decided_class
+from speedrun.transforms.scoring import predictions
 
 NUMBERS = ("age", "tenure_months", "monthly_charges", "total_charges", "support_calls", "satisfaction_score")
 CATEGORIES = ("contract", "internet_service", "payment_method", "region", "signup_channel")
@@ -107,8 +108,13 @@ def test_predictions_hold_key_id_class_probabilities_model_and_batch(spark) -> N
         ),
     )
     contract = Contract(numeric=["age"], categorical=[], classes=["no", "yes"], id="customer_id")
-    # WHEN they become predictions of model churn_classifier v3, batch b1
-    result = predictions(scored, contract, ("churn_classifier", "3"), "b1", ("_prediction", "_probability"))
+
+    # WHEN the model's last stage decides their class and they become predictions of churn_classifier v3, batch b1
+    def predicted(threshold: float | None):
+        decided = decided_class(contract.classes, threshold, ("_prediction", "_probability")).transform(scored)
+        return predictions(decided, contract, ("churn_classifier", "3"), "b1", "_probability")
+
+    result = predicted(None)
     # THEN each row names its class, every class's probability, the model and the batch
     expected = spark.createDataFrame(
         [
@@ -130,5 +136,5 @@ def test_predictions_hold_key_id_class_probabilities_model_and_batch(spark) -> N
     assert_df_equality(result.drop("scored_at").orderBy("_row_key"), expected, ignore_nullable=True)
     assert result.schema["scored_at"].dataType == TimestampType()
     # AND at a decision threshold of 0.8 the first row's 0.75 is no longer the positive class
-    at_08 = predictions(scored, contract, ("churn_classifier", "3"), "b1", ("_prediction", "_probability"), 0.8)
+    at_08 = predicted(0.8)
     assert [r["predicted_class"] for r in at_08.orderBy("_row_key").collect()] == ["no", "no"]

@@ -141,7 +141,14 @@ def score_batch(args: argparse.Namespace, session: Session, cfg: Config) -> None
     from speedrun.steps.score import score
 
     with context(args, session, cfg) as ctx:
-        score(ctx, args.input, args.batch_id, args.version)
+        score(ctx, args.input, args.batch_id, args.version, verdict=not args.no_drift_verdict)
+
+
+def drift_verdict(args: argparse.Namespace, session: Session, cfg: Config) -> None:
+    from speedrun.steps.drift import drift
+
+    with context(args, session, cfg) as ctx:
+        drift(ctx, args.batch_id)
 
 
 def duration(text: str) -> float:
@@ -203,7 +210,17 @@ COMMANDS: dict[str, Command] = {
             option("--input", help="files to score, from where you are (default: scoring.path)"),
             option("--batch-id", help="the batch's id; scoring it again replaces its rows (default: the input path)"),
             option("--version", help="the model version (default: the champion)"),
+            option(
+                "--no-drift-verdict",
+                action="store_true",
+                help="keep the batch's drift without failing on it (the scoring job's `drift` task gives the verdict)",
+            ),
         ),
+    ),
+    "drift": Command(
+        "fail when a scored batch drifted above scoring.drift.fail (the scoring job's last task)",
+        drift_verdict,
+        (option("--batch-id", required=True, help="the scored batch"),),
     ),
     "replay": Command(
         "re-run split, train and evaluate of a run from its recorded versions",

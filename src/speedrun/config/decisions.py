@@ -71,6 +71,7 @@ class DriftConfig(Strict):
     warn: float = Field(0.1, gt=0)  # a feature above this is named in the scoring line
     fail: float | None = Field(0.25, gt=0)  # above this the scoring task fails, after writing (None: never)
     bins: int = Field(10, ge=2, le=50)  # quantile bins of a numeric feature on the training rows
+    min_rows: int = Field(200, ge=1)  # a batch with fewer scored rows: no PSI (it would be noise), said so
 
     @model_validator(mode="after")
     def _ordered(self) -> DriftConfig:

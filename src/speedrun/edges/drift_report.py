@@ -1,5 +1,6 @@
-"""The drift page of the latest scored batch: each feature's PSI as a bar beside the warn and fail lines, and
-the bins of the features that moved, training shares against the batch's."""
+"""Where a scored batch's drift is kept: its rows in `<name>_drift` (one per feature), and the page of the latest
+batch, each feature's PSI as a bar beside the warn and fail lines, and the bins of the features that moved,
+training shares against the batch's."""
 
 from __future__ import annotations
 
@@ -8,7 +9,45 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+
 from speedrun.edges.report import STYLE
+from speedrun.edges.tables import Tables
+from speedrun.transforms.drift import Drift
+
+DRIFT_SCHEMA = StructType(
+    [
+        StructField("batch_id", StringType(), False),
+        StructField("model_name", StringType(), False),
+        StructField("model_version", StringType(), False),
+        StructField("feature", StringType(), False),
+        StructField("kind", StringType(), False),
+        StructField("psi", DoubleType(), False),
+        StructField("unseen_share", DoubleType(), False),
+        StructField("bins", StringType(), False),  # JSON: [{bin, training, batch}] shares
+    ]
+)
+
+
+def keep_drift(spark: SparkSession, tables: Tables, drift: Drift, batch_id: str, model: tuple[str, str]) -> None:
+    """The batch's drift rows in `<name>_drift`, replacing the batch's earlier ones (none when it was not
+    measured), and its page."""
+    rows = [(batch_id, *model, r["feature"], r["kind"], r["psi"], r["unseen_share"], r["bins"]) for r in drift.rows]
+    df = spark.createDataFrame(rows, DRIFT_SCHEMA).withColumn("scored_at", F.current_timestamp())
+    tables.replace(df, "drift", f"batch_id = '{batch_id}'")  # safe: the batch id was checked
+    if drift.measured:
+        folder = Path(tables.cfg.storage.resolve(f"scoring/{tables.cfg.name}"))
+        write_drift_report(folder, batch_id, model, drift.rows, drift.settings.warn, drift.settings.fail)
+
+
+def kept_drift(spark: SparkSession, tables: Tables, batch_id: str) -> list[dict[str, Any]]:
+    """The drift rows kept for a batch (none when its drift was not measured)."""
+    if not tables.exists(spark, "drift"):
+        return []
+    rows = tables.read(spark, "drift").where(F.col("batch_id") == batch_id).drop("scored_at").collect()
+    return [row.asDict() for row in rows]
 
 
 def write_drift_report(

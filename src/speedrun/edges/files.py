@@ -33,20 +33,22 @@ def data_files(path: str) -> list[str] | None:
 
 
 def looks_like(file: str) -> str:
-    """What a file's first bytes say it is: parquet, json, gzip, text or binary."""
+    """What a file's first bytes say it is: parquet, json, gzip, bzip2, text or binary."""
     with open(file, "rb") as stream:
         head = stream.read(SNIFFED_BYTES)
     if head.startswith(b"PAR1"):
         return "parquet"
     if head.startswith(b"\x1f\x8b"):
         return "gzip"
+    if head.startswith(b"BZh"):
+        return "bzip2"
     if b"\x00" in head:
         return "binary"
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
     return "json" if text.startswith(("{", "[")) else "text"
 
 
-ACCEPTS = {"csv": {"text", "gzip"}, "json": {"json", "gzip"}, "parquet": {"parquet"}}
+ACCEPTS = {"csv": {"text", "gzip", "bzip2"}, "json": {"json", "gzip", "bzip2"}, "parquet": {"parquet"}}
 
 
 def require_format(files: list[str], configured: str, key: str) -> None:

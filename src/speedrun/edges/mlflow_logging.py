@@ -137,11 +137,14 @@ def installed(module: str) -> str:
 
 
 def model_signature(contract: Contract):
+    """The features by name, of any type (the model's first stage types them: an integer column as pandas reads
+    it, or a number written as text, is taken as it comes; MLflow would refuse an int64 column declared double),
+    and the predicted class by name."""
     from mlflow.models.signature import ModelSignature
-    from mlflow.types.schema import ColSpec, Schema
+    from mlflow.types.schema import AnyType, ColSpec, Schema
 
-    inputs = [ColSpec("double", c) for c in contract.numeric] + [ColSpec("string", c) for c in contract.categorical]
-    return ModelSignature(inputs=Schema(inputs), outputs=Schema([ColSpec("double")]))
+    inputs = [ColSpec(AnyType(), c) for c in contract.features]
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema([ColSpec("string")]))
 
 
 def log_evaluation(metrics: dict[str, float], metrics_json: Path, report_folder: Path) -> None:

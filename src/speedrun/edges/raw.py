@@ -48,6 +48,9 @@ def csv_reader(spark: SparkSession, source: SourceConfig, multiline: bool | None
         .option("comment", source.comment or "\u0000")
         .option("multiLine", source.multiline if multiline is None else multiline)
         .option("mode", "PERMISSIVE")
+        # every field parsed, whatever columns a query reads: with pruning, Spark's parser flags a line with too
+        # many (or too few) fields only when every column is read, and a projection would take it as a good row
+        .option("columnPruning", False)
     )
 
 
@@ -97,7 +100,7 @@ def read_csv(spark: SparkSession, source: SourceConfig, path: str, key: str) -> 
     else:
         layouts, multiline, check = csv_layouts(source, files, key), needs_multiline(source, files, key), False
     order = [name.strip() for name in next(iter(layouts))]
-    refuse_reserved(order, path, key)
+    refuse_reserved(order, path if files is None else next(iter(layouts.values()))[0], key)
     frames = []
     for header, group in layouts.items():
         schema = StructType([StructField(n, StringType()) for n in header] + [StructField(CORRUPT, StringType())])
@@ -106,6 +109,25 @@ def read_csv(spark: SparkSession, source: SourceConfig, path: str, key: str) -> 
         as_written = {name.strip(): name for name in header}
         frames.append(rows.select(*[column(as_written[n]).alias(n) for n in order], CORRUPT, SOURCE_FILE))
     return reduce(DataFrame.unionAll, frames)
+
+
+# The name Spark's JSON reader gives the lines it cannot parse, before they become `_corrupt_record`: one no
+# file holds, so that a field of the user's named `_corrupt_record` is refused as reserved, not taken for Spark's
+JSON_MALFORMED = "__speedrun_malformed_record__"
+
+
+def read_json(spark: SparkSession, path: str, key: str) -> DataFrame:
+    """A JSON-lines source's records; a line that is not a JSON record is kept, whole, in `_corrupt_record`."""
+    rows = (
+        spark.read.format("json")
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", JSON_MALFORMED)
+        .load(path)
+    )
+    refuse_reserved([c for c in rows.columns if c != JSON_MALFORMED], path, key)
+    if JSON_MALFORMED in rows.columns:
+        rows = rows.withColumnRenamed(JSON_MALFORMED, CORRUPT)
+    return rows.transform(with_source_file)
 
 
 def read_source(spark: SparkSession, source: SourceConfig, path: str, key: str = "source.path") -> DataFrame:
@@ -118,9 +140,11 @@ def read_source(spark: SparkSession, source: SourceConfig, path: str, key: str =
     try:
         if source.format == "csv":
             return read_csv(spark, source, path, key)
-        if source.format == "parquet" and files:
+        if source.format == "json":
+            return read_json(spark, path, key)
+        if files:
             parquet_columns(files, key)
-        rows = spark.read.format(source.format).load(path)
+        rows = spark.read.format("parquet").load(path)
         refuse_reserved(rows.columns, path, key)
         return rows.transform(with_source_file)
     except AnalysisException as exc:

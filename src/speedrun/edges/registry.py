@@ -1,8 +1,17 @@
-"""The model registry (MLflow's locally, Unity Catalog's on Databricks): its aliases."""
+"""The model registry (MLflow's locally, Unity Catalog's on Databricks): its aliases, and a registered model
+loaded with what is kept with it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from speedrun.config import Config
+from speedrun.edges.tracking import registered_model_name, use_experiment
 from speedrun.errors import SpeedrunError
+from speedrun.transforms.contract import Contract
+from speedrun.transforms.decided_class import deciding
+from speedrun.transforms.drift import Profile
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 
@@ -34,3 +43,37 @@ def version_by_alias(name: str, alias: str) -> str | None:
         if alias_is_missing(exc):
             return None
         raise SpeedrunError(f"cannot read alias {alias} of {name}: {str(exc).splitlines()[0]}") from None
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A registered model version, ending in its `DecidedClass` stage, and what is kept with it."""
+
+    model: Any  # a PipelineModel
+    contract: Contract
+    name: str
+    version: str
+    profile: Profile  # its training rows' profile, for the drift of a scored batch (empty: registered without)
+
+
+def registered_model(cfg: Config, version: str | None) -> Registered:
+    """The registered pipeline (the champion's version, or a given one), with its contract, name, version and
+    training profile; a model an earlier speedrun registered gets its decided class from its kept threshold."""
+    import mlflow
+    import mlflow.spark
+    from mlflow.exceptions import MlflowException
+
+    use_experiment(cfg)
+    name = registered_model_name(cfg)
+    version = version or version_by_alias(name, CHAMPION)
+    if version is None:
+        raise SpeedrunError(f"{name} has no {CHAMPION}: run `speedrun promote` first, or give --version")
+    uri = f"models:/{name}/{version}"
+    try:
+        kept = mlflow.models.get_model_info(uri).metadata or {}
+        model = mlflow.spark.load_model(uri)
+    except MlflowException as exc:
+        raise SpeedrunError(f"cannot load {uri}: {str(exc).splitlines()[0]}") from None
+    contract = Contract(**kept["speedrun_contract"])
+    model = deciding(model, contract.classes, kept.get("speedrun_threshold"))
+    return Registered(model, contract, name, version, kept.get("speedrun_profile") or {})

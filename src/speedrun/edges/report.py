@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 
 from speedrun.edges.leaderboard import leaderboard_html
 from speedrun.transforms.columns import FEATURES
+from speedrun.transforms.decided_class import classifier_of
 
 BINS = 100
 STYLE = """body{font-family:sans-serif;margin:2em;max-width:70em} img{margin:.5em;border:1px solid #ddd}
@@ -45,8 +46,10 @@ def curves(histogram: list[list[int]]) -> dict[str, list[float]]:
 
 
 def readable(slot: str) -> str:
-    """`contract__onehot_month-to-month` -> `contract = month-to-month`; `age__imputed` -> `age`."""
+    """`_contract__3__onehot_month-to-month` -> `contract = month-to-month`; `_age__0__imputed` -> `age` (the
+    stand-in names of `features.ml_names`)."""
     column, _, rest = slot.removeprefix("_").partition("__")
+    rest = rest.partition("__")[2]
     if rest.startswith("onehot_"):
         value = rest.removeprefix("onehot_")
         return f"{column} = {'(missing or unseen)' if value == '__unknown' else value}"
@@ -57,7 +60,7 @@ def feature_weights(model: PipelineModel, predictions: DataFrame) -> tuple[str, 
     """Coefficients (linear models) or importances (trees), by original column name, largest first."""
     attrs = predictions.schema[FEATURES].metadata.get("ml_attr", {}).get("attrs", {})
     names = {a["idx"]: readable(a["name"]) for group in attrs.values() for a in group}
-    classifier = model.stages[-1]
+    classifier = classifier_of(model)
     if hasattr(classifier, "featureImportances"):
         kind, values = "importance", classifier.featureImportances.toArray()
     elif hasattr(classifier, "coefficientMatrix"):

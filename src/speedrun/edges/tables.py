@@ -145,11 +145,11 @@ class Tables:
         options = {"overwriteSchema": "true"} if mode == "overwrite" else {}
         return self._save(df, role, mode, lineage, **options)
 
-    def replace(self, df: DataFrame, role: Role, predicate: str) -> int:
+    def replace(self, df: DataFrame, role: Role, predicate: str, evolve_schema: bool = False) -> int:
         """Replace the rows matching the SQL `predicate` by `df`'s in one commit (`replaceWhere`); returns the
         rows written, counted in the commit it made (a predicate overwrite reports no row count when file
         statistics are off, as in local sessions). The caller validates what goes into `predicate`."""
-        commit = self.replace_where(df, role, predicate)
+        commit = self.replace_where(df, role, predicate, evolve_schema)
         return self.read(df.sparkSession, role, commit.version).where(predicate).count()
 
     def replace_where(self, df: DataFrame, role: Role, predicate: str, evolve_schema: bool = False) -> Commit:

@@ -102,7 +102,7 @@ def prepare_side(ctx: RunContext, side: Side, contract: Contract | None) -> tupl
     cleaned = ctx.read(side.bronze).transform(partial(clean, columns=cfg.columns, null_values=source.null_values))
     declared = None if contract else declared_contract(cleaned, cfg.columns)
     contract = contract or declared or infer_contract(readable(cleaned), cfg.columns)
-    tagged = with_reject_reason(cleaned, contract, label, source.quote)
+    tagged = with_reject_reason(cleaned, contract, label, source.quote, source.format)
     split = split_of(cfg.split, cfg.test_source is not None) if side is TRAINING else None
     max_quarantined = cfg.prepare.max_quarantined_fraction
     counted = valued(cleaned, declared) if declared else None

@@ -34,6 +34,7 @@ from speedrun.edges.tables import Tables
 from speedrun.edges.tracking import mlflow_run, registered_model_name
 from speedrun.progress import step
 from speedrun.transforms.contract import contract_of
+from speedrun.transforms.decided_class import deciding
 from speedrun.transforms.decision import Decision, fixed_threshold, training_weights
 from speedrun.transforms.drift import profiled_rows, training_profile
 from speedrun.transforms.features import classifier_params
@@ -180,10 +181,11 @@ def keep_model_and_record(
     """Log the model to the run's MLflow run and register it (or, without tracking, save it in the work folder),
     its threshold and the training rows' profile (for scoring's drift) in its metadata, then put the run's record
     in `<name>_training_runs`; returns the record with its registered version."""
+    contract = contract_of(training)
+    model = deciding(model, contract.classes, record.threshold)  # what MLflow's clients read, and `score`
     if record.mlflow_run_id is None:
         model.write().overwrite().save(record.model_path)
     else:
-        contract = contract_of(training)
         profile = training_profile(profiled_rows(training, record.train_rows), contract, cfg.scoring.drift.bins)
         with mlflow_run(cfg, run_id=record.mlflow_run_id):
             version = log_training(

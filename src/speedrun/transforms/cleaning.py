@@ -37,9 +37,12 @@ def with_row_key(df: DataFrame, id_column: str | None) -> DataFrame:
     return df.withColumn(ROW_KEY, F.xxhash64(*[column(c).cast("string") for c in keyed]))
 
 
-def malformed_reason(line: Column, quote: str) -> Column:
-    """Why a line was malformed; a line with an odd number of quote characters is most likely half of a record
-    whose quoted value holds a line break, which `source.multiline: true` reads whole."""
+def malformed_reason(line: Column, quote: str, record_format: str = "csv") -> Column:
+    """Why a line was malformed: a JSON line that is not a record; a CSV line with the wrong number of fields,
+    which, with an odd number of quote characters, is most likely half of a record whose quoted value holds a line
+    break, which `source.multiline: true` reads whole."""
+    if record_format == "json":
+        return F.lit("malformed line (not a JSON record)")
     quotes = F.length(line) - F.length(F.replace(line, F.lit(quote), F.lit("")))
     return F.when(
         (F.lit(quote) != "") & (quotes % 2 == 1),
@@ -50,13 +53,13 @@ def malformed_reason(line: Column, quote: str) -> Column:
     ).otherwise(F.lit("malformed line (wrong number of fields)"))
 
 
-def with_reject_reason(df: DataFrame, contract: Contract, label: str | None, quote: str = '"') -> DataFrame:
+def with_reject_reason(
+    df: DataFrame, contract: Contract, label: str | None, quote: str = '"', record_format: str = "csv"
+) -> DataFrame:
     """`_reject_reason`: why a row cannot be cleaned, or null for a good row (no label checks without a label:
-    rows to score have none)."""
-    checks = []
-    if CORRUPT in df.columns:
-        checks.append(F.when(F.col(CORRUPT).isNotNull(), malformed_reason(F.col(CORRUPT), quote)))
-    checks += [
+    rows to score have none); `quote` and `record_format` as the files were read (a malformed line's reason, its
+    only one: its other values are not where they belong)."""
+    checks = [
         F.when(column(name).isNotNull() & as_double(df, name).isNull(), F.lit(f"{name}: not a number"))
         for name in contract.numeric
     ]
@@ -74,7 +77,12 @@ def with_reject_reason(df: DataFrame, contract: Contract, label: str | None, quo
             ),
         ]
     reason = F.concat_ws("; ", *checks)
-    return df.withColumn(REASON, F.when(reason != "", reason))
+    reason = F.when(reason != "", reason)
+    if CORRUPT in df.columns:  # a malformed line is quarantined whole, for that reason alone
+        reason = F.when(F.col(CORRUPT).isNotNull(), malformed_reason(F.col(CORRUPT), quote, record_format)).otherwise(
+            reason
+        )
+    return df.withColumn(REASON, reason)
 
 
 def accepted(tagged: DataFrame) -> DataFrame:

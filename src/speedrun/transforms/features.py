@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml import Pipeline
 from pyspark.ml.classification import GBTClassifier, LogisticRegression, RandomForestClassifier
 from pyspark.ml.feature import (
     Imputer,
@@ -36,32 +36,30 @@ COLUMNS = {
     "probability_col": PROBABILITY,
     "raw_prediction_col": RAW_PREDICTION,
 }
-PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def ml_names(features: list[str]) -> dict[str, str]:
-    """The name each feature goes by inside the Spark ML stages: its own when plain and not starting with `_`,
-    else a plain stand-in (Spark ML's stages read `plan.name` as a field of a struct). The stages' own columns all
-    start with `_` (`columns.FEATURES`, `_age__imputed`), so that no feature's name is one of theirs. The user's
-    names stay on every table."""
-    return {name: name if plain(name) else stand_in(name, i) for i, name in enumerate(features)}
-
-
-def plain(name: str) -> bool:
-    return bool(PLAIN_NAME.match(name)) and not name.startswith("_")
+    """The name each feature goes by inside the Spark ML stages: a plain stand-in of its own (`plan.name` ->
+    `_plan_name__3`), made by the first stage (`typed_inputs`), so that Spark ML's stages never read a name with a
+    dot as a struct's field, and no feature's name is one of the stages' own columns, all of which start with `_`
+    (`columns.FEATURES`, `_age__0__imputed`), as a feature's never does. The user's names stay on every table."""
+    return {name: stand_in(name, i) for i, name in enumerate(features)}
 
 
 def stand_in(name: str, position: int) -> str:
-    """`plan.name` -> `plan_name__3`: letters, digits and `_`, starting with a letter."""
+    """`plan.name` -> `_plan_name__3`: `_`, then letters, digits and `_`, then its position."""
     cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")
-    return f"{cleaned if cleaned[:1].isalpha() else 'f' + cleaned}__{position}"
+    return f"_{cleaned or 'f'}__{position}"
 
 
-def renaming_stage(names: dict[str, str]) -> SQLTransformer | None:
-    """A first stage giving the stand-ins of `ml_names` to the features that need one (kept in the fitted
-    pipeline, so scoring takes rows under the user's names too); None when every name is plain."""
-    renamed = [f"`{name.replace('`', '``')}` AS {stand_in}" for name, stand_in in names.items() if name != stand_in]
-    return SQLTransformer(statement=f"SELECT *, {', '.join(renamed)} FROM __THIS__") if renamed else None
+def typed_inputs(contract: Contract, names: dict[str, str]) -> SQLTransformer:
+    """The first stage: each feature under its stand-in (`ml_names`), typed as the model takes it - a number as
+    a double (null where a value is not one), a category as a string - whatever type the rows bring: silver's,
+    a scoring batch's, or those pandas reads from a raw file and MLflow's pyfunc hands to the model."""
+    quoted = {name: f"`{name.replace('`', '``')}`" for name in contract.features}
+    typed = [f"TRY_CAST({quoted[n]} AS DOUBLE) AS {names[n]}" for n in contract.numeric]
+    typed += [f"CAST({quoted[n]} AS STRING) AS {names[n]}" for n in contract.categorical]
+    return SQLTransformer(statement=f"SELECT *, {', '.join(typed)} FROM __THIS__")
 
 
 def spark_param_name(name: str) -> str:
@@ -113,17 +111,11 @@ def build_classifier(model: ModelConfig, weighted: bool = False):
     return classifier
 
 
-def output_columns(fitted: PipelineModel) -> tuple[str, str]:
-    """The columns a fitted pipeline's classifier writes its prediction and class probabilities to: speedrun's
-    (`_prediction`, `_probability`), or Spark ML's defaults for a model registered by an earlier speedrun."""
-    classifier = fitted.stages[-1]
-    return classifier.getOrDefault("predictionCol"), classifier.getOrDefault("probabilityCol")
-
-
 def ml_pipeline(model: ModelConfig, features: FeaturesConfig, contract: Contract, weighted: bool = False) -> Pipeline:
-    """Imputer for numbers; for categories a string indexer (unseen and missing values kept in their own
-    bucket), one-hot encoded for linear models, left as indexed categories for trees; an assembler, an
-    optional scaler, the classifier (weighing rows by `_weight` if `weighted`)."""
+    """The features typed under their stand-in names; an imputer for numbers; for categories a string indexer
+    (unseen and missing values kept in their own bucket), one-hot encoded for linear models, left as indexed
+    categories for trees; an assembler, an optional scaler, the classifier (weighing rows by `_weight` if
+    `weighted`)."""
     if model.type == "gbt" and len(contract.classes) > 2:
         raise SpeedrunError(
             f"model type gbt handles two classes only; the label has {len(contract.classes)} "
@@ -131,14 +123,14 @@ def ml_pipeline(model: ModelConfig, features: FeaturesConfig, contract: Contract
         )
     names = ml_names(contract.features)
     numeric, categorical = [names[c] for c in contract.numeric], [names[c] for c in contract.categorical]
-    stages: list = [stage for stage in [renaming_stage(names)] if stage is not None]
+    stages: list = [typed_inputs(contract, names)]
     vector_inputs: list[str] = []
     if numeric:
-        imputed = [f"_{c}__imputed" for c in numeric]
+        imputed = [f"{c}__imputed" for c in numeric]
         stages.append(Imputer(inputCols=numeric, outputCols=imputed, strategy=features.impute_strategy))
         vector_inputs += imputed
     if categorical:
-        indexed = [f"_{c}__index" for c in categorical]
+        indexed = [f"{c}__index" for c in categorical]
         stages.append(
             StringIndexer(
                 inputCols=categorical,
@@ -150,7 +142,7 @@ def ml_pipeline(model: ModelConfig, features: FeaturesConfig, contract: Contract
         if model.type in TREE_MODELS:
             vector_inputs += indexed
         else:
-            encoded = [f"_{c}__onehot" for c in categorical]
+            encoded = [f"{c}__onehot" for c in categorical]
             stages.append(OneHotEncoder(inputCols=indexed, outputCols=encoded, handleInvalid="keep"))
             vector_inputs += encoded
     assembled = f"{FEATURES}__raw" if features.scale else FEATURES
