@@ -60,6 +60,8 @@ def main() -> None:
     auc = BinaryClassificationEvaluator().evaluate(model.transform(test))
 
     mlflow.set_tracking_uri(f"sqlite:///{work}/mlflow.db")
+    if mlflow.get_experiment_by_name("naive-medallion") is None:  # artifacts in the work folder, not in ./mlruns
+        mlflow.create_experiment("naive-medallion", artifact_location=f"file://{work}/mlartifacts")
     mlflow.set_experiment("naive-medallion")
     with mlflow.start_run():
         mlflow.log_metric("areaUnderROC", auc)
