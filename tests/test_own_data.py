@@ -74,22 +74,6 @@ def test_parquet_with_an_id_column(spark, tmp_path: Path, monkeypatch) -> None:
 
 
 @pytest.mark.e2e
-def test_bad_rows_are_quarantined_with_their_reason_and_file(spark, tmp_path: Path) -> None:
-    # GIVEN a CSV with good rows, a line with too many fields, a non-number, a missing label
-    good = "".join(f"{i},{'ab'[i % 2]},{'yn'[i % 3 == 0]}\n" for i in range(20))
-    source = write(tmp_path / "raw" / "d.csv", "x,c,y\n" + good + "1,a,y,EXTRA\nseven,a,n\n3,b,\n")
-    cfg = csv_config(tmp_path, source, "columns.numeric=[x]", "prepare.max_quarantined_fraction=0.5")
-    # WHEN it is ingested and prepared
-    read = alone(ingest, spark, cfg).rows
-    result = alone(prepare, spark, cfg)
-    # THEN rows read = rows accepted + rows quarantined, and each quarantined row says why and where from
-    assert read == 23 == result.accepted + result.quarantined
-    quarantine = {r["_reject_reason"]: r["_source_file"] for r in Tables(cfg).read(spark, "quarantine").collect()}
-    assert set(quarantine) == {"malformed line (wrong number of fields)", "x: not a number", "y: label is missing"}
-    assert all(path.endswith("raw/d.csv") for path in quarantine.values())
-
-
-@pytest.mark.e2e
 def test_too_many_bad_rows_fail_the_run_and_leave_the_tables(spark, tmp_path: Path) -> None:
     # GIVEN a good prepare, then a source where most labels are unknown
     source = write(tmp_path / "raw" / "d.csv", "x,y\n" + "".join(f"{i},{'ab'[i % 2]}\n" for i in range(10)))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pyspark.sql import functions as F
 from tests_support import alone, csv_config, fit_with, write
 
 from speedrun.edges.tables import Tables, read_split
@@ -21,30 +20,6 @@ from speedrun.transforms.contract import contract_of
 
 def rows(n: int, line) -> str:
     return "".join(line(i) for i in range(n))
-
-
-@pytest.mark.e2e
-def test_nan_is_missing_and_an_infinite_number_is_quarantined(spark, tmp_path: Path) -> None:
-    # GIVEN a numeric column holding NaN, Infinity, -inf and 1e400 beside ordinary numbers
-    odd = ["NaN", "Infinity", "-inf", "1e400"]
-    body = rows(40, lambda i: f"{odd[i] if i < 4 else i},{'ab'[i % 2]},{'yn'[i % 3 == 0]}\n")
-    cfg = csv_config(
-        tmp_path, write(tmp_path / "raw" / "d.csv", "x,c,y\n" + body), "prepare.max_quarantined_fraction=0.2"
-    )
-    # WHEN it is ingested and prepared
-    alone(ingest, spark, cfg)
-    result = alone(prepare, spark, cfg)
-    # THEN NaN is a missing value (kept, to be imputed), each infinite value a quarantined row with its reason
-    tables = Tables(cfg)
-    reasons = sorted(r["_reject_reason"] for r in tables.read(spark, "quarantine").collect())
-    assert reasons == ["x: not a finite number"] * 3
-    assert (result.accepted, result.quarantined) == (37, 3)
-    silver = tables.read(spark, "silver")
-    assert silver.where(F.col("x").isNull()).count() == 1
-    assert silver.where(F.isnan("x")).count() == 0
-    # AND the pipeline fits on what is left
-    train = read_split(spark, cfg, "train")
-    assert fit_with(cfg, train).transform(train).count() == train.count()
 
 
 def test_a_feature_without_values_is_left_out_and_said(spark, tmp_path: Path, capsys) -> None:
@@ -111,23 +86,6 @@ def test_a_split_that_cannot_be_evaluated_stops_before_training(spark, tmp_path:
     # AND the split step alone says the same
     with pytest.raises(SpeedrunError, match=r"split cannot be evaluated: .* raise split\.(test|validation)"):
         alone(split, spark, cfg)
-
-
-@pytest.mark.e2e
-@pytest.mark.parametrize("multiline", ["true", "false"])
-def test_quoted_line_breaks_are_read_as_one_record(spark, tmp_path: Path, multiline: str) -> None:
-    # GIVEN a valid CSV with two quoted values that hold a line break: 20 records on 22 lines
-    broken = "two\nlines"
-    body = rows(20, lambda i: f'{i},"{broken if i in (3, 11) else "one"}",{"yn"[i % 3 == 0]}\n')
-    source = write(tmp_path / "raw" / "d.csv", "x,c,y\n" + body)
-    # WHEN it is ingested and prepared, with source.multiline set or found in the file
-    records = csv_config(tmp_path, source, f"source.multiline={multiline}")
-    assert alone(ingest, spark, records).rows == 20
-    result = alone(prepare, spark, records)
-    # THEN silver holds its 20 records, none quarantined
-    assert (result.accepted, result.quarantined) == (20, 0)
-    silver = Tables(records).read(spark, "silver")
-    assert silver.where(F.col("c") == "two\nlines").count() == 2
 
 
 @pytest.mark.e2e
