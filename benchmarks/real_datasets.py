@@ -20,7 +20,7 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 
 import speedrun
 from speedrun.config import load_config
-from speedrun.edges.mlflow_logging import load_model
+from speedrun.edges.logged_model import load_model
 from speedrun.edges.session import get_spark
 from speedrun.edges.tables import read_split
 from speedrun.transforms.columns import LABEL, PROBABILITY

@@ -62,13 +62,18 @@ def test_missing_config_file_ends_in_one_line(capsys) -> None:
     assert "config file not found: nope.yml" in capsys.readouterr().err
 
 
-def test_every_entry_point_imports_to_a_callable() -> None:
-    # GIVEN the installed package's console scripts, which the bundle's python_wheel_tasks call
-    scripts = [ep for ep in distribution("speedrun").entry_points if ep.group == "console_scripts"]
-    assert len(scripts) == len(STEPS) + 1  # one per step, and `speedrun`
-    for entry_point in scripts:
-        # THEN each loads to a callable
-        assert callable(entry_point.load()), entry_point.name
+def test_every_entry_point_runs_its_own_step(monkeypatch, capsys) -> None:
+    # GIVEN the installed package's console scripts, which the bundle's python_wheel_tasks call: one per step
+    scripts = {ep.name: ep for ep in distribution("speedrun").entry_points if ep.group == "console_scripts"}
+    assert set(scripts) == {"speedrun", *(f"speedrun-{step}" for step in STEPS)}
+    for step in STEPS:
+        # WHEN each is called as a wheel task calls it, asking for its help
+        monkeypatch.setattr("sys.argv", [f"speedrun-{step}", "--help"])
+        with pytest.raises(SystemExit) as exited:
+            scripts[f"speedrun-{step}"].load()()
+        # THEN it is that step's command that answers
+        assert exited.value.code == 0
+        assert capsys.readouterr().out.startswith(f"usage: speedrun {step} "), step
 
 
 def test_a_failed_step_called_as_a_wheel_task_raises_its_exit_code(monkeypatch, capsys) -> None:
@@ -117,24 +122,30 @@ def test_a_data_error_ends_in_one_line_naming_the_column(spark, tmp_path, capsys
 def test_the_python_api_stays_callable_once_every_module_is_imported() -> None:
     # GIVEN every module of the package imported (a module named like an API function would replace it)
     import importlib
+    import inspect
     import pkgutil
 
     import speedrun
 
     for module in pkgutil.walk_packages(speedrun.__path__, "speedrun."):
         importlib.import_module(module.name)
-    # THEN speedrun.run and speedrun.tune are still the notebook functions
-    assert callable(speedrun.run) and callable(speedrun.tune)
+    # THEN speedrun.run and speedrun.tune are still the notebook functions, not modules of those names
+    for api in (speedrun.run, speedrun.tune):
+        assert (api.__module__, list(inspect.signature(api).parameters)[:2]) == ("speedrun", ["spark", "config"])
 
 
-def test_a_budget_that_is_not_a_duration_ends_in_one_line_before_spark_starts(capsys) -> None:
+def test_a_budget_that_is_not_a_duration_ends_in_one_line_before_spark_starts(monkeypatch, capsys) -> None:
+    # GIVEN a session factory that fails the test if any Spark session is asked for
+    def no_spark(*args, **kwargs):
+        raise AssertionError("a Spark session was asked for")
+
+    monkeypatch.setattr("speedrun.edges.session.get_spark", no_spark)
     # WHEN tune is given a budget it cannot read
     code = main(["tune", "--budget", "soon"])
-    # THEN it ends with exit code 2 and one line naming the option, with no Spark session started
+    # THEN it ends with exit code 2 and one line naming the option, before any Spark session is asked for
     assert code == 2
-    err = capsys.readouterr().err
-    assert "speedrun tune: error: --budget: 'soon' is not a duration: write e.g. 90s, 5m or 1h" in err
-    assert "spark     started" not in err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["speedrun tune: error: --budget: 'soon' is not a duration: write e.g. 90s, 5m or 1h"]
 
 
 def test_no_server_runs_the_command_in_this_process(spark, own_server, tmp_path, monkeypatch, capsys) -> None:

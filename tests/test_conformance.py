@@ -105,7 +105,7 @@ def test_input_kind_as_a_process(spark, tmp_path: Path, case: Case) -> None:
     held(spark, case, settings, done.returncode, done.stderr)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def champion(spark, tmp_path_factory):
     """A model trained on 400 rows with an id, validated and promoted, then a plain batch scored: its settings
     and the plain batch's predictions, by id."""

@@ -10,18 +10,9 @@ import pytest
 
 from speedrun.config import DriftConfig
 from speedrun.errors import SpeedrunError
+from speedrun.transforms.batch_drift import Drift, batch_drift, shift_error
 from speedrun.transforms.contract import Contract
-from speedrun.transforms.drift import (
-    MISSING,
-    UNSEEN,
-    Drift,
-    batch_drift,
-    bin_label,
-    profiled_rows,
-    shift_error,
-    stability_index,
-    training_profile,
-)
+from speedrun.transforms.drift import MISSING, UNSEEN, bin_label, profiled_rows, stability_index, training_profile
 
 CONTRACT = Contract(numeric=["amount"], categorical=["plan"], classes=["no", "yes"])
 SCHEMA = "amount double, plan string"

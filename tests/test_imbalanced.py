@@ -13,7 +13,7 @@ import pytest
 from pyspark.sql import functions as F
 from tests_support import alone
 
-from speedrun.edges.mlflow_logging import load_model
+from speedrun.edges.logged_model import load_model
 from speedrun.edges.tables import Tables, read_split
 from speedrun.edges.tracking import registered_model_name, use_experiment
 from speedrun.errors import SpeedrunError

@@ -48,7 +48,7 @@ def test_validate_and_promote_move_the_aliases_and_the_champion_scores_once_per_
 
     # GIVEN a worse model (one iteration) trained and evaluated on the same tables: version 2
     worse = cfg.model_copy(update={"model": cfg.model.model_copy(update={"max_iter": 1})})
-    run = alone(train, spark, worse)
+    run = alone(train, spark, worse).record
     alone(evaluate, spark, worse, run_id=run.run_id)
     assert run.model_version == "2"
     # WHEN it is validated THEN it fails, naming the metric, its value and the champion's
@@ -73,7 +73,7 @@ def test_validate_and_promote_move_the_aliases_and_the_champion_scores_once_per_
     assert aliases(cfg) == {CHALLENGER: "1", CHAMPION: "1"}
 
     # GIVEN the first config retrained: version 3, as good as the champion
-    again = alone(train, spark, cfg)
+    again = alone(train, spark, cfg).record
     alone(evaluate, spark, cfg, run_id=again.run_id)
     # WHEN validated and promoted THEN it is champion, and the earlier versions stay registered
     assert alone(validate, spark, cfg, run_id=again.run_id).version == "3"

@@ -8,7 +8,6 @@ from pyspark.sql.types import DoubleType, IntegerType, LongType, StringType, Str
 
 from speedrun.config import ColumnsConfig, LabelConfig
 from speedrun.errors import SpeedrunError
-from speedrun.steps.prepare import summarize
 from speedrun.transforms.cleaning import accepted, clean, rejected, to_silver, trim_strings, with_reject_reason
 from speedrun.transforms.columns import REASON, ROW_KEY
 from speedrun.transforms.contract import (
@@ -19,6 +18,7 @@ from speedrun.transforms.contract import (
     valued,
     without_empty,
 )
+from speedrun.transforms.summary import summarize
 
 COLUMNS = ColumnsConfig(label=LabelConfig(column="y", classes=["no", "yes"]), numeric=["x"], categorical=["c"])
 CONTRACT = Contract(numeric=["x"], categorical=["c"], classes=["no", "yes"])

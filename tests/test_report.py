@@ -5,7 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from speedrun.edges.report import BINS, curves, histogram_of, readable
+from speedrun.edges.report import curves
+from speedrun.transforms.outcome import BINS, histogram_of, readable
 
 
 def test_slots_are_named_by_their_original_columns() -> None:

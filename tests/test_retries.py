@@ -24,8 +24,8 @@ def test_a_retried_train_and_evaluate_add_no_second_run_version_row_or_metric(sp
     cfg = make_config()
     alone(ingest, spark, cfg)
     alone(prepare, spark, cfg)
-    first = alone(train, spark, cfg, run_id="job-7")
-    again = alone(train, spark, cfg, run_id="job-7")
+    first = alone(train, spark, cfg, run_id="job-7").record
+    again = alone(train, spark, cfg, run_id="job-7").record
     alone(evaluate, spark, cfg, run_id="job-7")
     alone(evaluate, spark, cfg, run_id="job-7")
     # THEN there is one MLflow run of that name, one registered version, one runs row and one metrics row
@@ -49,14 +49,14 @@ def test_a_rerun_on_new_data_under_the_same_run_id_registers_its_new_model(spark
     cfg = make_config()
     alone(ingest, spark, cfg)
     alone(prepare, spark, cfg)
-    assert alone(train, spark, cfg, run_id="job-8").model_version == "1"
+    assert alone(train, spark, cfg, run_id="job-8").record.model_version == "1"
     synthetic_churn(spark, 2000, seed=99).write.mode("overwrite").option("header", True).csv(
         cfg.storage.resolve(cfg.source.path)
     )
     alone(ingest, spark, cfg)
     alone(prepare, spark, cfg)
     # THEN the new model is not taken for the old one: it gets a version of its own
-    assert alone(train, spark, cfg, run_id="job-8").model_version == "2"
+    assert alone(train, spark, cfg, run_id="job-8").record.model_version == "2"
     # AND the same run id with another config is one line asking for a run id of its own
     with pytest.raises(SpeedrunError, match="run id job-8 was used before with another config: give this run a"):
         alone(train, spark, make_config("model.max_iter=7"), run_id="job-8")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -64,8 +66,37 @@ def test_a_jars_folder_missing_a_jar_is_named(monkeypatch, tmp_path: Path) -> No
         local_session.local_conf()
 
 
-def test_the_test_session_has_delta(spark) -> None:
-    assert require_delta(spark) is spark
+def test_the_test_session_writes_and_reads_real_delta_tables(spark, tmp_path: Path) -> None:
+    # GIVEN the suite's session, started by the session factory, which require_delta lets through
+    require_delta(spark)
+    # WHEN it writes a table in Delta's format and reads it back at its first version
+    spark.range(3).write.format("delta").save(str(tmp_path / "t"))
+    spark.range(5).write.format("delta").mode("overwrite").save(str(tmp_path / "t"))
+    # THEN the table has Delta's log and its versions
+    assert (tmp_path / "t" / "_delta_log" / "00000000000000000001.json").is_file()
+    assert spark.read.format("delta").option("versionAsOf", 0).load(str(tmp_path / "t")).count() == 3
+
+
+@pytest.mark.e2e
+def test_a_session_without_delta_is_refused_in_one_line_never_parquet_instead() -> None:
+    # GIVEN a plain local Spark session, started without speedrun's factory (no Delta jars), in a process of its own
+    script = (
+        "from pyspark.sql import SparkSession\n"
+        "from speedrun.edges.session import require_delta\n"
+        "from speedrun.errors import SpeedrunError\n"
+        "spark = SparkSession.builder.master('local[1]').config('spark.ui.enabled', 'false').getOrCreate()\n"
+        "try:\n"
+        "    require_delta(spark)\n"
+        "except SpeedrunError as exc:\n"
+        "    print(exc)\n"
+        "spark.stop()\n"
+    )
+    # WHEN speedrun is asked to work in it THEN it refuses, saying how to start one with Delta
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip().startswith(
+        "Delta Lake is not available in this Spark session: start it with `--packages"
+    )
+    assert done.stdout.strip().endswith("speedrun never falls back to Parquet")
 
 
 def test_local_sessions_collect_no_file_statistics(monkeypatch, tmp_path: Path) -> None:
@@ -92,12 +123,16 @@ def test_the_jvm_compiles_the_large_methods_spark_generates(spark) -> None:
     ],
 )
 def test_serverless_compute_refuses_only_xgboost(monkeypatch, runtime: str, types: set[str], refused: bool) -> None:
+    # GIVEN a Databricks runtime (serverless: `client.`) and the model types a run would fit
     monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", runtime)
-    if refused:
-        with pytest.raises(SpeedrunError, match="model type xgboost cannot be trained on serverless compute: it"):
-            runs_here(types)
-    else:
+    # WHEN the run checks the compute THEN it fails in one line exactly where xgboost would fit on serverless
+    try:
         runs_here(types)
+        said = None
+    except SpeedrunError as exc:
+        said = str(exc)
+    assert (said is not None) == refused
+    assert said is None or said.startswith("model type xgboost cannot be trained on serverless compute: it trains")
 
 
 def test_tuning_on_serverless_without_a_search_is_refused_in_one_line(spark, tmp_path, monkeypatch, capsys) -> None:

@@ -55,10 +55,10 @@ def test_the_split_step_checks_the_counts_prepare_made_without_counting_again(sp
     cfg = make_config("source.generate_if_missing.rows=400")
     with RunContext(spark, cfg) as ctx:
         ingest(ctx)
-        prepare(ctx)
-        # WHEN the split step runs
+        prepared = prepare(ctx)
+        # WHEN the split step runs on what prepare returned
         before = jobs_so_far()
-        result = split(ctx)
+        result = split(ctx, prepared.counts, current=True)
         launched = jobs_so_far() - before
     # THEN it launched no Spark job, and its counts are silver's, split by split and class by class
     assert launched == 0

@@ -10,7 +10,7 @@ import mlflow
 
 from speedrun.config import load_config
 from speedrun.edges import tracking
-from speedrun.edges.mlflow_logging import model_requirements
+from speedrun.edges.logged_model import model_requirements
 
 
 def test_the_store_and_experiment_are_ready_before_the_first_run(tmp_path: Path, make_config, monkeypatch) -> None:

@@ -82,9 +82,14 @@ def test_a_changed_file_or_fresh_reads_the_raw_files_again(tmp_path: Path, overr
     assert "up to date: bronze v1" in err
     assert f"up to date: run {last} was trained on silver v1 with this config and this code (--fresh trains" in err
     assert f"up to date: run {last}'s test metrics" in err
-    assert main(["run", "--fresh", *settings]) == 0
+    first, second = tmp_path / "out" / "m1.json", tmp_path / "out" / "m2.json"
+    assert main(["run", "--fresh", "--metrics-out", str(first), *settings]) == 0
     err = capsys.readouterr().err
     assert "up to date" not in err and "bronze v2" in err
+    # AND WHEN the run is asked for its metrics elsewhere THEN it is up to date all the same, and writes them there
+    assert main(["run", "--metrics-out", str(second), *settings]) == 0
+    assert "up to date: run " in capsys.readouterr().err
+    assert second.read_text() == first.read_text()
 
 
 def test_the_code_is_known_by_its_content_not_by_when_its_files_were_written(tmp_path: Path) -> None:

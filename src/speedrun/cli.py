@@ -13,7 +13,8 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from speedrun.commands import COMMANDS, STEPS, ReplayMismatch, duration
+from speedrun.actions import ReplayMismatch, duration
+from speedrun.commands import COMMANDS, STEPS
 from speedrun.config import Config, ServerConfig, load_config
 from speedrun.errors import INTERNAL_ERROR, USER_ERROR, SpeedrunError
 from speedrun.progress import say

@@ -1,32 +1,24 @@
-"""The `speedrun` steps in one table: each one's help, its own options, and what it does with its Spark session
-and config (the options every step shares are declared once, in `cli.parser`). Each step's work is imported when
-it runs, so that `speedrun --help` and a config error need no Spark."""
+"""The `speedrun` steps in one table: each one's help, its own options, and what it does (`actions`); the options
+every step shares are declared once, in `cli.parser`."""
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from speedrun.config.search import seconds
-from speedrun.errors import SpeedrunError
-from speedrun.progress import step
-
-if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
-    from speedrun.config import Config
-    from speedrun.context import RunContext
-
-Session = Callable[[], "SparkSession"]  # the step's Spark session, started (or reached) when first asked for
-Does = Callable[[argparse.Namespace, Session, "Config | None"], None]
-
-
-class ReplayMismatch(SpeedrunError):
-    """A replay whose outcome differs from the recorded one (exit code 1)."""
-
+from speedrun.actions import (
+    Does,
+    drift_verdict,
+    evaluate_and_summarize,
+    generate_data,
+    promote_version,
+    replay_and_compare,
+    run_steps,
+    score_batch,
+    step_of,
+    train_alone,
+    write_config,
+)
 
 Option = tuple[tuple[str, ...], dict[str, Any]]  # an argument's flags and `add_argument` settings
 
@@ -45,119 +37,6 @@ class Command:
     tracked: bool = False  # opens MLflow's store in the background while the JVM starts
 
 
-def context(args: argparse.Namespace, session: Session, cfg: Config) -> RunContext:
-    """The run context of a command: `run` and `tune` write in the background and may reuse an up-to-date
-    silver (unless --fresh); every other step commits as it goes."""
-    from speedrun.context import RunContext, RunOptions  # Spark's modules: not before a step runs
-
-    whole_run = args.step in ("run", "tune")
-    options = RunOptions(
-        run_id=getattr(args, "run_id", None),
-        metrics_out=getattr(args, "metrics_out", None),
-        tune=args.step == "tune",
-        budget=duration(args.budget) if getattr(args, "budget", None) else None,
-        reuse_silver=whole_run and not args.fresh,
-        target=getattr(args, "bundle_target", None),
-        git_commit=getattr(args, "git_commit", None),
-    )
-    return RunContext(session(), cfg, options, background=whole_run)
-
-
-def step_of(module: str, function: str | None = None) -> Does:
-    """A step that takes the run context only: `speedrun.steps.<module>.<function>(ctx)`."""
-
-    def does(args: argparse.Namespace, session: Session, cfg: Config) -> None:
-        import importlib
-
-        each = getattr(importlib.import_module(f"speedrun.steps.{module}"), function or module)
-        with context(args, session, cfg) as ctx:
-            each(ctx)
-
-    return does
-
-
-def write_config(args: argparse.Namespace, session: Session, cfg: Config | None) -> None:
-    from speedrun.steps.init import init
-
-    init(args.data, args.label, args.output)
-
-
-def generate_data(args: argparse.Namespace, session: Session, cfg: Config | None) -> None:
-    from speedrun.edges.raw import generate
-
-    output = str(Path(args.output).absolute())  # from this folder: Spark would take the JVM's
-    shift = dict(shifted(assignment) for assignment in args.shift or [])
-    if args.positive_share is not None and not 0 < args.positive_share < 1:
-        raise SpeedrunError(f"--positive-share {args.positive_share}: give a share between 0 and 1, e.g. 0.05")
-    with step("generate") as progress:
-        generate(session(), args.rows, args.seed, output, args.positive_share, shift)
-        progress.done(f"{args.rows:,} rows -> {output}")
-
-
-def shifted(assignment: str) -> tuple[str, float]:
-    """`--shift monthly_charges=20` -> ("monthly_charges", 20.0)."""
-    name, _, amount = assignment.partition("=")
-    try:
-        return name.strip(), float(amount)
-    except ValueError:
-        raise SpeedrunError(f"--shift {assignment}: write COLUMN=AMOUNT, e.g. monthly_charges=20") from None
-
-
-def run_steps(args: argparse.Namespace, session: Session, cfg: Config) -> None:
-    from speedrun.flow import print_summary, run
-
-    with context(args, session, cfg) as ctx:
-        evaluation = run(ctx)
-    print_summary(evaluation)
-
-
-def evaluate_and_summarize(args: argparse.Namespace, session: Session, cfg: Config) -> None:
-    from speedrun.flow import print_summary
-    from speedrun.steps.evaluate import evaluate
-
-    with context(args, session, cfg) as ctx:
-        evaluation = evaluate(ctx)
-    print_summary(evaluation)
-
-
-def replay_and_compare(args: argparse.Namespace, session: Session, cfg: Config) -> None:
-    from speedrun.steps.replay import replay
-
-    with context(args, session, cfg) as ctx:
-        result = replay(ctx, args.run_id)
-    if result.differences:
-        raise ReplayMismatch(f"replay of run {args.run_id} differs: " + "; ".join(result.differences))
-    print(f"replay of run {args.run_id}: metrics, confusion matrix and row counts match exactly")
-
-
-def promote_version(args: argparse.Namespace, session: Session, cfg: Config) -> None:
-    from speedrun.steps.lifecycle import promote
-
-    with context(args, lambda: None, cfg) as ctx:  # the registry only: no Spark
-        promote(ctx, args.version)
-
-
-def score_batch(args: argparse.Namespace, session: Session, cfg: Config) -> None:
-    from speedrun.steps.score import score
-
-    with context(args, session, cfg) as ctx:
-        score(ctx, args.input, args.batch_id, args.version, verdict=not args.no_drift_verdict)
-
-
-def drift_verdict(args: argparse.Namespace, session: Session, cfg: Config) -> None:
-    from speedrun.steps.drift import drift
-
-    with context(args, session, cfg) as ctx:
-        drift(ctx, args.batch_id)
-
-
-def duration(text: str) -> float:
-    try:
-        return seconds(text)
-    except ValueError as exc:
-        raise SpeedrunError(f"--budget: {exc}") from None
-
-
 METRICS_OUT = option("--metrics-out", help="where to write the metrics JSON (default: in the run's folder)")
 FRESH = option("--fresh", action="store_true", help="read the raw files again even when silver is up to date")
 BUDGET = option("--budget", help="no candidate starts after this long, e.g. 90s or 5m (search.budget)")
@@ -168,7 +47,7 @@ COMMANDS: dict[str, Command] = {
     "split": Command("silver -> seeded train / validation / test tables", step_of("split")),
     "train": Command(
         "fit the ML pipeline on the train table; record the run",
-        step_of("train"),
+        train_alone,
         run_id="name the run (default: time + random suffix); a rerun replaces it",
         tracked=True,
     ),

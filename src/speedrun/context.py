@@ -1,37 +1,28 @@
 """The run context: what the steps of one run share, and the one thing every step takes.
 
-A step is one function of a `RunContext` — the same function for the command line, the wheel's entry points, the
-job scripts, the notebook API and `speedrun run`, which is the steps called in order on one context. The context
-holds the Spark session, the config and the tables; the rows a step has in hand (those it read or wrote in this
-process, by table role); the version of each table the run works on; and the writer. A step alone
-(`speedrun prepare`) commits each write at once; inside `run` (`background=True`) writes go on in threads while
-the next step starts, and the context waits for them when it closes: a failed write fails the run before it ends.
+A step is one function of a `RunContext` and of what the step before it returned — the same function for the
+command line, the wheel's entry points, the job scripts, the notebook API and `speedrun run`, whose runner
+(`flow`) decides which steps run and calls them in order on one context. The context holds only what every step
+shares: the Spark session, the config, the run's options and tables; the rows read or written in this process,
+by table role; the version of each table the run works on; and the writer. A step alone (`speedrun prepare`)
+commits each write at once; inside `run` (`background=True`) writes go on in threads while the next step starts,
+and the context waits for them when it closes: a failed write fails the run before it ends.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame, SparkSession
 
 from speedrun.config import Config
 from speedrun.edges.background import BackgroundWrites, Lineage
 from speedrun.edges.delta_log import Commit
-from speedrun.edges.runs import TrainingRun
 from speedrun.edges.tables import Tables
-from speedrun.edges.up_to_date import (
-    EarlierRun,
-    KeptSilver,
-    bronze_behind,
-    earlier_run,
-    inputs_fingerprint,
-    kept_silver,
-)
-from speedrun.transforms.splits import SPLITS, SplitResult, rows_of
+from speedrun.edges.up_to_date import bronze_behind
+from speedrun.transforms.splits import SPLITS, rows_of
 
 
 @dataclass(frozen=True)
@@ -49,15 +40,6 @@ class RunOptions:
 
 
 @dataclass
-class Trained:
-    """The model train fitted in this run, and its record, for evaluate to use without reading them back."""
-
-    record: TrainingRun
-    model: PipelineModel
-    new_run: bool  # its run id was made up here: no record holds it yet
-
-
-@dataclass
 class RunContext:
     spark: SparkSession
     cfg: Config
@@ -65,29 +47,16 @@ class RunContext:
     background: bool = False  # writes in threads while the run goes on (`run`), or each committed at once
     versions: dict[str, int] = field(default_factory=dict)  # the version of each table this run works on
     rows: dict[str, DataFrame] = field(default_factory=dict)  # rows in hand, by table role
-    split: SplitResult | None = None  # the split step's counts, once it checked them
-    counted: dict[str, Counter] | None = None  # rows per split and class index of the silver prepare made
-    trained: Trained | None = None
-    kept: KeptSilver | None = None  # silver is up to date: ingest and prepare reuse these versions
-    fingerprint: str | None = None  # what silver is made from, recorded in its commit (see `up_to_date`)
-    earlier: EarlierRun | None = None  # a run on the kept silver with this config and code: split, train, evaluate
 
     def __post_init__(self) -> None:
         self.tables = Tables(self.cfg)
         self.writes = BackgroundWrites(self.tables, announce=self.background)
         self.cached: list[DataFrame] = []
-        if self.options.reuse_silver:
-            self.fingerprint = inputs_fingerprint(self.cfg)
-            self.kept = kept_silver(self.spark, self.cfg, self.fingerprint)
-            if self.kept is not None:
-                self.versions.update(self.kept.versions)
-                self.earlier = self.earlier_run()
 
-    def earlier_run(self) -> EarlierRun | None:
-        """The earlier run this one would repeat bit for bit (not when tuning, or when a run id is given)."""
-        if self.options.tune or self.cfg.search is not None or self.options.run_id is not None:
-            return None
-        return earlier_run(self.spark, self.cfg, self.kept)
+    @property
+    def tuning(self) -> bool:
+        """Whether the run's model comes from a search (`speedrun tune`, or a config with a `search:` section)."""
+        return self.options.tune or self.cfg.search is not None
 
     def write(self, role: str, rows: DataFrame, lineage: Lineage = None) -> None:
         """Write `rows` to `role`'s table as one commit: at once, or in the background inside `run`."""

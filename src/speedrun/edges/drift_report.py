@@ -15,7 +15,7 @@ from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
 from speedrun.edges.report import STYLE
 from speedrun.edges.tables import Tables
-from speedrun.transforms.drift import Drift
+from speedrun.transforms.batch_drift import Drift
 
 DRIFT_SCHEMA = StructType(
     [

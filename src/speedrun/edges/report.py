@@ -7,28 +7,11 @@ import html
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-from pyspark.ml import PipelineModel
-from pyspark.ml.stat import Summarizer
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
-
 from speedrun.edges.leaderboard import leaderboard_html
-from speedrun.transforms.columns import FEATURES
-from speedrun.transforms.decided_class import classifier_of
+from speedrun.transforms.outcome import BINS
 
-BINS = 100
 STYLE = """body{font-family:sans-serif;margin:2em;max-width:70em} img{margin:.5em;border:1px solid #ddd}
 table{border-collapse:collapse;margin:1em 0} th,td{padding:.2em .8em;border-bottom:1px solid #eee;text-align:left}"""
-
-
-def histogram_of(counts: pa.Table) -> list[list[int]]:
-    """counts[class][bin] of the positive-class probability in BINS bins, from the outcome counts
-    (`metrics.outcome_counts`): the curves and the score distributions, with no pass over the rows."""
-    bins = np.minimum(np.floor(counts["probability"].to_numpy() * BINS), BINS - 1).astype(np.int64)
-    labels, n = counts["label"].to_numpy(), counts["n"].to_numpy()
-    return [np.bincount(bins[labels == k], weights=n[labels == k], minlength=BINS).astype(int).tolist() for k in (0, 1)]
 
 
 def curves(histogram: list[list[int]]) -> dict[str, list[float]]:
@@ -43,36 +26,6 @@ def curves(histogram: list[list[int]]) -> dict[str, list[float]]:
         out["recall"].append(tp / positives if positives else 0.0)
         out["precision"].append(tp / (tp + fp) if tp + fp else 1.0)
     return out
-
-
-def readable(slot: str) -> str:
-    """`_contract__3__onehot_month-to-month` -> `contract = month-to-month`; `_age__0__imputed` -> `age` (the
-    stand-in names of `features.ml_names`)."""
-    column, _, rest = slot.removeprefix("_").partition("__")
-    rest = rest.partition("__")[2]
-    if rest.startswith("onehot_"):
-        value = rest.removeprefix("onehot_")
-        return f"{column} = {'(missing or unseen)' if value == '__unknown' else value}"
-    return column
-
-
-def feature_weights(model: PipelineModel, predictions: DataFrame) -> tuple[str, list[tuple[str, float]]]:
-    """Coefficients (linear models) or importances (trees), by original column name, largest first."""
-    attrs = predictions.schema[FEATURES].metadata.get("ml_attr", {}).get("attrs", {})
-    names = {a["idx"]: readable(a["name"]) for group in attrs.values() for a in group}
-    classifier = classifier_of(model)
-    if hasattr(classifier, "featureImportances"):
-        kind, values = "importance", classifier.featureImportances.toArray()
-    elif hasattr(classifier, "coefficientMatrix"):
-        # per standard deviation of the feature, so that features on different scales compare; with more
-        # than two classes, the largest in size over the classes
-        std = predictions.select(Summarizer.std(F.col(FEATURES)).alias("std")).first()["std"].toArray()
-        matrix = classifier.coefficientMatrix.toArray() * std
-        kind, values = "standardized coefficient", matrix[0] if len(matrix) == 1 else abs(matrix).max(axis=0)
-    else:
-        return "weight", []
-    weights = [(names.get(i, f"feature {i}"), float(v)) for i, v in enumerate(values)]
-    return kind, sorted(weights, key=lambda w: -abs(w[1]))[:25]
 
 
 def _charts(

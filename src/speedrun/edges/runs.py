@@ -81,6 +81,16 @@ class TrainingRun:
     code_hash: str | None = None  # speedrun's modules by content (`code.code_hash`), for `run`'s up-to-date check
 
 
+@dataclass(frozen=True)
+class Trained:
+    """What train returns, for evaluate to use without reading it back: the run's record (with its registered
+    version once the record is kept: at once alone, in the background inside `run`) and its fitted model."""
+
+    record: TrainingRun
+    model: Any  # a PipelineModel
+    new_run: bool  # its run id was made up here: no record holds it yet
+
+
 def recorded_threshold(run: Mapping[str, Any] | Row) -> float | None:
     """A run's decision threshold (a run recorded before thresholds: none)."""
     return (run.asDict() if isinstance(run, Row) else dict(run)).get("threshold")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from speedrun.config import Config
-from speedrun.edges.mlflow_logging import model_requirements
+from speedrun.edges.logged_model import model_requirements
 from speedrun.edges.session import on_databricks
 
 for noisy in ("mlflow", "alembic", "mlflow.store.db.utils"):

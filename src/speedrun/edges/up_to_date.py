@@ -100,6 +100,9 @@ class EarlierRun:
             "this code"
         )
 
+    def rows(self) -> str:
+        return ", ".join(f"{name} {getattr(self.record, f'{name}_rows'):,}" for name in ("train", "validation", "test"))
+
 
 def earlier_run(spark: SparkSession, cfg: Config, kept: KeptSilver) -> EarlierRun | None:
     """The latest run trained on the kept silver (and test) versions with this config and this code, and

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from speedrun.server.client import ask, server_dir, stop
+from speedrun.server.client import stop
+from speedrun.server.state import ask, server_dir
 
 
 def describe(status: dict[str, Any]) -> str:

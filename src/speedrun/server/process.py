@@ -12,7 +12,6 @@ without a command, or on `speedrun server stop`.
 from __future__ import annotations
 
 import ctypes
-import io
 import json
 import os
 import sys
@@ -29,43 +28,8 @@ from speedrun.cli import run_here
 from speedrun.edges.session import get_spark
 from speedrun.errors import INTERNAL_ERROR, USER_ERROR, SpeedrunError
 from speedrun.progress import say
-from speedrun.server.client import STATE, TOKEN
-
-
-class Relay(io.TextIOBase):
-    """A text stream that sends what is written to the command's client (`out` or `err`), from any thread."""
-
-    def __init__(self, conn: Connection, key: str, lock: threading.Lock) -> None:
-        self.conn, self.key, self.lock = conn, key, lock
-
-    def write(self, text: str) -> int:
-        if text:
-            with self.lock, suppress(OSError):  # the client went away: its command is being cancelled
-                self.conn.send({self.key: text})
-        return len(text)
-
-    def writable(self) -> bool:
-        return True
-
-
-@contextmanager
-def as_the_client(conn: Connection, cwd: str, env: dict[str, str], home: Path) -> Iterator[None]:
-    """Run in the client's folder and environment, its output relayed to it (commands run one at a time); then
-    back in `home`, the server's own folder (not the folder it was started from, which may since be deleted)."""
-    saved = (dict(os.environ), sys.stdout, sys.stderr)
-    lock = threading.Lock()
-    sys.stdout, sys.stderr = Relay(conn, "out", lock), Relay(conn, "err", lock)
-    try:
-        os.environ.clear()
-        os.environ.update(env)
-        os.chdir(cwd)
-        yield
-    finally:
-        with suppress(OSError):
-            os.chdir(home)
-        os.environ.clear()
-        os.environ.update(saved[0])
-        sys.stdout, sys.stderr = saved[1], saved[2]
+from speedrun.server.relay import as_the_client
+from speedrun.server.state import STATE, TOKEN
 
 
 class Server:

@@ -9,7 +9,7 @@ from speedrun.context import RunContext
 from speedrun.edges.drift_report import kept_drift
 from speedrun.errors import SpeedrunError
 from speedrun.progress import step
-from speedrun.transforms.drift import shift_error
+from speedrun.transforms.batch_drift import shift_error
 
 
 def drift(ctx: RunContext, batch_id: str) -> list[dict]:

@@ -15,7 +15,6 @@ from speedrun.context import RunContext
 from speedrun.edges.delta_log import Commit
 from speedrun.edges.files import data_files
 from speedrun.edges.raw import generate, path_has_files, read_source
-from speedrun.edges.up_to_date import inputs_fingerprint
 from speedrun.errors import SpeedrunError
 from speedrun.progress import step
 from speedrun.transforms.checks import require_columns
@@ -81,16 +80,9 @@ def small(cfg: Config, source: SourceConfig) -> bool:
 def ingest(ctx: RunContext) -> Commit | None:
     """Ingest the configured source into `<name>_bronze` (and a test source into `<name>_bronze_test`, written
     at the same time); bronze's commit, or None while it is written in the background (in `run`). Small files'
-    rows stay in hand for prepare; up to date (in `run`), nothing is read."""
+    rows stay in hand for prepare."""
     with step("ingest") as progress:
-        if ctx.kept is not None:
-            progress.done(
-                f"up to date: {ctx.kept.describe('bronze', 'bronze_test')} holds the raw files as they are now"
-            )
-            return None
         frames = bronze_frames(ctx.spark, ctx.cfg)
-        if ctx.options.reuse_silver:
-            ctx.fingerprint = inputs_fingerprint(ctx.cfg)  # of a source ingest has just generated, too
         sources = {"bronze": ctx.cfg.source, "bronze_test": ctx.cfg.test_source}
         for role, rows in frames.items():
             if small(ctx.cfg, sources[role]):

@@ -17,8 +17,8 @@ from speedrun.context import RunContext
 from speedrun.edges.runs import find_run, recorded_evaluation, recorded_threshold
 from speedrun.errors import SpeedrunError
 from speedrun.progress import step
-from speedrun.transforms.decision import training_weights
-from speedrun.transforms.fit import fit, metrics_on
+from speedrun.transforms.fit import fit_configured
+from speedrun.transforms.outcome import outcome_on_test
 from speedrun.transforms.splits import SPLITS, assign_splits, class_counts, rows_of
 
 
@@ -65,12 +65,11 @@ def replay(ctx: RunContext, run_id: str) -> Replay:
                 f"version {run['silver_version']} of {tables.location('silver')} cannot be read "
                 f"(vacuumed?): {str(exc).splitlines()[0]}"
             ) from None
-        partitions = recorded_cfg.train.partitions
-        weights = training_weights(class_counts(silver, silver_test)["train"], recorded_cfg.train)
-        model = fit(rows["train"], recorded_cfg.model, recorded_cfg.features, partitions, weights)
-        metrics, matrix = metrics_on(model, rows["test"], recorded_threshold(run))
+        # what train fits and evaluate measures, on the recorded rows, at the recorded threshold
+        _, model, _, _ = fit_configured(recorded_cfg, rows, class_counts(silver, silver_test))
+        outcome = outcome_on_test(model, rows["test"], recorded_threshold(run))
         counts = {f"{name}_rows": df.count() for name, df in rows.items()}
-        replayed = {**metrics, "confusion_matrix": matrix, **counts}
+        replayed = {**outcome.metrics, "confusion_matrix": outcome.matrix, **counts}
         recorded = {**recorded_outcome(spark, cfg, run_id), **{k: run[k] for k in counts}}
         result = Replay(run_id, recorded, replayed)
         progress.done("metrics match exactly" if not result.differences else f"{len(result.differences)} differences")

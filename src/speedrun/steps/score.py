@@ -23,11 +23,11 @@ from speedrun.edges.raw import read_source
 from speedrun.edges.registry import registered_model
 from speedrun.errors import SpeedrunError
 from speedrun.progress import step
+from speedrun.transforms.batch_drift import Drift, batch_drift, shift_error
 from speedrun.transforms.checks import require_columns
 from speedrun.transforms.cleaning import clean, typed_features, with_reject_reason
 from speedrun.transforms.columns import REASON, ROW_KEY
 from speedrun.transforms.decided_class import classifier_outputs
-from speedrun.transforms.drift import Drift, batch_drift, shift_error
 from speedrun.transforms.scoring import model_inputs, predictions, quarantined
 
 BATCH_ID = re.compile(r"^[A-Za-z0-9_.:/=+-]+$")

@@ -2,15 +2,17 @@
 `transforms.splits` for why a column, and why not `randomSplit`).
 
 The step checks that the stored split is the configured one (a new seed or new fractions: silver is written
-again with the new split, as one commit) and that each split can be evaluated, before anything is trained."""
+again with the new split, as one commit) and that each split can be evaluated, before anything is trained; it
+returns the rows of each split by class (`SplitResult`), which train weighs its classes by."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 from speedrun.context import RunContext
 from speedrun.progress import step
 from speedrun.transforms.contract import contract_of
 from speedrun.transforms.splits import (
-    SPLITS,
     SplitResult,
     assign_splits,
     checked_counts,
@@ -20,30 +22,22 @@ from speedrun.transforms.splits import (
 )
 
 
-def describe_rows(record) -> str:
-    return ", ".join(f"{name} {getattr(record, f'{name}_rows'):,}" for name in SPLITS)
-
-
-def split(ctx: RunContext) -> SplitResult | None:
+def split(ctx: RunContext, counts: dict[str, Counter] | None = None, current: bool = False) -> SplitResult:
     """Check silver's split (the silver this run made, or kept, or the latest) against the config; when it
     differs, write silver again with the configured split, as one commit. Then check that each split can be
-    evaluated; the counts are the run's (`ctx.split`)."""
+    evaluated, from `counts` (silver's rows per split and class index, as prepare made them in this run) or from
+    silver's rows. `current`: silver holds this config's split (the runner made it, or kept it up to date)."""
     cfg, given_test = ctx.cfg, ctx.cfg.test_source is not None
     with step("split") as progress:
-        if ctx.earlier is not None:  # train and evaluate are up to date: nothing needs the split's counts
-            record = ctx.earlier.record
-            progress.done(f"up to date: run {record.run_id}'s split, {describe_rows(record)}")
-            return None
-        made_by_this_config = ctx.wrote("silver") or ctx.kept is not None
-        if not made_by_this_config and split_is_stale(ctx.read("silver"), cfg.split, given_test):
+        if not current and split_is_stale(ctx.read("silver"), cfg.split, given_test):
             resplit = assign_splits(ctx.read("silver"), cfg.split, given_test)
             ctx.write("silver", resplit, lineage={"silver": ctx.version("silver")})
             ctx.hold("silver", resplit)
-        if ctx.wrote("silver") and ctx.counted is not None:  # prepare counted silver's rows as it made them
-            classes = contract_of(ctx.read("silver")).classes
-            ctx.split = checked_counts(ctx.counted, classes, cfg.split.validation > 0)
+            counts = None
+        if counts is not None:
+            checked = checked_counts(counts, contract_of(ctx.read("silver")).classes, cfg.split.validation > 0)
         else:
             silver_test = ctx.read("silver_test") if given_test else None
-            ctx.split = checked_split(ctx.read("silver"), silver_test, cfg.split.validation > 0)
-        progress.done(describe(ctx.split, given_test))
-    return ctx.split
+            checked = checked_split(ctx.read("silver"), silver_test, cfg.split.validation > 0)
+        progress.done(describe(checked, given_test))
+    return checked

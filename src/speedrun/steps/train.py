@@ -25,27 +25,23 @@ from pyspark.sql import DataFrame, SparkSession
 import speedrun
 from speedrun.code import code_hash
 from speedrun.config import Config
-from speedrun.context import RunContext, RunOptions, Trained
+from speedrun.context import RunContext, RunOptions
 from speedrun.edges.leaderboard import write_leaderboard
-from speedrun.edges.mlflow_logging import log_candidate, log_training, model_requirements, run_params, run_tags
-from speedrun.edges.runs import RUNS_SCHEMA, TrainingRun, git_commit, new_run_id, weighing, with_decision
-from speedrun.edges.session import runs_here
+from speedrun.edges.logged_model import model_requirements
+from speedrun.edges.mlflow_logging import log_candidate, log_training, run_params, run_tags
+from speedrun.edges.runs import RUNS_SCHEMA, Trained, TrainingRun, git_commit, new_run_id, weighing, with_decision
 from speedrun.edges.tables import Tables
 from speedrun.edges.tracking import mlflow_run, registered_model_name
 from speedrun.progress import step
 from speedrun.transforms.contract import contract_of
 from speedrun.transforms.decided_class import deciding
-from speedrun.transforms.decision import Decision, fixed_threshold, training_weights
 from speedrun.transforms.drift import profiled_rows, training_profile
 from speedrun.transforms.features import classifier_params
-from speedrun.transforms.fit import decided_on_validation, fit
-from speedrun.transforms.splits import SPLITS, checked_split
+from speedrun.transforms.fit import Chosen, Rows, fit_configured
+from speedrun.transforms.splits import SPLITS, SplitResult, checked_split
 from speedrun.transforms.tuning import choose
 
-Rows = dict[str, DataFrame]
-# how a run gets its model: (config, split rows, rows per split and class, run id, tracked) -> (the model's config, the
-# fitted model, its validation metrics, how it decides)
-Chosen = tuple[Config, PipelineModel, dict[str, float], Decision]
+# how a run gets its model: (config, split rows, rows per split and class, run id, tracked) -> `fit.Chosen`
 ChooseModel = Callable[[Config, Rows, dict[str, Counter], str, bool], Chosen]
 
 
@@ -53,62 +49,45 @@ def model_path(cfg: Config, run_id: str) -> str:
     return cfg.storage.resolve(f"models/{cfg.name}/{run_id}")
 
 
-def trainable_here(ctx: RunContext) -> bool:
-    """Whether the run tunes; it fails first, in one line, if this compute cannot fit what it would fit."""
-    tuning = ctx.options.tune or ctx.cfg.search is not None
-    runs_here(ctx.cfg.model_types(tuning))
-    return tuning
-
-
-def train(ctx: RunContext) -> TrainingRun:
+def train(ctx: RunContext, checked: SplitResult | None = None) -> Trained:
     """Fit on the split's train rows (those this run holds, else the latest silver's) and record the run: the
     configured model, or with tuning (`speedrun tune`, a config with a `search:` section) the search's best on
-    validation. The model is logged, registered and recorded at once, or in the background inside `run`."""
+    validation. `checked`: the split step's result (alone, the split is checked here as the split step checks
+    it). The model is logged, registered and recorded at once, or in the background inside `run`."""
     cfg, spark = ctx.cfg, ctx.spark
-    tuning = trainable_here(ctx)
     run_id = ctx.options.run_id or new_run_id()
     started = datetime.now(timezone.utc)
     with step("train") as progress:
-        if ctx.earlier is not None:
-            progress.done(f"up to date: {ctx.earlier.describe()} (--fresh trains again)")
-            return ctx.earlier.record
         rows = ctx.split_rows()
-        if ctx.split is None:  # train alone: the split is checked as the split step checks it
-            ctx.split = checked_split(
-                ctx.read("silver"), rows["test"] if cfg.test_source else None, cfg.split.validation > 0
-            )
+        if checked is None:
+            test = rows["test"] if cfg.test_source else None
+            checked = checked_split(ctx.read("silver"), test, cfg.split.validation > 0)
         with mlflow_run(cfg, run_name=run_id) as tracked:
-            chosen_by = tuner(ctx.options.budget) if tuning else fit_configured
-            model_cfg, model, validation, decision = chosen_by(cfg, rows, ctx.split.counts, run_id, tracked is not None)
+            chosen_by = tuner(ctx.options.budget) if ctx.tuning else configured
+            model_cfg, model, validation, decision = chosen_by(cfg, rows, checked.counts, run_id, tracked is not None)
             times = (started, datetime.now(timezone.utc))
             versions = {**ctx.split_versions(), "silver": ctx.version("silver"), "bronze": ctx.bronze_version()}
             mlflow_run_id = tracked.info.run_id if tracked else None
             origin = made_with(spark, ctx.options)
             record = training_record(
-                model_cfg, run_id, times, versions, ctx.split.rows, validation, mlflow_run_id, origin
+                model_cfg, run_id, times, versions, checked.rows, validation, mlflow_run_id, origin
             )
             record = with_decision(record, decision, contract_of(rows["train"]).classes)
-        keep = partial(keep_model_and_record, spark, ctx.tables, model_cfg, record, model, rows["train"])
-        ctx.trained = Trained(record, model, new_run=ctx.options.run_id is None)
-        kept = ctx.later("training_runs", partial(keep, new_run=ctx.trained.new_run), lane="tracking")
+        new_run = ctx.options.run_id is None
+        keep = partial(keep_model_and_record, spark, ctx.tables, model_cfg, record, model, rows["train"], new_run)
+        kept = ctx.later("training_runs", keep, lane="tracking")
         auc = validation.get("areaUnderROC")
         progress.done(
             f"{model_cfg.model.type} on {record.train_rows:,} rows -> {record.model_path}"
             + (f" (validation AUC {auc:.4f})" if auc is not None else "")
             + "".join(f"; {part}" for part in (weighing(record), decision.note) if part)
         )
-    return kept or record
+    return Trained(kept or record, model, new_run)
 
 
-def fit_configured(cfg: Config, rows: Rows, counts: dict[str, Counter], run_id: str, tracked: bool) -> Chosen:
-    """The configured model, fitted on the train rows (weighted as `train.class_weight` says), with its
-    validation metrics at its threshold (fixed, or chosen there); no metrics without validation rows."""
-    weights = training_weights(counts["train"], cfg.train)
-    model = fit(rows["train"], cfg.model, cfg.features, cfg.train.partitions, weights)
-    if not sum(counts["validation"].values()):
-        return cfg, model, {}, Decision(fixed_threshold(cfg.train), weights)
-    validation, decision = decided_on_validation(model, rows["validation"], cfg.train)
-    return cfg, model, validation, replace(decision, weights=weights)
+def configured(cfg: Config, rows: Rows, counts: dict[str, Counter], run_id: str, tracked: bool) -> Chosen:
+    """How a run without tuning gets its model: the configured one (`fit.fit_configured`)."""
+    return fit_configured(cfg, rows, counts)
 
 
 def tuner(budget: float | None = None) -> ChooseModel:

@@ -7,16 +7,22 @@ counts of (label, prediction, score), the same in any order, and the areas are s
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
+
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.feature import StringIndexerModel
 from pyspark.sql import DataFrame
 
-from speedrun.config import FeaturesConfig, ModelConfig, TrainConfig
+from speedrun.config import Config, FeaturesConfig, ModelConfig, TrainConfig
 from speedrun.transforms.columns import FEATURES, LABEL, ROW_KEY, WEIGHT, column
 from speedrun.transforms.contract import Contract, contract_of
-from speedrun.transforms.decision import Decision, threshold_for, with_weights
+from speedrun.transforms.decision import Decision, fixed_threshold, threshold_for, training_weights, with_weights
 from speedrun.transforms.features import BINNED_MODELS, ml_names, ml_pipeline, tree_bins
 from speedrun.transforms.metrics import metrics_of, outcome_counts
+
+Rows = dict[str, DataFrame]  # the rows of each split
+Chosen = tuple[Config, PipelineModel, dict[str, float], Decision]  # a model's config, the fit, validation, decision
 
 
 def fixed_layout(df: DataFrame, partitions: int) -> DataFrame:
@@ -101,3 +107,15 @@ def decided_on_validation(
     counts = outcome_counts(fitted.transform(rows), n_classes == 2)
     threshold, note = threshold_for(counts, n_classes, train)
     return metrics_of(counts, n_classes, threshold)[0], Decision(threshold, note=note)
+
+
+def fit_configured(cfg: Config, rows: Rows, counts: dict[str, Counter]) -> Chosen:
+    """The configured model, fitted on the train rows (weighted as `train.class_weight` says, from the split's
+    `counts` per class), with its validation metrics at its threshold (fixed, or chosen there); no metrics
+    without validation rows. What train fits, and replay again."""
+    weights = training_weights(counts["train"], cfg.train)
+    model = fit(rows["train"], cfg.model, cfg.features, cfg.train.partitions, weights)
+    if not sum(counts["validation"].values()):
+        return cfg, model, {}, Decision(fixed_threshold(cfg.train), weights)
+    validation, decision = decided_on_validation(model, rows["validation"], cfg.train)
+    return cfg, model, validation, replace(decision, weights=weights)
