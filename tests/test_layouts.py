@@ -128,8 +128,8 @@ def test_parquet_files_with_other_columns_are_named(spark, tmp_path: Path) -> No
 def test_a_column_named_as_one_speedrun_adds_is_named(spark, tmp_path: Path) -> None:
     # GIVEN a file with a column named `_split`, the name of the column that holds each row's split
     write(tmp_path / "raw" / "a.csv", "customer_id,_split,churned\n1,a,yes\n")
-    # WHEN it is read THEN one line names the column and asks for another name
-    with pytest.raises(SpeedrunError, match=r"raw \(source.path\) has a column named _split, a name speedrun gives"):
+    # WHEN it is read THEN one line names the file and the column, and asks for another name
+    with pytest.raises(SpeedrunError, match=r"raw/a\.csv \(source.path\) has a column named _split, a name speedrun"):
         read(spark, tmp_path)
 
 
