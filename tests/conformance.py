@@ -212,6 +212,17 @@ READING: list[Case] = [
         quarantined=2,
         reason="malformed line (not a JSON record)",
     ),
+    Case(
+        "a json field named as the column speedrun keeps malformed lines in",
+        {
+            "d.jsonl": text(
+                "\n".join(json.dumps({"x": x, "c": c, "y": y, "_corrupt_record": "mine"}) for x, c, y in BASE)
+            )
+        },
+        ("source.format=json",),
+        code=2,
+        said=r"d\.jsonl \(source\.path\) has a column named _corrupt_record, a name speedrun gives its own columns",
+    ),
     Case("parquet", {"d.parquet": parquet(BASE)}, ("source.format=parquet",), read=100),
     Case(
         "parquet files with other columns",
@@ -259,10 +270,11 @@ READING: list[Case] = [
 ]
 
 
-# Scoring: one model, trained on `rows(400)` with an id column `id`, then each batch scored with `speedrun score`
+# Scoring: one model, trained on `rows(400)` under the names a spreadsheet gives (`customer id` its id, features
+# `age (years)` and `plan.name`), then each batch scored with `speedrun score`
 # drawn as the training rows are: no drift
 SCORED = [(i, f"c{i % 3}", "yes" if i % 2 else "no") for i in range(400) if i % 4 != 3]
-SCORED_CSV = csv([(f"r{x}", x, c) for x, c, _ in SCORED], "id,x,c")
+SCORED_CSV = csv([(f"r{x}", x, c) for x, c, _ in SCORED], "customer id,age (years),plan.name")
 
 
 @dataclass(frozen=True)
@@ -284,17 +296,17 @@ BATCHES: list[Batch] = [
     Batch("a batch like the training rows", {"b.csv": text(SCORED_CSV)}, scored=300),
     Batch(
         "a batch that carries the label",
-        {"b.csv": text(csv([(f"r{x}", x, c, y) for x, c, y in SCORED], "id,x,c,y"))},
+        {"b.csv": text(csv([(f"r{x}", x, c, y) for x, c, y in SCORED], "customer id,age (years),plan.name,y"))},
         scored=300,
     ),
     Batch(
         "a batch with one more column",
-        {"b.csv": text(csv([(f"r{x}", x, c, "n") for x, c, _ in SCORED], "id,x,c,note"))},
+        {"b.csv": text(csv([(f"r{x}", x, c, "n") for x, c, _ in SCORED], "customer id,age (years),plan.name,note"))},
         scored=300,
     ),
     Batch(
         "a batch with its columns in another order",
-        {"b.csv": text(csv([(c, x, f"r{x}") for x, c, _ in SCORED], "c,x,id"))},
+        {"b.csv": text(csv([(c, x, f"r{x}") for x, c, _ in SCORED], "plan.name,age (years),customer id"))},
         scored=300,
     ),
     Batch("a gzip batch", {"b.csv.gz": gzip.compress(text(SCORED_CSV))}, scored=300),
@@ -306,27 +318,32 @@ BATCHES: list[Batch] = [
         quarantined=2,
         said=r"298 rows scored .* 2 quarantined",
     ),
-    Batch("an empty batch", {"b.csv": text("id,x,c\n")}, said=r"0 rows scored .*\(the batch has no rows\)", same=False),
+    Batch(
+        "an empty batch",
+        {"b.csv": text("customer id,age (years),plan.name\n")},
+        said=r"0 rows scored .*\(the batch has no rows\)",
+        same=False,
+    ),
     Batch(
         "a batch too small for a drift index",
-        {"b.csv": text(csv([(f"r{x}", x, c) for x, c, _ in SCORED[:5]], "id,x,c"))},
+        {"b.csv": text(csv([(f"r{x}", x, c) for x, c, _ in SCORED[:5]], "customer id,age (years),plan.name"))},
         scored=5,
         said=r"drift: not measured on 5 rows",
         same=False,
     ),
     Batch(
         "a batch without a feature column",
-        {"b.csv": text(csv([(f"r{x}", x) for x, _, _ in SCORED], "id,x"))},
+        {"b.csv": text(csv([(f"r{x}", x) for x, _, _ in SCORED], "customer id,age (years)"))},
         code=2,
-        said=r"column c",
+        said=r"column plan\.name not found",
         same=False,
     ),
     Batch(
         "a drifted batch fails once its rows are written",
-        {"b.csv": text(csv([(f"r{x}", x + 5000, c) for x, c, _ in SCORED], "id,x,c"))},
+        {"b.csv": text(csv([(f"r{x}", x + 5000, c) for x, c, _ in SCORED], "customer id,age (years),plan.name"))},
         code=2,
         scored=300,
-        said=r"scored batch drifted from the training rows above scoring\.drift\.fail = 0\.25: x \(PSI",
+        said=r"scored batch drifted from the training rows above scoring\.drift\.fail = 0\.25: age \(years\) \(PSI",
         same=False,
     ),
 ]

@@ -8,6 +8,7 @@ import math
 
 import pytest
 
+from speedrun.cli import main
 from speedrun.config import DriftConfig
 from speedrun.errors import SpeedrunError
 from speedrun.transforms.batch_drift import Drift, batch_drift, shift_error
@@ -103,3 +104,15 @@ def test_many_training_rows_are_profiled_from_a_seeded_sample(spark) -> None:
     sampled = profiled_rows(rows, 10**7)
     assert 5 < sampled.count() < 50 and sampled.collect() == profiled_rows(rows, 10**7).collect()
     assert profiled_rows(rows, 1000) is rows
+
+
+def test_the_drift_verdict_before_any_batch_was_scored_says_to_score_first(spark, tmp_path, capsys) -> None:
+    # GIVEN a work folder where nothing was scored yet
+    settings = ["--set", f"storage.work_dir={tmp_path}"]
+    # WHEN the drift verdict of a batch is asked for THEN it exits 2 with one line saying what to run first
+    assert main(["drift", "--batch-id", "2026-11-30", *settings]) == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line == (
+        f"speedrun drift: error: no batch was scored yet ({tmp_path}/warehouse/speedrun/churn_predictions): "
+        "run `speedrun score`"
+    )

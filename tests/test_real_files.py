@@ -13,7 +13,6 @@ from speedrun.errors import SpeedrunError
 from speedrun.flow import run_pipeline
 from speedrun.steps.ingest import ingest
 from speedrun.steps.prepare import prepare
-from speedrun.steps.score import score
 from speedrun.steps.split import split
 from speedrun.transforms.contract import contract_of
 
@@ -86,34 +85,3 @@ def test_a_split_that_cannot_be_evaluated_stops_before_training(spark, tmp_path:
     # AND the split step alone says the same
     with pytest.raises(SpeedrunError, match=r"split cannot be evaluated: .* raise split\.(test|validation)"):
         alone(split, spark, cfg)
-
-
-@pytest.mark.e2e
-def test_column_names_with_spaces_dots_and_parentheses_work_as_written(spark, tmp_path: Path) -> None:
-    # GIVEN headers a spreadsheet has: spaces, parentheses, a dot, an equals sign, a question mark
-    header = "customer id,age (years),plan.name,fee=monthly,note s,churned?\n"
-    body = rows(120, lambda i: f"c{i},{20 + i % 50},{'abc'[i % 3]},{i % 7}.5,n{i % 2},{'yn'[i % 3 == 0]}\n")
-    source = write(tmp_path / "raw" / "d.csv", header + body)
-    cfg = csv_config(
-        tmp_path,
-        source,
-        "columns={id: 'customer id', label: {column: 'churned?'}, exclude: ['note s']}",
-        "split={train: 0.6, validation: 0.2, test: 0.2, seed: 3}",
-    )
-    # WHEN the whole pipeline runs on it
-    run_pipeline(spark, cfg)
-    # THEN the tables keep the user's names, the contract and the metrics name the features as written
-    tables = Tables(cfg)
-    silver = tables.read(spark, "silver")
-    assert {"customer id", "age (years)", "plan.name", "fee=monthly"} <= set(silver.columns)
-    contract = contract_of(silver)
-    assert (contract.numeric, contract.categorical) == (["age (years)", "fee=monthly"], ["plan.name"])
-    assert contract.id == "customer id"
-    # AND the fitted pipeline scores rows under those names
-    model = fit_with(cfg, read_split(spark, cfg, "train"))
-    scored = model.transform(read_split(spark, cfg, "test"))
-    assert scored.select("customer id", "_prediction").count() == read_split(spark, cfg, "test").count()
-    # AND the registered model scores the file into a predictions table keyed by the user's id column
-    result = alone(score, spark, cfg, input_path=source, batch_id="names", version="1")
-    assert result.scored == 120
-    assert "customer id" in tables.read(spark, "predictions").columns

@@ -116,15 +116,16 @@ def read_csv(spark: SparkSession, source: SourceConfig, path: str, key: str) -> 
 JSON_MALFORMED = "__speedrun_malformed_record__"
 
 
-def read_json(spark: SparkSession, path: str, key: str) -> DataFrame:
-    """A JSON-lines source's records; a line that is not a JSON record is kept, whole, in `_corrupt_record`."""
+def read_json(spark: SparkSession, path: str, key: str, named: str) -> DataFrame:
+    """A JSON-lines source's records; a line that is not a JSON record is kept, whole, in `_corrupt_record`.
+    `named`: what a line about the files' columns names (the first file, or the source's path)."""
     rows = (
         spark.read.format("json")
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", JSON_MALFORMED)
         .load(path)
     )
-    refuse_reserved([c for c in rows.columns if c != JSON_MALFORMED], path, key)
+    refuse_reserved([c for c in rows.columns if c != JSON_MALFORMED], named, key)
     if JSON_MALFORMED in rows.columns:
         rows = rows.withColumnRenamed(JSON_MALFORMED, CORRUPT)
     return rows.transform(with_source_file)
@@ -141,7 +142,7 @@ def read_source(spark: SparkSession, source: SourceConfig, path: str, key: str =
         if source.format == "csv":
             return read_csv(spark, source, path, key)
         if source.format == "json":
-            return read_json(spark, path, key)
+            return read_json(spark, path, key, files[0] if files else path)
         if files:
             parquet_columns(files, key)
         rows = spark.read.format("parquet").load(path)
