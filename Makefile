@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[local,dev]'
+	@echo "warming up: one small local run, so that Spark's JVM starts warm from the first command (once per install)"
+	$(BIN)/python -m speedrun.edges.jvm_warmup 2>&1 | tail -n 1
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)

@@ -15,7 +15,11 @@ from speedrun.flow import run_pipeline
 from speedrun.server.client import stop
 from speedrun.steps.evaluate import Evaluation
 
-TEST_SPARK_CONF = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}
+TEST_SPARK_CONF = {
+    "spark.sql.shuffle.partitions": "1",
+    "spark.default.parallelism": "2",
+    "spark.databricks.delta.snapshotPartitions": "1",
+}
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -60,7 +64,7 @@ def small_overrides(work_dir: Path) -> list[str]:
     return [
         f"storage.work_dir={work_dir}",
         "source.generate_if_missing.rows=3000",
-        "model={type: logistic_regression, max_iter: 30}",
+        "model={type: logistic_regression, max_iter: 10}",
     ]
 
 

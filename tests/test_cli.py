@@ -6,10 +6,11 @@ import runpy
 from importlib.metadata import distribution
 
 import pytest
-from tests_support import ROOT
+from tests_support import ROOT, write
 
 from speedrun.cli import main, run_here
 from speedrun.commands import STEPS
+from speedrun.transforms.synthetic import COLUMNS
 
 
 def test_misspelt_key_ends_in_one_line_and_exit_2(capsys) -> None:
@@ -102,15 +103,8 @@ def test_every_step_has_a_job_script_that_runs_it(monkeypatch, capsys) -> None:
 
 def test_a_data_error_ends_in_one_line_naming_the_column(spark, tmp_path, capsys) -> None:
     # GIVEN a config naming a column the data does not have
-    args = [
-        "ingest",
-        "--set",
-        f"storage.work_dir={tmp_path}",
-        "--set",
-        "source.generate_if_missing.rows=50",
-        "--set",
-        "columns.numeric=[age, income]",
-    ]
+    write(tmp_path / "raw" / "churn" / "part.csv", ",".join(COLUMNS) + "\n" + ",".join("1" * len(COLUMNS)) + "\n")
+    args = ["ingest", "--set", f"storage.work_dir={tmp_path}", "--set", "columns.numeric=[age, income]"]
     # WHEN the step runs THEN it exits 2 with one line naming the column and listing those there
     assert main(args) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("[speedrun]")]

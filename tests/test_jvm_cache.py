@@ -106,3 +106,28 @@ def test_archives_of_other_installs_never_adopted_are_deleted(tmp_path, java17):
     # THEN the forgotten one is deleted, the one being written is not
     adopted = Path(written).name.split(".")[0] + ".jsa"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([adopted, current.name])
+
+
+def test_an_archive_its_writer_is_known_to_have_finished_is_mapped_at_once(tmp_path, java17):
+    # GIVEN the archive the warm-up's JVM wrote as it exited (waited for), not yet settled
+    written = jvm_cache.writing_archive("jars", tmp_path)
+    assert archive_options("jars", tmp_path)[0] == f"-XX:ArchiveClassesAtExit={written}"
+    written.write_bytes(b"archive")
+    # WHEN it is adopted THEN the next session maps it, with no wait for it to settle
+    archive = jvm_cache.adopt(written)
+    assert archive == written.with_name(written.name.split(".")[0] + ".jsa") and not written.exists()
+    assert archive_options("jars", tmp_path)[0] == f"-XX:SharedArchiveFile={archive}"
+    # AND a JVM that wrote nothing leaves nothing to adopt
+    assert jvm_cache.adopt(tmp_path / "other.123.writing") is None
+
+
+def test_the_archive_is_the_same_whether_delta_came_as_packages_or_from_the_ivy_cache(monkeypatch, tmp_path):
+    # GIVEN a machine whose first session resolves Delta as packages, and later ones load the jars it resolved
+    from speedrun.edges import local_session
+
+    monkeypatch.setattr(local_session, "IVY_JARS", tmp_path)
+    first = local_session.classpath_key()
+    for artifact in ("delta-spark_2.13", "delta-storage"):
+        (tmp_path / f"io.delta_{artifact}-{local_session.delta_version()}.jar").write_bytes(b"")
+    # THEN both map the one archive the first (or the install's warm-up) wrote
+    assert local_session.classpath_key() == first

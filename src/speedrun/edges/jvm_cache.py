@@ -46,13 +46,22 @@ def cache_folder() -> Path:
     return Path(base) / "speedrun" / "cds"
 
 
+def archive_name(classpath_key: str) -> str:
+    return hashlib.sha256(f"{java_version()}\n{classpath_key}".encode()).hexdigest()[:16]
+
+
+def writing_archive(classpath_key: str, folder: Path | None = None) -> Path:
+    """Where this process's JVM writes the archive at exit, when it was started to write one."""
+    return (folder or cache_folder()) / f"{archive_name(classpath_key)}.{os.getpid()}.writing"
+
+
 def archive_options(classpath_key: str, folder: Path | None = None) -> list[str]:
     """JVM options: map the archive for this Java and these jars, or write it at exit when there is none yet."""
     version_line = java_version()
     if os.environ.get("SPEEDRUN_CDS", "1") == "0" or not supports_dynamic_archive(version_line):
         return []
     folder = folder or cache_folder()
-    name = hashlib.sha256(f"{version_line}\n{classpath_key}".encode()).hexdigest()[:16]
+    name = archive_name(classpath_key)
     archive = folder / f"{name}.jsa"
     quiet = ["-Xshare:auto", "-Xlog:cds=off", "-Xlog:cds+dynamic=off"]
     if not archive.is_file():
@@ -65,7 +74,17 @@ def archive_options(classpath_key: str, folder: Path | None = None) -> list[str]
         return []
     if any(folder.glob(f"{name}.*.writing")):
         return []  # another session is writing it
-    return [f"-XX:ArchiveClassesAtExit={folder / f'{name}.{os.getpid()}.writing'}", *quiet]
+    return [f"-XX:ArchiveClassesAtExit={writing_archive(classpath_key, folder)}", *quiet]
+
+
+def adopt(written: Path) -> Path | None:
+    """The archive a JVM known to have exited wrote, under its final name (atomically); None if it wrote none."""
+    if not written.is_file() or written.stat().st_size == 0:
+        return None
+    archive = written.with_name(written.name.split(".", 1)[0] + ".jsa")
+    written.replace(archive)
+    prune(written.parent)
+    return archive
 
 
 def adopt_written(folder: Path, name: str) -> None:

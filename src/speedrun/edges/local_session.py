@@ -82,13 +82,19 @@ def resolved_delta_jars(folder: Path | None = None) -> list[str] | None:
 JIT_HUGE_METHODS = "-XX:-DontCompileHugeMethods"
 
 
+def classpath_key() -> str:
+    """What the driver JVM's class-data archive is valid for: pyspark's jars (the JVM's classpath) and Delta's
+    version (its jars are loaded by Spark's own class loader, from the Ivy cache or as packages alike)."""
+    return f"{Path(pyspark.__file__).parent}\n{delta_version()}"
+
+
 def local_conf(master: str = "local[2]", extra: dict[str, str] | None = None) -> dict[str, str]:
     """All settings of a local session with Delta (tested without starting Spark)."""
     log4j = resources.files("speedrun.conf").joinpath("log4j2.properties")
     jars_folder = os.environ.get("SPEEDRUN_DELTA_JARS")
     jars = ",".join(delta_jars(jars_folder) if jars_folder else resolved_delta_jars() or []) or None
     java_options = [
-        *archive_options(f"{Path(pyspark.__file__).parent}\n{jars or delta_packages()}"),
+        *archive_options(classpath_key()),
         f"-Dlog4j2.configurationFile=file:{log4j}",
         # Spark's generated code for a stage of many expressions (cleaning, reasons, silver's casts) is a method
         # over HotSpot's 8,000-byte limit for compiling: left interpreted, prepare's passes took 3x as long
