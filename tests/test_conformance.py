@@ -88,6 +88,34 @@ def test_input_kind(spark, tmp_path: Path, case: Case, capsys) -> None:
     held(spark, case, settings, code, capsys.readouterr().err)
 
 
+INIT_ROWS = [
+    c
+    for c in READING
+    if c.name
+    in ("semicolon delimiter", "json lines with broken records", "lines with too many fields are quarantined whole")
+]
+
+
+@pytest.mark.parametrize("case", INIT_ROWS, ids=[c.name for c in INIT_ROWS])
+def test_input_kind_from_the_config_init_writes(spark, tmp_path: Path, case: Case, capsys) -> None:
+    # GIVEN the case's file, and the config `speedrun init` writes for it (its own guesses, not the case's settings)
+    put(tmp_path / "raw", case.files)
+    (data,) = case.files
+    assert main(["init", str(tmp_path / "raw" / data), "--label", "y", "--output", str(tmp_path / "cfg.yml")]) == 0
+    settings = [f"storage.work_dir={tmp_path}", *QUICK, "tracking.enabled=false"]
+    # WHEN speedrun run trains on it as it is
+    code = main(["run", "--config", str(tmp_path / "cfg.yml"), *[a for s in settings for a in ("--set", s)]])
+    # THEN it ends as the case's row says, its tables named after the file
+    err = capsys.readouterr().err
+    held(
+        spark,
+        case,
+        ["name=d", f"storage.work_dir={tmp_path}", "source.path=raw", "columns={id: null, label: {column: y}}"],
+        code,
+        err,
+    )
+
+
 PROCESS_ROWS = [c for c in READING if c.name in ("a missing file",)]
 
 

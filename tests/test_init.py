@@ -9,6 +9,7 @@ from tests_support import alone, write
 
 from speedrun.cli import main
 from speedrun.config import Config, load_config
+from speedrun.edges.sample import guess_csv
 from speedrun.errors import SpeedrunError
 from speedrun.flow import run_pipeline
 from speedrun.steps.ingest import ingest
@@ -107,3 +108,17 @@ def test_the_written_config_trains_unchanged(spark, tmp_path: Path, monkeypatch)
     evaluation = run_pipeline(spark, cfg)
     assert sum(evaluation.report["rows"].values()) == 120
     assert 0.0 <= evaluation.report["metrics"]["areaUnderROC"] <= 1.0
+
+
+def test_a_header_over_a_number_column_is_a_header_whatever_the_other_values(tmp_path: Path) -> None:
+    # GIVEN short names over a number column and values that start with a letter of a name (the standard library's
+    # sniffer, sniffing the delimiter again on its own, splits these on `c`), and a first data line with a field more
+    body = "".join(f"{i},c{i % 3},{'yes' if i % 2 else 'no'}\n" for i in range(1, 60))
+    path = tmp_path / "d.csv"
+    path.write_text("x,c,y\n0,c0,no,extra\n" + body)
+    # WHEN init guesses the layout THEN the first line is the header
+    guess = guess_csv(str(path))
+    assert (guess.header, guess.names, guess.delimiter) == (True, ["x", "c", "y"], ",")
+    # AND a file without a header (a number on its first line) is still read as one without
+    (tmp_path / "n.csv").write_text(body)
+    assert guess_csv(str(tmp_path / "n.csv")).header is False

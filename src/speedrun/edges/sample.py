@@ -49,6 +49,21 @@ def read_text_sample(file: str) -> tuple[str, str]:
     raise SpeedrunError(f"{file}: cannot tell its text encoding")
 
 
+def first_line_names_columns(lines: list[list[str]], text: str) -> bool:
+    """Whether the first line is a header: none of its values is a number where a column holds numbers on every
+    other sampled line of its length (missing values aside); without such a column, the standard library's
+    sniffer decides (it sniffs the delimiter again by itself, so it is not asked where a number column tells)."""
+    first, rest = lines[0], [line for line in lines[1:] if len(line) == len(lines[0])]
+
+    def given(i: int) -> list[str]:  # column i's values on the other lines, missing ones aside
+        return [v for line in rest if (v := line[i].strip()) not in ("", *NULL_TOKENS)]
+
+    numeric = [i for i in range(len(first)) if given(i) and all(is_number(v) for v in given(i))]
+    if numeric:
+        return not any(is_number(first[i].strip()) for i in numeric)
+    return csv.Sniffer().has_header(text[:65536])
+
+
 def guess_csv(file: str) -> Guess:
     text, encoding = read_text_sample(file)
     try:
@@ -57,7 +72,7 @@ def guess_csv(file: str) -> Guess:
         dialect = csv.excel
     lines = list(csv.reader(io.StringIO(text), delimiter=dialect.delimiter, quotechar=dialect.quotechar or '"'))
     lines = [line for line in lines if line]
-    header = csv.Sniffer().has_header(text[:65536]) if len(lines) > 1 else True
+    header = first_line_names_columns(lines, text) if len(lines) > 1 else True
     width = len(lines[0]) if lines else 0
     names = [n.strip() for n in lines[0]] if header else [f"c{i + 1}" for i in range(width)]
     guess = Guess("csv", names, lines[1:] if header else lines, header, dialect.delimiter, dialect.quotechar or '"')
@@ -70,10 +85,8 @@ def guess_csv(file: str) -> Guess:
 def guess_columnar(file: str, fmt: str) -> Guess:
     """A Parquet or JSON-lines file: its own column names, and a sample of its values as text."""
     if fmt == "json":
-        import json
-
-        with open(file, encoding="utf-8") as lines:
-            records = [json.loads(line) for _, line in zip(range(2000), lines, strict=False) if line.strip()]
+        with open(file, encoding="utf-8", errors="replace") as lines:
+            records = [r for _, line in zip(range(2000), lines, strict=False) if (r := json_record(line)) is not None]
         names = list(dict.fromkeys(k for r in records for k in r))
         rows = [["" if r.get(n) is None else str(r.get(n)) for n in names] for r in records]
         return Guess("json", names, rows)
@@ -84,6 +97,17 @@ def guess_columnar(file: str, fmt: str) -> Guess:
     columns = [table.column(n).to_pylist() for n in names]
     rows = [["" if v is None else str(v) for v in values] for values in zip(*columns, strict=True)]
     return Guess("parquet", names, rows)
+
+
+def json_record(line: str) -> dict | None:
+    """A JSON line's record; None for a blank line or one that is not a record (run quarantines it)."""
+    import json
+
+    try:
+        record = json.loads(line) if line.strip() else None
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def is_number(value: str) -> bool:
