@@ -2,9 +2,10 @@
 
 A local Spark session with Delta loads ~30,000 classes from ~250 jars, verifying each, on one thread; that is
 a large part of a short job's time. Java's class-data sharing (CDS, JDK >= 13) keeps them pre-parsed in an
-archive: the first local session on a machine writes it when its JVM exits
-(`-XX:ArchiveClassesAtExit`), later ones map it (`-XX:SharedArchiveFile`); measured in
-`benchmarks/results/measurements.md`. The archive is specific to the Java build and to the jars, which name it; it
+archive: `make install`'s warm-up (`jvm_warmup`), or else the first local session on a machine, writes it when its
+JVM exits (`-XX:ArchiveClassesAtExit`), later ones map it (`-XX:SharedArchiveFile`); measured in
+`benchmarks/results/measurements.md`. The archive is specific to the Java build and to pyspark's jars and Delta's
+version, which name it; it
 lives in `~/.cache/speedrun/cds`, which keeps the three most recent (`SPEEDRUN_CDS=0` turns this off).
 A stale or damaged archive is ignored by the JVM.
 """
