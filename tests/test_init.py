@@ -122,3 +122,13 @@ def test_a_header_over_a_number_column_is_a_header_whatever_the_other_values(tmp
     # AND a file without a header (a number on its first line) is still read as one without
     (tmp_path / "n.csv").write_text(body)
     assert guess_csv(str(tmp_path / "n.csv")).header is False
+
+
+def test_the_rarer_class_is_the_positive_one_in_class_index_order_too(tmp_path: Path) -> None:
+    # GIVEN a label whose rarer class sorts first (fraud before ok)
+    rows = "".join(f"{i},{'fraud' if i % 10 == 0 else 'ok'}\n" for i in range(100))
+    data = write(tmp_path / "d.csv", "amount,label\n" + rows)
+    # WHEN init writes the config THEN the rarer class is the positive one, and class index 1, which the metrics,
+    # the class weights and the threshold are of
+    cfg = load_config(str(init(data, "label", str(tmp_path / "c.yml"))))
+    assert (cfg.columns.label.classes, cfg.columns.label.positive) == (["ok", "fraud"], "fraud")

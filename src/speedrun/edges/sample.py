@@ -162,7 +162,8 @@ def rarer_share(guess: Guess, label: str) -> float | None:
 
 
 def classes_of(guess: Guess, label: str) -> tuple[list[str], str | None, str]:
-    """The label's classes in the sample, a positive class for two (the rarer one), and why."""
+    """The label's classes in the sample (in class-index order: numbers in numeric order, else alphabetical; for
+    two, the positive one last), a positive class for two (the rarer one), and why."""
     counts = label_counts(guess, label)
     if len(counts) < 2:
         raise SpeedrunError(f"label {label} has {len(counts)} value(s) in the sample: a classifier needs two classes")
@@ -170,4 +171,5 @@ def classes_of(guess: Guess, label: str) -> tuple[list[str], str | None, str]:
     if len(classes) != 2:
         return classes, None, f"{len(classes)} classes in the sample"
     positive = min(classes, key=lambda c: (counts[c], classes.index(c)))
+    classes = [c for c in classes if c != positive] + [positive]  # class index 1: the one the metrics are of
     return classes, positive, f"the rarer of the two in the sample ({counts[positive]:,} of {sum(counts.values()):,})"
