@@ -1,6 +1,8 @@
 """The conformance suite: each row of `conformance.py` run through the command line's own entry, as a user runs
-`speedrun run` and `speedrun score` (in the tests' Spark session; a few rows also as real processes), and its
-outcome held against the row's. A speed-up that changes a row's outcome fails here, not in a user's job."""
+the commands (in the tests' Spark session; a few rows also as real processes), and its outcome held against the
+row's. An input kind is what `speedrun ingest` then `speedrun prepare` make of it (the training job's first two
+tasks; a few rows through the whole `speedrun run`); a batch, what `speedrun score` makes of it. A speed-up that
+changes a row's outcome fails here, not in a user's job."""
 
 from __future__ import annotations
 
@@ -44,8 +46,12 @@ def put(folder: Path, files: dict[str, bytes]) -> None:
         (folder / name).write_bytes(content)
 
 
+def set_args(settings: list[str]) -> list[str]:
+    return [a for s in settings for a in ("--set", s)]
+
+
 def speedrun(command: str, settings: list[str], *args: str) -> list[str]:
-    return [command, *[a for s in settings for a in ("--set", s)], *args]
+    return [command, *set_args(settings), *args]
 
 
 def error_line(err: str) -> str:
@@ -53,6 +59,19 @@ def error_line(err: str) -> str:
     lines = [line for line in err.splitlines() if line.startswith("speedrun ") and ": error: " in line]
     assert len(lines) == 1, err
     return lines[0]
+
+
+def read_and_cleaned(args: list[str], commands: tuple[str, ...] = ("ingest", "prepare")) -> int:
+    """The exit code of `commands` run with `args` one after the other, as a job's tasks are: the first that
+    fails ends it."""
+    for command in commands:
+        code = main([command, *args])
+        if code:
+            return code
+    return 0
+
+
+WHOLE_RUN = ("csv with a header", "a given test file")  # also split, trained and evaluated
 
 
 def held(spark, case: Case, settings: list[str], code: int, err: str) -> None:
@@ -85,8 +104,8 @@ def test_input_kind(spark, tmp_path: Path, case: Case, capsys) -> None:
     # GIVEN the case's files and config
     put(tmp_path / "raw", case.files)
     settings = settings_of(tmp_path, *case.settings)
-    # WHEN speedrun run is run on them
-    code = main(speedrun("run", settings))
+    # WHEN `speedrun ingest` and `speedrun prepare` read and clean them (or `speedrun run` does it all)
+    code = read_and_cleaned(set_args(settings), ("run",) if case.name in WHOLE_RUN else ("ingest", "prepare"))
     # THEN it ends as the case's row says
     held(spark, case, settings, code, capsys.readouterr().err)
 
@@ -106,8 +125,8 @@ def test_input_kind_from_the_config_init_writes(spark, tmp_path: Path, case: Cas
     (data,) = case.files
     assert main(["init", str(tmp_path / "raw" / data), "--label", "y", "--output", str(tmp_path / "cfg.yml")]) == 0
     settings = [f"storage.work_dir={tmp_path}", *QUICK, "tracking.enabled=false"]
-    # WHEN speedrun run trains on it as it is
-    code = main(["run", "--config", str(tmp_path / "cfg.yml"), *[a for s in settings for a in ("--set", s)]])
+    # WHEN `speedrun ingest` and `speedrun prepare` read and clean it with that config as it is
+    code = read_and_cleaned(["--config", str(tmp_path / "cfg.yml"), *set_args(settings)])
     # THEN it ends as the case's row says, its tables named after the file
     err = capsys.readouterr().err
     held(

@@ -164,10 +164,13 @@ def test_a_new_record_is_appended_without_a_search_for_rows_to_replace(spark, tm
 
 @pytest.mark.e2e
 def test_replacing_a_batch_again_counts_the_rows_it_wrote(spark, tmp_path: Path) -> None:
-    # GIVEN a table with a batch of 4 rows and another of 2
+    # GIVEN a table with a batch of 4 rows, another of 2 and an empty one
     tables = Tables(csv_config(tmp_path, "unused"))
     batch = lambda rows, name: spark.range(rows).withColumn("batch_id", F.lit(name))  # noqa: E731
-    assert [tables.replace(batch(n, b), "predictions", f"batch_id = '{b}'") for n, b in ((4, "a"), (2, "b"))] == [4, 2]
+    written = [
+        tables.replace(batch(n, b), "predictions", f"batch_id = '{b}'") for n, b in ((4, "a"), (2, "b"), (0, "c"))
+    ]
+    assert written == [4, 2, 0]
     # WHEN batch a is replaced, twice, by 3 rows THEN each replacement counts 3, and the table holds 3 + 2
     assert [tables.replace(batch(3, "a"), "predictions", "batch_id = 'a'") for _ in range(2)] == [3, 3]
     assert tables.read(spark, "predictions").count() == 5

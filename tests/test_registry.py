@@ -11,7 +11,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, PERMISSION_DENIED, RESOURCE_DOES_NOT_EXIST
 
 from speedrun.edges.mlflow_logging import ready_version, registered_version
-from speedrun.edges.registry import CHAMPION, alias_is_missing, version_by_alias
+from speedrun.edges.registry import CHAMPION, alias_is_missing, registered_model, version_by_alias
+from speedrun.edges.tracking import registered_model_name
 from speedrun.errors import SpeedrunError
 
 
@@ -71,3 +72,16 @@ def test_a_retry_finds_its_version_by_the_run_alone(tmp_path: Path) -> None:
         # THEN it finds each model's own, and none of a model it did not register
         assert registered_version("churn") == "1" and registered_version("other") == "1"
         assert registered_version("absent") is None
+
+
+def test_a_version_loaded_once_is_not_loaded_again_in_the_same_spark_application(spark, trained) -> None:
+    # GIVEN the shared run's registered version, loaded once
+    cfg, _ = trained
+    first = registered_model(cfg, "1")  # its own registry's first
+    # WHEN it is asked for again, as the warm server's next batch asks
+    again = registered_model(cfg, first.version)
+    # THEN it is the model already loaded, with what was kept with it
+    assert again is first and again.contract.features and again.name == registered_model_name(cfg)
+    # AND a version the registry does not hold is one line naming it
+    with pytest.raises(SpeedrunError, match=rf"cannot load models:/{registered_model_name(cfg)}/99: "):
+        registered_model(cfg, "99")

@@ -36,7 +36,7 @@ def keep_drift(spark: SparkSession, tables: Tables, drift: Drift, batch_id: str,
     measured), and its page."""
     rows = [(batch_id, *model, r["feature"], r["kind"], r["psi"], r["unseen_share"], r["bins"]) for r in drift.rows]
     df = spark.createDataFrame(rows, DRIFT_SCHEMA).withColumn("scored_at", F.current_timestamp())
-    tables.replace(df, "drift", f"batch_id = '{batch_id}'")  # safe: the batch id was checked
+    tables.replace_where(df, "drift", f"batch_id = '{batch_id}'")  # safe: the batch id was checked
     if drift.measured:
         folder = Path(tables.cfg.storage.resolve(f"scoring/{tables.cfg.name}"))
         write_drift_report(folder, batch_id, model, drift.rows, drift.settings.warn, drift.settings.fail)

@@ -3,8 +3,11 @@ loaded with what is kept with it."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
+
+from pyspark.sql import SparkSession
 
 from speedrun.config import Config
 from speedrun.edges.tracking import registered_model_name, use_experiment
@@ -56,11 +59,17 @@ class Registered:
     profile: Profile  # its training rows' profile, for the drift of a scored batch (empty: registered without)
 
 
+LOADED: OrderedDict[tuple, Registered] = OrderedDict()  # the last few versions loaded in this process
+KEPT_LOADED = 4
+
+
 def registered_model(cfg: Config, version: str | None) -> Registered:
     """The registered pipeline (the champion's version, or a given one), with its contract, name, version and
-    training profile; a model an earlier speedrun registered gets its decided class from its kept threshold."""
+    training profile; a model an earlier speedrun registered gets its decided class from its kept threshold.
+    A version loaded before in this Spark application is not loaded again (the warm server's next batch): a
+    registered version's files never change, and the key holds the registry, the version's run and creation
+    time (a registry made anew under the same path numbers its versions from 1 again)."""
     import mlflow
-    import mlflow.spark
     from mlflow.exceptions import MlflowException
 
     use_experiment(cfg)
@@ -70,10 +79,29 @@ def registered_model(cfg: Config, version: str | None) -> Registered:
         raise SpeedrunError(f"{name} has no {CHAMPION}: run `speedrun promote` first, or give --version")
     uri = f"models:/{name}/{version}"
     try:
-        kept = mlflow.models.get_model_info(uri).metadata or {}
-        model = mlflow.spark.load_model(uri)
+        found = client().get_model_version(name, version)
+        spark = SparkSession.getActiveSession()
+        key = (mlflow.get_registry_uri(), name, version, found.run_id, found.creation_timestamp, app_id(spark))
+        if key not in LOADED:
+            LOADED[key] = loaded(uri, name, version)
+            while len(LOADED) > KEPT_LOADED:
+                LOADED.popitem(last=False)
+        LOADED.move_to_end(key)
+        return LOADED[key]
     except MlflowException as exc:
         raise SpeedrunError(f"cannot load {uri}: {str(exc).splitlines()[0]}") from None
+
+
+def app_id(spark: SparkSession | None) -> str | None:
+    return spark.sparkContext.applicationId if spark is not None else None
+
+
+def loaded(uri: str, name: str, version: str) -> Registered:
+    import mlflow
+    import mlflow.spark
+
+    kept = mlflow.models.get_model_info(uri).metadata or {}
+    model = mlflow.spark.load_model(uri)
     contract = Contract(**kept["speedrun_contract"])
     model = deciding(model, contract.classes, kept.get("speedrun_threshold"))
     return Registered(model, contract, name, version, kept.get("speedrun_profile") or {})

@@ -15,7 +15,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import functions as F
 
 from speedrun.config import Config
 from speedrun.edges.delta_log import WRITE_TOKEN, Commit, DeltaLog
@@ -147,10 +148,12 @@ class Tables:
 
     def replace(self, df: DataFrame, role: Role, predicate: str, evolve_schema: bool = False) -> int:
         """Replace the rows matching the SQL `predicate` by `df`'s in one commit (`replaceWhere`); returns the
-        rows written, counted in the commit it made (a predicate overwrite reports no row count when file
-        statistics are off, as in local sessions). The caller validates what goes into `predicate`."""
-        commit = self.replace_where(df, role, predicate, evolve_schema)
-        return self.read(df.sparkSession, role, commit.version).where(predicate).count()
+        rows written, counted by the write itself (an `Observation`: no second read, and a predicate overwrite's
+        commit holds no row count when file statistics are off, as in local sessions). The caller validates what
+        goes into `predicate`."""
+        written = Observation(f"rows written to {role}")
+        self.replace_where(df.observe(written, F.count(F.lit(1)).alias("rows")), role, predicate, evolve_schema)
+        return int(written.get["rows"])
 
     def replace_where(self, df: DataFrame, role: Role, predicate: str, evolve_schema: bool = False) -> Commit:
         """`replace`, returning the commit; `evolve_schema` lets `df` bring new columns."""
