@@ -15,8 +15,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyspark.sql import DataFrame, Observation, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import DataFrame, SparkSession
 
 from speedrun.config import Config
 from speedrun.edges.delta_log import WRITE_TOKEN, Commit, DeltaLog
@@ -148,12 +147,14 @@ class Tables:
 
     def replace(self, df: DataFrame, role: Role, predicate: str, evolve_schema: bool = False) -> int:
         """Replace the rows matching the SQL `predicate` by `df`'s in one commit (`replaceWhere`); returns the
-        rows written, counted by the write itself (an `Observation`: no second read, and a predicate overwrite's
-        commit holds no row count when file statistics are off, as in local sessions). The caller validates what
-        goes into `predicate`."""
-        written = Observation(f"rows written to {role}")
-        self.replace_where(df.observe(written, F.count(F.lit(1)).alias("rows")), role, predicate, evolve_schema)
-        return int(written.get["rows"])
+        rows written: `df`'s, counted before the write (a predicate overwrite's commit holds no row count when
+        file statistics are off, as in local sessions; reading the table back costs a snapshot and a scan; and
+        an `Observation` leaves the session unable to ship a fitted model's closure: Spark 4.0's
+        ObservationManager is not serializable). `df` is deterministic, and persisted by a caller that made it
+        at a cost. The caller validates what goes into `predicate`."""
+        rows = df.count()
+        self.replace_where(df, role, predicate, evolve_schema)
+        return rows
 
     def replace_where(self, df: DataFrame, role: Role, predicate: str, evolve_schema: bool = False) -> Commit:
         """`replace`, returning the commit; `evolve_schema` lets `df` bring new columns."""
