@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from importlib.metadata import packages_distributions, version
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import mlflow
 
 from speedrun.config import load_config
 from speedrun.edges import tracking
+from speedrun.edges.local_store import create_store, empty_store
 from speedrun.edges.logged_model import model_requirements
 
 
@@ -71,3 +73,24 @@ def test_a_model_is_logged_with_what_loading_it_needs() -> None:
     provider = packages_distributions()["xgboost"][0]
     imported = [f"{d}=={version(d)}" for d in (provider, "pandas", "pyarrow")]
     assert xgb == [*spark_ml, *imported]
+
+
+def test_a_new_store_is_a_copy_of_the_empty_one_with_its_own_default_experiment(tmp_path: Path) -> None:
+    # GIVEN no empty store made yet in a cache folder
+    cache = tmp_path / "cache"
+    # WHEN two stores are created in two work folders
+    for work in ("a", "b"):
+        (tmp_path / work).mkdir()
+        create_store(tmp_path / work / "mlflow.db", cache)
+    made = empty_store(cache).stat().st_mtime_ns
+    # THEN the empty store was made once, and each copy opens as a store MLflow made: its default experiment
+    # made on opening (as MLflow makes it in a new store), and an experiment and a run can be made in it
+    assert [p.name for p in cache.iterdir()] == [f"empty-{mlflow.__version__}.db"]
+    for work in ("a", "b"):
+        opened = time.time() * 1000
+        client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tmp_path / work / 'mlflow.db'}")
+        default = client.get_experiment("0")
+        assert default.name == "Default" and default.creation_time >= opened - 1
+        experiment = client.create_experiment("e", artifact_location=(tmp_path / work / "art").as_uri())
+        assert client.create_run(experiment).info.experiment_id == experiment
+    assert empty_store(cache).stat().st_mtime_ns == made

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from speedrun.config import Config
+from speedrun.edges.local_store import create_store
 from speedrun.edges.logged_model import model_requirements
 from speedrun.edges.session import on_databricks
 
@@ -62,7 +63,10 @@ def use_experiment(cfg: Config) -> None:
     mlflow.set_registry_uri("databricks-uc" if uri == "databricks" else uri)
     name = experiment_name(cfg)
     if uri.startswith("sqlite:"):
-        with only_this_process(Path(uri.removeprefix("sqlite:///"))):
+        store = Path(uri.removeprefix("sqlite:///"))
+        with only_this_process(store):
+            if not store.exists():
+                create_store(store)
             if mlflow.get_experiment_by_name(name) is None:
                 artifacts = Path(cfg.storage.resolve("mlartifacts")).resolve()
                 artifacts.mkdir(parents=True, exist_ok=True)
