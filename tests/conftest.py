@@ -53,8 +53,10 @@ def own_server(tmp_path: Path, monkeypatch) -> Path:
 
 
 @pytest.fixture(scope="session")
-def spark() -> SparkSession:
-    session = get_spark("speedrun-tests", master="local[2]", extra=TEST_SPARK_CONF)
+def spark(tmp_path_factory) -> SparkSession:
+    # the session catalog's folder (made by any SQL statement on a table) outside the project's tree
+    warehouse = {"spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("spark-warehouse"))}
+    session = get_spark("speedrun-tests", master="local[2]", extra={**TEST_SPARK_CONF, **warehouse})
     yield session
     session.stop()
 

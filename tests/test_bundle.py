@@ -309,7 +309,12 @@ def test_a_broken_job_is_caught(tmp_path: Path, edit, problem: str) -> None:
 
 
 def test_the_wheel_carries_the_config_and_entry_points_the_tasks_use(tmp_path: Path) -> None:
-    # GIVEN the wheel that the bundle's artifact builds
+    # GIVEN the wheel that the bundle's artifact builds (from a copy of what it is made of: setuptools would leave
+    # its build/ folder in the project)
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, project / name)
     subprocess.run(
         [
             sys.executable,
@@ -321,7 +326,7 @@ def test_the_wheel_carries_the_config_and_entry_points_the_tasks_use(tmp_path: P
             "--no-build-isolation",
             "-w",
             str(tmp_path),
-            str(ROOT),
+            str(project),
         ],
         check=True,
     )
