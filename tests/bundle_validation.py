@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from bundle_deploy import build_problems, cli_version_problems, node_type_problems, sync_problems
 from databricks.bundles.experiments import MlflowExperiment
 from databricks.bundles.jobs import Job
 from databricks.bundles.schemas import PrivilegeAssignment, Schema
@@ -374,6 +375,18 @@ def resource_problems(target: str, resources: dict[str, Any], origin: dict[str, 
     return problems
 
 
+def deploy_problems(bundle: dict[str, Any], root: Path) -> list[str]:
+    """What a deploy needs: the CLI version, a wheel build from any shell, what is synced, node types."""
+    problems = cli_version_problems(bundle) + build_problems(bundle)
+    configs = {str(resolved_variables(bundle, target).get("config")) for target in bundle.get("targets", {})}
+    problems += sync_problems(bundle, root, sorted(configs))
+    for target in bundle.get("targets", {}):
+        clusters = [job.get("job_clusters") for job in target_resources(bundle, target).get("jobs", {}).values()]
+        if any(clusters):
+            problems += node_type_problems(bundle, target, resolved_variables(bundle, target))
+    return problems
+
+
 def bundle_problems(root: Path, variables: dict[str, str] | None = None) -> list[str]:
     """Every problem found; `variables` as given on the command line (`--var name=value`), in every target."""
     bundle, origin = load_bundle(root)
@@ -393,7 +406,7 @@ def bundle_problems(root: Path, variables: dict[str, str] | None = None) -> list
         problems += resource_problems(target, target_resources(bundle, target), origin)
     problems += target_problems(bundle) + reference_problems(bundle) + grant_problems(bundle)
     problems += naming_problems(bundle) + permission_repeats(bundle)
-    problems += config_problems(bundle, root)
+    problems += config_problems(bundle, root) + deploy_problems(bundle, root)
     used = set(VAR_REF.findall(yaml.safe_dump(bundle)))
     problems += [f"${{var.{v}}} is used but not declared in databricks.yml variables" for v in sorted(used - declared)]
     return problems

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +14,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from bundle_deploy import (
+    EXAMPLE_NODE,
+    build_problems,
+    cli_version_problems,
+    node_type_problems,
+    sync_problems,
+    synced_files,
+)
 from bundle_validation import (
     bundle_problems,
     compute_problems,
@@ -185,9 +195,10 @@ def test_an_xgboost_config_is_caught_on_the_serverless_target_only(tmp_path: Pat
     # GIVEN the bundle with a config of its own whose model is xgboost
     root = copy_bundle(tmp_path)
     config = yaml.safe_load(resources.files("speedrun.conf").joinpath("default.yml").read_text())
-    (root / "xgb.yml").write_text(yaml.safe_dump(config | {"model": {"type": "xgboost"}}))
+    (root / "examples").mkdir()
+    (root / "examples" / "xgb.yml").write_text(yaml.safe_dump(config | {"model": {"type": "xgboost"}}))
     # WHEN it is checked THEN its train task is refused on serverless compute, and only there
-    found = bundle_problems(root, {"config": "${workspace.file_path}/xgb.yml"})
+    found = bundle_problems(root, {"config": "${workspace.file_path}/examples/xgb.yml"})
     assert found == [
         "target serverless, job training, task train: model type xgboost cannot be trained on serverless compute: "
         "it trains in Spark barrier tasks (an RDD API), which serverless compute does not run; choose "
@@ -308,32 +319,30 @@ def test_a_broken_job_is_caught(tmp_path: Path, edit, problem: str) -> None:
     assert any(problem in p for p in problems), problems
 
 
-def test_the_wheel_carries_the_config_and_entry_points_the_tasks_use(tmp_path: Path) -> None:
-    # GIVEN the wheel that the bundle's artifact builds (from a copy of what it is made of: setuptools would leave
-    # its build/ folder in the project)
+def plain_shell(tmp_path: Path) -> dict[str, str]:
+    """The environment of a fresh shell: the system's tools and uv on PATH, no virtual environment, no Python
+    package of this project's installed where the command runs, the machine's certificates and proxy kept."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "uv").symlink_to(Path(sys.executable).parent / "uv")
+    kept = {k: v for k, v in os.environ.items() if k == "HOME" or re.search(r"CERT|CA_BUNDLE|PROXY", k, re.I)}
+    return kept | {"PATH": f"{tools}:/usr/bin:/bin"}
+
+
+def test_the_wheel_builds_from_a_plain_shell_with_the_entry_points_and_config_the_tasks_use(tmp_path: Path) -> None:
+    # GIVEN a copy of what the wheel is made of (the build leaves its build/ folder beside it), and a fresh shell
     project = tmp_path / "project"
     shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, project / name)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(tmp_path),
-            str(project),
-        ],
-        check=True,
-    )
-    wheel = zipfile.ZipFile(next(tmp_path.glob("speedrun-*.whl")))
+    bundle, _ = load_bundle(ROOT)
+    # WHEN the bundle's artifact build command runs there, as `databricks bundle deploy` runs it
+    command = bundle["artifacts"]["speedrun_wheel"]["build"]
+    done = subprocess.run(command, shell=True, cwd=project, env=plain_shell(tmp_path), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    wheel = zipfile.ZipFile(next((project / "dist").glob("speedrun-*.whl")))
     entry_points = next(n for n in wheel.namelist() if n.endswith("entry_points.txt"))
     scripts = wheel.read(entry_points).decode()
-    bundle, _ = load_bundle(ROOT)
     config = bundle["variables"]["config"]["default"]
     # THEN every task's entry point, and the packaged config the jobs run by default, are inside it
     for task in bundle["resources"]["jobs"]["training"]["tasks"]:
@@ -361,3 +370,84 @@ def test_the_cluster_and_a_local_run_use_one_pinned_mlflow() -> None:
     (skinny,), (full,) = list(pins["mlflow-skinny"]), list(pins["mlflow"])
     assert skinny.operator == full.operator == "==" and skinny.version == full.version == version("mlflow")
     assert Version(skinny.version) >= Version("3.6.0")
+
+
+def test_a_build_with_the_shells_own_python_is_caught() -> None:
+    # GIVEN an artifact built by the shell's python3, whose `build` package a plain shell lacks
+    bundle = {"artifacts": {"wheel": {"type": "whl", "build": "python3 -m build --wheel"}}}
+    # WHEN it is checked THEN it is refused, naming the command that works
+    assert build_problems(bundle) == [
+        "artifacts.wheel: build 'python3 -m build --wheel' uses the shell's Python, which may lack the `build` "
+        "package; use `uv build --wheel` (docs/deploy.md)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("asked", "problem"),
+    [
+        (">= 0.250.0", "lets CLI 0.250.0 deploy, which drops a serverless environment_version (from 0.252.0)"),
+        ("", "bundle.databricks_cli_version is '', not '>= X.Y.Z'"),
+    ],
+)
+def test_a_cli_too_old_for_the_bundles_features_is_caught(asked: str, problem: str) -> None:
+    # GIVEN the bundle asking for a CLI older than one of its features needs (or for none)
+    bundle, _ = load_bundle(ROOT)
+    bundle["bundle"]["databricks_cli_version"] = asked
+    # WHEN it is checked THEN the feature a CLI that old would drop is named
+    assert any(problem in p for p in cli_version_problems(bundle)), cli_version_problems(bundle)
+
+
+def test_job_clusters_take_a_node_type_given_at_deploy_for_the_workspaces_cloud() -> None:
+    # GIVEN the bundle
+    bundle, _ = load_bundle(ROOT)
+    # THEN the node type has no default (each cloud names its own) and every job cluster takes it
+    assert "default" not in bundle["variables"]["node_type_id"]
+    for target in ("dev", "staging", "prod"):
+        for job in target_resources(bundle, target)["jobs"].values():
+            assert {c["new_cluster"]["node_type_id"] for c in job["job_clusters"]} == {"${var.node_type_id}"}
+    # AND a node type of the workspace's cloud passes, for each cloud
+    hosts = {"AWS": "https://dbc-1.cloud.databricks.com", "Azure": "https://adb-1.2.azuredatabricks.net"}
+    hosts["GCP"] = "https://1.2.gcp.databricks.com"
+    for cloud, node in EXAMPLE_NODE.items():
+        bundle["targets"]["dev"]["workspace"] = {"host": hosts[cloud]}
+        assert node_type_problems(bundle, "dev", {"node_type_id": node}) == []
+
+
+@pytest.mark.parametrize(
+    ("host", "node", "problem"),
+    [
+        ("https://adb-1.2.azuredatabricks.net", "i3.xlarge", "is a node type of AWS; the workspace "
+         "https://adb-1.2.azuredatabricks.net is on Azure (e.g. Standard_D4ds_v5): no job cluster would start"),
+        ("https://1.2.gcp.databricks.com", "Standard_D4ds_v5", "of Azure; the workspace https://1.2.gcp.databricks.com "
+         "is on GCP (e.g. n2-highmem-4)"),
+        ("https://dbc-1.cloud.databricks.com", "n2-highmem-4", "of GCP; the workspace https://dbc-1.cloud.databricks"
+         ".com is on AWS (e.g. i3.xlarge)"),
+        (None, "large", "node_type_id 'large' is no node type of AWS, Azure or GCP"),
+    ],
+)  # fmt: skip
+def test_a_node_type_of_another_cloud_is_caught(monkeypatch, host: str | None, node: str, problem: str) -> None:
+    # GIVEN a workspace host (DATABRICKS_HOST, as the CLI reads it) and a node type given at deploy
+    monkeypatch.delenv("DATABRICKS_HOST", raising=False)
+    if host:
+        monkeypatch.setenv("DATABRICKS_HOST", host)
+    # WHEN the bundle is validated with that node type
+    problems = bundle_problems(ROOT, {"node_type_id": node})
+    # THEN every target with job clusters names the mismatch, and the serverless one does not
+    assert [p.split(":")[0] for p in problems] == ["target dev", "target staging", "target prod"], problems
+    assert all(problem in p for p in problems), problems
+
+
+def test_a_deploy_uploads_the_example_configs_and_their_data_only() -> None:
+    # GIVEN the bundle WHEN the files a deploy syncs to the workspace are listed
+    bundle, _ = load_bundle(ROOT)
+    files = synced_files(bundle, ROOT)
+    # THEN they are the examples' configs and data: no test, benchmark, doc or source file
+    assert {"examples/adult.yml", "examples/adult/adult.data", "examples/loans/loans.parquet"} <= set(files)
+    assert all(f.startswith("examples/") for f in files), files
+    # AND a config variable naming a file that is not synced is caught
+    bundle["sync"]["paths"] = ["docs/deploy.md"]
+    assert sync_problems(bundle, ROOT, ["${workspace.file_path}/examples/adult.yml"]) == [
+        "sync: docs/deploy.md is uploaded to the workspace, and no job reads it",
+        "config ${workspace.file_path}/examples/adult.yml: examples/adult.yml is not synced "
+        "(sync.paths: ['docs/deploy.md'])",
+    ]
