@@ -199,6 +199,7 @@ def config_problems(bundle: dict[str, Any], root: Path) -> list[str]:
     from speedrun.edges.files import data_files, local_path
     from speedrun.edges.session import serverless_refusal
     from speedrun.errors import SpeedrunError
+    from speedrun.transforms.search import fitted_models
 
     problems = []
     for target in bundle.get("targets", {}):
@@ -214,7 +215,8 @@ def config_problems(bundle: dict[str, Any], root: Path) -> list[str]:
                     problems.append(f"{label}: {exc}")
                     continue
                 if task.get("environment_key") and wheel.get("entry_point") in ("speedrun-train", "speedrun-tune"):
-                    refusal = serverless_refusal(cfg.model_types(tuning=wheel["entry_point"] == "speedrun-tune"))
+                    tuning = wheel["entry_point"] == "speedrun-tune"
+                    refusal = serverless_refusal(fitted_models(cfg.model, cfg.search, tuning))
                     problems += [f"{label}: {refusal}"] if refusal else []
                 for source in filter(None, (cfg.source, cfg.test_source)):
                     path = cfg.storage.resolve(source.path)

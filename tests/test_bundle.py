@@ -451,3 +451,19 @@ def test_a_deploy_uploads_the_example_configs_and_their_data_only() -> None:
         "config ${workspace.file_path}/examples/adult.yml: examples/adult.yml is not synced "
         "(sync.paths: ['docs/deploy.md'])",
     ]
+
+
+def test_a_forest_too_large_for_serverless_compute_is_caught_on_the_serverless_target_only(tmp_path: Path) -> None:
+    # GIVEN the bundle with a config of its own whose random forest can outgrow what serverless compute keeps
+    root = copy_bundle(tmp_path)
+    config = yaml.safe_load(resources.files("speedrun.conf").joinpath("default.yml").read_text())
+    (root / "examples").mkdir()
+    forest = {"type": "random_forest", "num_trees": 100, "max_depth": 14}
+    (root / "examples" / "forest.yml").write_text(yaml.safe_dump(config | {"model": forest}))
+    # WHEN it is checked THEN its train task is refused on serverless compute, and only there
+    found = bundle_problems(root, {"config": "${workspace.file_path}/examples/forest.yml"})
+    assert found == [
+        "target serverless, job training, task train: model random_forest (100 trees of depth 14) can grow to "
+        "500 MB, over serverless compute's 100 MB a model: lower max_depth or the number of trees, or run on a "
+        "target with job clusters (dev, staging, prod)"
+    ]

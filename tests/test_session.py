@@ -117,22 +117,52 @@ def test_the_jvm_compiles_the_large_methods_spark_generates(spark) -> None:
 @pytest.mark.parametrize(
     ("runtime", "types", "refused"),
     [
-        ("client.5.1", {"logistic_regression", "random_forest", "gbt"}, False),
-        ("client.5.1", {"logistic_regression", "xgboost"}, True),
-        ("17.3", {"xgboost"}, False),
+        ("client.5.1", ["logistic_regression", "random_forest", "gbt"], None),
+        ("client.5.1", ["logistic_regression", "xgboost"], "model type xgboost cannot be trained on serverless"),
+        ("17.3", ["xgboost"], None),
     ],
 )
-def test_serverless_compute_refuses_only_xgboost(monkeypatch, runtime: str, types: set[str], refused: bool) -> None:
-    # GIVEN a Databricks runtime (serverless: `client.`) and the model types a run would fit
+def test_serverless_compute_refuses_only_xgboost(monkeypatch, runtime: str, types: list[str], refused) -> None:
+    # GIVEN a Databricks runtime (serverless: `client.`) and the model sections a run would fit
     monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", runtime)
     # WHEN the run checks the compute THEN it fails in one line exactly where xgboost would fit on serverless
+    said = refusal_of([{"type": t} for t in types])
+    assert said == refused or said.startswith(refused), said
+
+
+def refusal_of(models: list[dict]) -> str | None:
     try:
-        runs_here(types)
-        said = None
+        runs_here(models)
     except SpeedrunError as exc:
-        said = str(exc)
-    assert (said is not None) == refused
-    assert said is None or said.startswith("model type xgboost cannot be trained on serverless compute: it trains")
+        return str(exc)
+    return None
+
+
+@pytest.mark.parametrize(
+    ("models", "refused"),
+    [
+        ([{"type": "random_forest", "num_trees": 50, "max_depth": 12}], None),  # 62 MB at most
+        (
+            [{"type": "random_forest", "num_trees": 50, "max_depth": 13}],
+            "model random_forest (50 trees of depth 13) can grow to 125 MB, over serverless compute's 100 MB a "
+            "model: lower max_depth or the number of trees, or run on a target with job clusters (dev, staging, prod)",
+        ),
+        ([{"type": "gbt", "max_iter": 400, "max_depth": 10}], "model gbt (400 trees of depth 10) can grow to 125 MB"),
+        (
+            [{"type": "random_forest", "num_trees": 50, "max_depth": 12}] * 20,
+            "the search's 20 tree candidates can grow to 1,250 MB together, over serverless compute's 1,024 MB for "
+            "one session's models",
+        ),
+        ([{"type": "random_forest", "num_trees": 500, "max_depth": 30}], None),  # on a job cluster
+    ],
+)
+def test_trees_serverless_compute_could_not_keep_are_refused_before_training(monkeypatch, models, refused) -> None:
+    # GIVEN serverless compute (a job cluster for the last), and the tree models a run or search would fit
+    runtime = "17.3" if models[0].get("num_trees") == 500 else "client.5.1"
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", runtime)
+    # WHEN the run checks the compute THEN trees that could outgrow what serverless keeps are refused in one line
+    said = refusal_of(models)
+    assert said == refused or (refused and said.startswith(refused)), said
 
 
 def test_tuning_on_serverless_without_a_search_is_refused_in_one_line(spark, tmp_path, monkeypatch, capsys) -> None:

@@ -129,12 +129,6 @@ class Config(Strict):
     def as_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
 
-    def model_types(self, tuning: bool) -> set[str]:
-        """The model types a training run fits: the configured model's, or when tuning the search's candidates'."""
-        if not (tuning or self.search):
-            return {self.model.type}
-        return {c["type"] for c in (self.search or SearchConfig()).candidates}
-
     def digest(self) -> str:
         """A stable hash of the fully resolved config."""
         text = json.dumps(self.as_dict(), sort_keys=True)

@@ -15,6 +15,7 @@ from pyspark.sql import SparkSession
 from speedrun.edges.local_session import delta_packages, delta_version, local_conf
 from speedrun.errors import SpeedrunError
 from speedrun.progress import count_jobs_with, label_jobs_with, say
+from speedrun.transforms.model_size import serverless_size_refusal
 
 # Tuned for one machine: few shuffle partitions, no UI, no console progress bar, a small Delta log state, no
 # per-file column statistics (they serve data skipping in selective queries; speedrun's reads are full scans, and
@@ -38,12 +39,12 @@ def on_serverless() -> bool:
 NOT_ON_SERVERLESS = {"xgboost": "it trains in Spark barrier tasks (an RDD API), which serverless compute does not run"}
 
 
-def serverless_refusal(model_types: set[str]) -> str | None:
-    """Why serverless compute cannot train one of `model_types`, if it cannot (the run's line, and the offline
-    bundle validation's)."""
-    refused = sorted(t for t in model_types if t in NOT_ON_SERVERLESS)
+def serverless_refusal(models: list[dict]) -> str | None:
+    """Why serverless compute cannot train or keep one of the model sections `models` (a run's, or a search's
+    candidates), if it cannot: the run's line, and the offline bundle validation's."""
+    refused = sorted({m["type"] for m in models} & set(NOT_ON_SERVERLESS))
     if not refused:
-        return None
+        return serverless_size_refusal(models)
     return (
         f"model type {refused[0]} cannot be trained on serverless compute: {NOT_ON_SERVERLESS[refused[0]]}; "
         "choose logistic_regression, random_forest or gbt (for tuning: a search: without it), or run on a "
@@ -51,9 +52,9 @@ def serverless_refusal(model_types: set[str]) -> str | None:
     )
 
 
-def runs_here(model_types: set[str]) -> None:
-    """Fail in one line, before any work, when this compute cannot train one of `model_types`."""
-    refusal = serverless_refusal(model_types) if on_serverless() else None
+def runs_here(models: list[dict]) -> None:
+    """Fail in one line, before any work, when this compute cannot train or keep one of `models`."""
+    refusal = serverless_refusal(models) if on_serverless() else None
     if refusal:
         raise SpeedrunError(refusal)
 

@@ -28,6 +28,13 @@ def draw_candidates(search: SearchConfig) -> list[dict[str, Any]]:
     return [checked(candidate, n) for n, candidate in enumerate(drawn, 1)]
 
 
+def fitted_models(model: ModelConfig, search: SearchConfig | None, tuning: bool) -> list[dict[str, Any]]:
+    """The model sections a training run fits: the configured model's, or when tuning the search's candidates."""
+    if not (tuning or search):
+        return [model.model_dump()]
+    return draw_candidates(search or SearchConfig())
+
+
 def grid(spec: dict[str, Any]) -> list[dict[str, Any]]:
     for key, value in spec.items():
         if isinstance(value, dict):
