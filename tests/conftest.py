@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
+from tests_support import SEARCH
 
 from speedrun.config import Config, load_config
 from speedrun.context import RunOptions
@@ -87,6 +88,14 @@ def trained(spark, tmp_path_factory) -> tuple[Config, Evaluation]:
     cfg = small_config(tmp_path_factory.mktemp("trained"))
     out = Path(cfg.storage.work_dir) / "elsewhere" / "m.json"
     return cfg, run_pipeline(spark, cfg, RunOptions(reuse_silver=True, metrics_out=str(out)))
+
+
+@pytest.fixture(scope="session")
+def tuned(spark, tmp_path_factory) -> tuple[Config, Evaluation]:
+    """`speedrun tune` of `SEARCH` (two logistic regressions, an xgboost) on the shared run's data, in this
+    process: the tune tests' run, and what the standalone cluster's one-core run must reproduce."""
+    cfg = small_config(tmp_path_factory.mktemp("tuned"), SEARCH)
+    return cfg, run_pipeline(spark, cfg, RunOptions(tune=True))
 
 
 @pytest.fixture

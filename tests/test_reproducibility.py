@@ -179,9 +179,8 @@ def test_replay_exits_non_zero_and_names_what_differs(spark, trained, tmp_path, 
 
 @pytest.mark.e2e
 @pytest.mark.server
-@pytest.mark.xdist_group("spark-submit")  # beside test_spark_submit, which shares the run it compares with
 def test_a_run_in_the_warm_server_equals_the_in_process_run_bit_for_bit(spark, trained, overrides_for, tmp_path):
-    # GIVEN the shared run, made in this process (spark-submit's one-shot run equals it: test_spark_submit)
+    # GIVEN the shared run, made in this process (a one-shot spark-submit run equals it: test_standalone_cluster)
     import subprocess
     import sys
 

@@ -1,8 +1,8 @@
-"""`spark-submit jobs/<step>.py` as a real subprocess: the same code as the CLI and the bundle's tasks."""
+"""`spark-submit jobs/<step>.py` as a real subprocess: the same code as the CLI and the bundle's tasks (a whole
+tuned run on one core: test_standalone_cluster)."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -10,10 +10,6 @@ from pathlib import Path
 
 import pytest
 from tests_support import ROOT
-
-from speedrun.config import load_config
-from speedrun.edges.local_session import delta_packages
-from speedrun.edges.tables import read_split
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("spark-submit")]  # one worker: one Ivy cache
 
@@ -25,31 +21,6 @@ def spark_submit(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [SPARK_SUBMIT, "--master", "local[1]", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
-
-
-def test_spark_submit_on_one_core_reproduces_the_two_core_run(spark, trained, overrides_for, tmp_path: Path) -> None:
-    # GIVEN the shared run, made in this process on local[2]
-    cfg, first = trained
-    # WHEN spark-submit runs the whole pipeline's job script on local[1] with the same config elsewhere
-    overrides = overrides_for(tmp_path)
-    out = tmp_path / "metrics.json"
-    result = spark_submit(
-        "--packages",
-        delta_packages(),
-        "jobs/run.py",
-        "--metrics-out",
-        str(out),
-        *[arg for o in overrides for arg in ("--set", o)],
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "evaluate  done" in result.stdout  # spark-submit pipes Python's stderr to its stdout
-    # THEN the same rows land in the same splits, and the metrics are identical to the last bit
-    second = json.loads(out.read_text())
-    assert second["metrics"] == first.report["metrics"]
-    assert second["confusion_matrix"] == first.report["confusion_matrix"]
-    assert second["rows"] == first.report["rows"]
-    keys = [read_split(spark, c, "test").select("_row_key") for c in (cfg, load_config("default", overrides))]
-    assert keys[0].exceptAll(keys[1]).isEmpty() and keys[1].exceptAll(keys[0]).isEmpty()
 
 
 def test_spark_submit_without_delta_is_a_clear_error(tmp_path: Path) -> None:

@@ -1,5 +1,7 @@
-"""Nothing depends on local mode: the training pipeline on a Spark standalone cluster (a master and a worker on
-127.0.0.1, started from pyspark's own scripts) gives the same tables and metrics as in local mode."""
+"""Nothing depends on local mode, the number of cores or the process: `spark-submit jobs/run.py` on a Spark
+standalone cluster (a master and a one-core worker on 127.0.0.1, started from pyspark's own scripts) tunes the
+tests' search and gives the same tables, splits, candidates' scores and metrics as the run in the tests' session
+on local[2]."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests_support import ROOT
+from tests_support import ROOT, SEARCH
 
 from speedrun.config import load_config
 from speedrun.edges.local_session import delta_packages
@@ -75,7 +77,7 @@ def standalone_cluster(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
                 "--host",
                 "127.0.0.1",
                 "--cores",
-                "2",
+                "1",
                 "--memory",
                 "3g",
                 "--webui-port",
@@ -95,14 +97,14 @@ def standalone_cluster(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         master.wait(30)
 
 
-def test_the_pipeline_on_a_standalone_cluster_matches_local_mode(
-    spark, trained, standalone_cluster, overrides_for, tmp_path: Path
+def test_a_tuned_run_on_a_one_core_standalone_cluster_reproduces_the_local_one_bit_for_bit(
+    spark, tuned, standalone_cluster, overrides_for, tmp_path: Path
 ) -> None:
-    # GIVEN a master and a worker on 127.0.0.1, and the shared run made in local mode
+    # GIVEN a master and a one-core worker on 127.0.0.1, and the tuned run made in this process on local[2]
     url, env = standalone_cluster
-    cfg, local = trained
-    overrides = overrides_for(tmp_path / "work")
-    # WHEN spark-submit runs the training pipeline's job on the cluster
+    cfg, local = tuned
+    overrides = [*overrides_for(tmp_path / "work"), SEARCH]
+    # WHEN spark-submit runs the training pipeline's job script on the cluster, with the same config elsewhere
     out = tmp_path / "metrics.json"
     result = subprocess.run(
         [
@@ -125,13 +127,20 @@ def test_the_pipeline_on_a_standalone_cluster_matches_local_mode(
         timeout=900,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    # THEN it wrote the same tables, with the same rows, and the same metrics as local mode
+    assert "evaluate  done" in result.stdout  # spark-submit pipes Python's stderr to its stdout
+    # THEN it wrote the same tables, the same rows in the same splits, and the same metrics to the last bit
     clustered = json.loads(out.read_text())
-    assert clustered["rows"] == local.report["rows"]
-    assert clustered["metrics"] == local.report["metrics"]
-    assert clustered["confusion_matrix"] == local.report["confusion_matrix"]
+    for key in ("rows", "metrics", "confusion_matrix"):
+        assert clustered[key] == local.report[key], key
     there = Tables(load_config("default", overrides))
     for role in ("bronze", "silver", "quarantine"):
         assert there.read(spark, role).count() == Tables(cfg).read(spark, role).count(), role
     for name in ("train", "validation", "test"):
-        assert read_split(spark, there.cfg, name).count() == read_split(spark, cfg, name).count(), name
+        keys = [read_split(spark, c, name).select("_row_key") for c in (cfg, there.cfg)]
+        assert keys[0].exceptAll(keys[1]).isEmpty() and keys[1].exceptAll(keys[0]).isEmpty(), name
+    # AND every candidate of the search scored the same on validation
+    run_id = there.read(spark, "training_runs").first()["run_id"]
+    board = there.cfg.storage.resolve(f"runs/{there.cfg.name}/{run_id}/report/leaderboard.json")
+    local_board = Path(local.report_path).parent / "leaderboard.json"
+    candidates = [[c["metrics"] for c in json.loads(Path(b).read_text())["candidates"]] for b in (board, local_board)]
+    assert candidates[0] == candidates[1] and len(candidates[0]) == 3

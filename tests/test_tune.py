@@ -8,12 +8,8 @@ from pathlib import Path
 
 import mlflow
 import pytest
-from test_spark_submit import spark_submit
 from tests_support import alone, csv_config, write
 
-from speedrun.config import load_config
-from speedrun.context import RunOptions
-from speedrun.edges.local_session import delta_packages
 from speedrun.edges.tables import Tables
 from speedrun.edges.tracking import experiment_name, tracking_uri
 from speedrun.flow import run_pipeline
@@ -21,21 +17,15 @@ from speedrun.steps.score import score
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("spark-submit")]
 
-SEARCH = (
-    "search={candidates: [{type: logistic_regression, reg_param: [0.0, 0.1], max_iter: 30},"
-    " {type: xgboost, max_depth: 3, n_estimators: 20, num_workers: 1}]}"
-)
-
 
 def leaderboard(report_path: str) -> dict:
     return json.loads((Path(report_path).parent / "leaderboard.json").read_text())
 
 
-def test_tune_keeps_the_best_candidate_on_validation_and_records_each(spark, make_config, overrides_for, tmp_path):
-    # GIVEN a config with a search of three candidates
-    cfg = make_config(SEARCH)
-    # WHEN it is tuned
-    evaluation = run_pipeline(spark, cfg, RunOptions(tune=True))
+def test_tune_keeps_the_best_candidate_on_validation_and_records_each(spark, tuned) -> None:
+    # GIVEN a config with a search of three candidates WHEN it is tuned (the standalone cluster's one-core
+    # spark-submit run scores every candidate the same: test_standalone_cluster)
+    cfg, evaluation = tuned
     # THEN every candidate is on the leaderboard, best first, and the best is the run's model
     board = leaderboard(evaluation.report_path)
     scores = [c["areaUnderROC"] for c in board["candidates"]]
@@ -55,16 +45,6 @@ def test_tune_keeps_the_best_candidate_on_validation_and_records_each(spark, mak
     )
     assert len(children) == 3
     assert all({"validation_areaUnderROC", "seconds"} <= set(c.data.metrics) for c in children)
-    # AND spark-submit on one core, in another process, elsewhere, scores every candidate the same
-    overrides = [*overrides_for(tmp_path / "one-core"), SEARCH]
-    result = spark_submit("--packages", delta_packages(), "jobs/tune.py", *[a for o in overrides for a in ("--set", o)])
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    other = load_config("default", overrides)
-    run_id = Tables(other).read(spark, "training_runs").first()["run_id"]
-    one_core = json.loads(
-        Path(other.storage.resolve(f"runs/{other.name}/{run_id}/report/leaderboard.json")).read_text()
-    )
-    assert [c["metrics"] for c in one_core["candidates"]] == [c["metrics"] for c in board["candidates"]]
 
 
 def test_xgboost_on_three_classes_is_registered_and_scores_new_rows(spark, tmp_path: Path) -> None:

@@ -3,6 +3,11 @@
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# the tests' search: two logistic regressions and an xgboost (`tuned` in conftest)
+SEARCH = (
+    "search={candidates: [{type: logistic_regression, reg_param: [0.0, 0.1], max_iter: 30},"
+    " {type: xgboost, max_depth: 3, n_estimators: 20, num_workers: 1}]}"
+)
 
 
 def write(path: Path, text: str) -> str:
