@@ -25,6 +25,7 @@ from bundle_deploy import (
 from bundle_validation import (
     bundle_problems,
     compute_problems,
+    deploy_problems,
     load_bundle,
     resolved_variables,
     target_resources,
@@ -430,8 +431,11 @@ def test_a_node_type_of_another_cloud_is_caught(monkeypatch, host: str | None, n
     monkeypatch.delenv("DATABRICKS_HOST", raising=False)
     if host:
         monkeypatch.setenv("DATABRICKS_HOST", host)
-    # WHEN the bundle is validated with that node type
-    problems = bundle_problems(ROOT, {"node_type_id": node})
+    # WHEN the bundle's deploy is checked with that node type given (`--var node_type_id=...`)
+    bundle, _ = load_bundle(ROOT)
+    for target in bundle["targets"].values():
+        target.setdefault("variables", {})["node_type_id"] = node
+    problems = deploy_problems(bundle, ROOT)
     # THEN every target with job clusters names the mismatch, and the serverless one does not
     assert [p.split(":")[0] for p in problems] == ["target dev", "target staging", "target prod"], problems
     assert all(problem in p for p in problems), problems
