@@ -115,3 +115,15 @@ def node_type_problems(bundle: dict[str, Any], target: str, values: dict[str, An
             f"(e.g. {EXAMPLE_NODE[cloud]}): no job cluster would start"
         ]
     return []
+
+
+STARTS = ("schedule", "trigger", "continuous")
+
+
+def start_problems(bundle: dict[str, Any]) -> list[str]:
+    """A job starts one way: a schedule, a trigger or continuously (the Jobs API takes one of them)."""
+    return [
+        f"job {name}: {' and '.join(given)}: a job has one of {', '.join(STARTS)}"
+        for name, job in bundle["resources"].get("jobs", {}).items()
+        if len(given := [key for key in STARTS if job.get(key)]) > 1
+    ]

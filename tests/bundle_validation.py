@@ -11,6 +11,7 @@ Run as a script (`make validate-bundle`) to print the problems, or call `bundle_
 
 from __future__ import annotations
 
+import functools
 import glob
 import itertools
 import re
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from bundle_deploy import build_problems, cli_version_problems, node_type_problems, sync_problems
+from bundle_deploy import build_problems, cli_version_problems, node_type_problems, start_problems, sync_problems
 from databricks.bundles.experiments import MlflowExperiment
 from databricks.bundles.jobs import Job
 from databricks.bundles.schemas import PrivilegeAssignment, Schema
@@ -174,24 +175,38 @@ def compute_problems(label: str, task: dict[str, Any], clusters: set[str], envir
     return []
 
 
-def task_config(arguments: list[str], params: dict[str, str], values: dict[str, Any], root: Path):
-    """The config a task loads in a target: its `--config` and `--set`s with the job's parameter defaults, the
-    target's variables and the bundle's synced files (`${workspace.file_path}` is this checkout) put in."""
-    from speedrun.config import load_config
+def resolved_text(text: str, params: dict[str, str], values: dict[str, Any], root: Path) -> str:
+    """`text` as a task sees it in a target: the job's parameter defaults, the target's variables and the bundle's
+    synced files (`${workspace.file_path}` is this checkout) put in; what is given at deploy reads `sample`."""
+    text = JOB_PARAM_REF.sub(lambda m: str(params.get(m.group(1), "sample")), text)
+    text = VAR_REF.sub(lambda m: str(values.get(m.group(1)) or "sample"), text)  # unset: given at deploy
+    text = text.replace("${workspace.file_path}", str(root))
+    return DYNAMIC_REF.sub("sample", re.sub(r"\$\{[^}]+\}", "sample", text))
 
-    def resolved(text: str) -> str:
-        text = JOB_PARAM_REF.sub(lambda m: str(params.get(m.group(1), "sample")), text)
-        text = VAR_REF.sub(lambda m: str(values.get(m.group(1)) or "sample"), text)  # unset: given at deploy
-        text = text.replace("${workspace.file_path}", str(root))
-        return DYNAMIC_REF.sub("sample", re.sub(r"\$\{[^}]+\}", "sample", text))
+
+def task_config(arguments: list[str], params: dict[str, str], values: dict[str, Any], root: Path):
+    """The config a task loads in a target: its `--config` and `--set`s, resolved (`resolved_text`)."""
+    from speedrun.config import load_config
 
     config, overrides = "default", []
     for flag, value in itertools.pairwise(arguments):
         if flag == "--config":
-            config = resolved(value)
+            config = resolved_text(value, params, values, root)
         elif flag == "--set":
-            overrides.append(resolved(value))
+            overrides.append(resolved_text(value, params, values, root))
     return load_config(config, overrides)
+
+
+def watched_folder_problems(label: str, job: dict[str, Any], arguments: list[str], cfg, resolve) -> list[str]:
+    """A job started by files arriving watches the folder its `score --arrived` task reads."""
+    url = ((job.get("trigger") or {}).get("file_arrival") or {}).get("url")
+    if "--arrived" not in arguments or url is None:
+        return []
+    given = dict(itertools.pairwise(arguments)).get("--input")
+    read = resolve(given) if given else cfg.storage.resolve(cfg.scoring.path)
+    if resolve(url).rstrip("/") != read.rstrip("/"):
+        return [f"{label}: the file-arrival trigger watches {url}, but the task scores what arrives in {read}"]
+    return []
 
 
 def config_problems(bundle: dict[str, Any], root: Path) -> list[str]:
@@ -214,6 +229,8 @@ def config_problems(bundle: dict[str, Any], root: Path) -> list[str]:
                 except SpeedrunError as exc:
                     problems.append(f"{label}: {exc}")
                     continue
+                resolve = functools.partial(resolved_text, params=params, values=values, root=root)
+                problems += watched_folder_problems(label, job, wheel.get("parameters", []), cfg, resolve)
                 if task.get("environment_key") and wheel.get("entry_point") in ("speedrun-train", "speedrun-tune"):
                     tuning = wheel["entry_point"] == "speedrun-tune"
                     refusal = serverless_refusal(fitted_models(cfg.model, cfg.search, tuning))
@@ -379,7 +396,7 @@ def resource_problems(target: str, resources: dict[str, Any], origin: dict[str, 
 
 def deploy_problems(bundle: dict[str, Any], root: Path) -> list[str]:
     """What a deploy needs: the CLI version, a wheel build from any shell, what is synced, node types."""
-    problems = cli_version_problems(bundle) + build_problems(bundle)
+    problems = cli_version_problems(bundle) + build_problems(bundle) + start_problems(bundle)
     configs = {str(resolved_variables(bundle, target).get("config")) for target in bundle.get("targets", {})}
     problems += sync_problems(bundle, root, sorted(configs))
     for target in bundle.get("targets", {}):

@@ -58,20 +58,50 @@ def test_the_bundle_validates_offline() -> None:
     assert bundle_problems(ROOT) == []
 
 
-def test_scoring_job_scores_daily_batches_with_the_champion_and_gives_the_drift_verdict_once() -> None:
+def test_scoring_job_starts_when_batches_arrive_and_gives_their_drift_verdict_once() -> None:
+    # GIVEN the bundle's scoring job
     bundle, _ = load_bundle(ROOT)
     job = bundle["resources"]["jobs"]["scoring"]
     score, drift = job["tasks"]
     arguments = score["python_wheel_task"]["parameters"]
-    assert score["python_wheel_task"]["entry_point"] == "speedrun-score"
-    assert arguments[arguments.index("--batch-id") + 1] == "{{job.start_time.iso_date}}"
-    assert job["schedule"]["quartz_cron_expression"] == "0 0 5 * * ?"
-    # the scoring task retries, so it leaves the drift verdict to a task that does not: a drifted batch fails once
+    # THEN files arriving in the volume's scoring folder start it (paused outside prod), and its score task
+    # scores the batch folders that arrived there, each named after its folder
+    watched = job["trigger"]["file_arrival"]["url"]
+    assert watched.startswith("/Volumes/${var.catalog}/") and watched.endswith("/raw/score/")
+    assert job["trigger"]["pause_status"] == "${var.schedule_pause_status}" and "schedule" not in job
+    assert score["python_wheel_task"]["entry_point"] == "speedrun-score" and "--arrived" in arguments
+    assert "--batch-id" not in arguments
+    # AND the scoring task retries, so it leaves the drift verdict to a task that does not: a drifted batch fails once
     assert "--no-drift-verdict" in arguments and score["max_retries"] > 0
     verdict = drift["python_wheel_task"]["parameters"]
     assert drift["python_wheel_task"]["entry_point"] == "speedrun-drift" and drift["max_retries"] == 0
-    assert drift["depends_on"] == [{"task_key": "score"}]
-    assert verdict[verdict.index("--batch-id") + 1] == "{{job.start_time.iso_date}}"
+    assert drift["depends_on"] == [{"task_key": "score"}] and "--arrived" in verdict
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (
+            lambda job: job.update(schedule={"quartz_cron_expression": "0 0 5 * * ?", "timezone_id": "UTC"}),
+            "job scoring: schedule and trigger: a job has one of schedule, trigger, continuous",
+        ),
+        (
+            lambda job: job["trigger"]["file_arrival"].update(url="/Volumes/${var.catalog}/x/y/raw/batches/"),
+            "task score: the file-arrival trigger watches /Volumes/${var.catalog}/x/y/raw/batches/, but the task "
+            "scores what arrives in /Volumes/sample/sample/sample/raw/score",
+        ),
+    ],
+)
+def test_a_scoring_job_started_two_ways_or_watching_another_folder_is_caught(tmp_path: Path, edit, problem) -> None:
+    # GIVEN a copy of the bundle whose scoring job also has a schedule, or watches a folder it does not score
+    root = copy_bundle(tmp_path)
+    path = root / "resources" / "scoring.job.yml"
+    data = yaml.safe_load(path.read_text())
+    edit(data["resources"]["jobs"]["scoring"])
+    path.write_text(yaml.safe_dump(data))
+    # WHEN it is validated THEN the mistake is reported
+    problems = bundle_problems(root)
+    assert any(problem in p for p in problems), problems
 
 
 @pytest.mark.parametrize(

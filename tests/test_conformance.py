@@ -275,3 +275,36 @@ def test_a_batch_with_one_more_column_scores_as_a_process(spark, champion, tmp_p
     # THEN every row is scored as in the tests' session
     assert done.returncode == 0, done.stderr
     assert predicted(spark, settings, "process") == plain
+
+
+@pytest.mark.xdist_group("conformance-scoring")
+def test_batches_are_scored_as_they_arrive_once_each_and_a_drifted_one_fails_once(
+    spark, champion, tmp_path: Path, capsys
+) -> None:
+    # GIVEN a scoring folder where two batches arrived, each in a folder named after it
+    settings, plain = champion
+    drifted = csv([(f"r{x}", x + 5000, c) for x, c, _ in SCORED], "customer id,age (years),plan.name")
+    put(tmp_path / "in", {"day-1/a.csv": text(SCORED_CSV), "day-2/b.csv": text(SCORED_CSV)})
+    arrived = speedrun("score", settings, "--input", str(tmp_path / "in"), "--arrived", "--no-drift-verdict")
+    # WHEN the scoring job's tasks run: score what arrived, then give the drift verdict
+    assert main(arrived) == 0 and main(speedrun("drift", settings, "--arrived")) == 0
+    # THEN each batch is scored under its folder's name, as the plain batch is
+    assert predicted(spark, settings, "day-1") == plain and predicted(spark, settings, "day-2") == plain
+    # AND a rerun over the same files scores nothing, and says so
+    capsys.readouterr()
+    assert main(arrived) == 0
+    assert "no new batch in" in capsys.readouterr().err
+    # AND a drifted batch that arrives, and a file added to day-2, are scored (day-2's rows replaced, not doubled)
+    more = csv([(f"s{x}", x, c) for x, c, _ in SCORED], "customer id,age (years),plan.name")
+    put(tmp_path / "in", {"day-3/c.csv": text(drifted), "day-2/more.csv": text(more)})
+    assert main(arrived) == 0
+    assert len(predicted(spark, settings, "day-2")) == 2 * len(plain) and predicted(spark, settings, "day-3")
+    # AND the verdict fails once, naming the drifted batch only; judged, it does not fail the next run again
+    assert main(speedrun("drift", settings, "--arrived")) == 2
+    line = error_line(capsys.readouterr().err)
+    assert "batch day-3: scored batch drifted" in line and "day-2" not in line, line
+    assert main(speedrun("drift", settings, "--arrived")) == 0
+    # AND a file outside a batch folder is one line naming it
+    put(tmp_path / "in", {"loose.csv": text(SCORED_CSV)})
+    assert main(arrived) == 2
+    assert "holds loose.csv outside a batch folder" in error_line(capsys.readouterr().err)

@@ -131,17 +131,27 @@ def promote_version(args: argparse.Namespace, session: Session, cfg: Config) -> 
 
 
 def score_batch(args: argparse.Namespace, session: Session, cfg: Config) -> None:
-    from speedrun.steps.score import score
+    from speedrun.steps.score import score, score_arrived
 
+    if args.arrived and args.batch_id:
+        raise SpeedrunError("give --batch-id or --arrived, not both: with --arrived each folder names its batch")
     with context(args, session, cfg) as ctx:
-        score(ctx, args.input, args.batch_id, args.version, verdict=not args.no_drift_verdict)
+        if args.arrived:
+            score_arrived(ctx, args.input, args.version, verdict=not args.no_drift_verdict)
+        else:
+            score(ctx, args.input, args.batch_id, args.version, verdict=not args.no_drift_verdict)
 
 
 def drift_verdict(args: argparse.Namespace, session: Session, cfg: Config) -> None:
-    from speedrun.steps.drift import drift
+    from speedrun.steps.drift import drift, drift_arrived
 
+    if bool(args.arrived) == bool(args.batch_id):
+        raise SpeedrunError("give --batch-id (one scored batch) or --arrived (the batches score --arrived scored)")
     with context(args, session, cfg) as ctx:
-        drift(ctx, args.batch_id)
+        if args.arrived:
+            drift_arrived(ctx)
+        else:
+            drift(ctx, args.batch_id)
 
 
 def duration(text: str) -> float:

@@ -90,6 +90,11 @@ COMMANDS: dict[str, Command] = {
             option("--batch-id", help="the batch's id; scoring it again replaces its rows (default: the input path)"),
             option("--version", help="the model version (default: the champion)"),
             option(
+                "--arrived",
+                action="store_true",
+                help="score each batch folder under --input that is new or changed, as the batch named after it",
+            ),
+            option(
                 "--no-drift-verdict",
                 action="store_true",
                 help="keep the batch's drift without failing on it (the scoring job's `drift` task gives the verdict)",
@@ -99,7 +104,10 @@ COMMANDS: dict[str, Command] = {
     "drift": Command(
         "fail when a scored batch drifted above scoring.drift.fail (the scoring job's last task)",
         drift_verdict,
-        (option("--batch-id", required=True, help="the scored batch"),),
+        (
+            option("--batch-id", help="the scored batch"),
+            option("--arrived", action="store_true", help="every batch `score --arrived` scored since its verdict"),
+        ),
     ),
     "replay": Command(
         "re-run split, train and evaluate of a run from its recorded versions",

@@ -6,6 +6,7 @@ of being scored again by each retry (drift is not a failure a retry mends)."""
 from __future__ import annotations
 
 from speedrun.context import RunContext
+from speedrun.edges.arrivals import judge, unjudged
 from speedrun.edges.drift_report import kept_drift
 from speedrun.errors import SpeedrunError
 from speedrun.progress import step
@@ -29,3 +30,15 @@ def drift(ctx: RunContext, batch_id: str) -> list[dict]:
             + (f", under scoring.drift.fail = {cfg.scoring.drift.fail:g}" if top and cfg.scoring.drift.fail else "")
         )
     return rows
+
+
+def drift_arrived(ctx: RunContext) -> list[str]:
+    """The verdict on every batch `score --arrived` scored since its last verdict: fail once naming each that
+    drifted above `scoring.drift.fail` (judged, it does not fail the next run again); the batches judged."""
+    with step("drift") as progress:
+        batches = unjudged(ctx.spark, ctx.tables)
+        failed = judge(ctx.spark, ctx.tables, batches, ctx.cfg.scoring.drift.fail)
+        if failed is not None:
+            raise failed
+        progress.done(f"{len(batches)} batch(es) judged: {', '.join(batches) or 'none new'}, none drifted")
+    return batches

@@ -10,7 +10,6 @@ in `<name>_drift`; a drift above `scoring.drift.fail` fails the step once every 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 from pyspark.sql import functions as F
 
 from speedrun.context import RunContext
+from speedrun.edges.arrivals import BATCH_ID, arrivals, judge, log_event, pending
 from speedrun.edges.drift_report import keep_drift
 from speedrun.edges.raw import read_source
 from speedrun.edges.registry import registered_model
@@ -29,8 +29,6 @@ from speedrun.transforms.cleaning import clean, typed_features, with_reject_reas
 from speedrun.transforms.columns import REASON, ROW_KEY
 from speedrun.transforms.decided_class import classifier_outputs
 from speedrun.transforms.scoring import model_inputs, predictions, quarantined
-
-BATCH_ID = re.compile(r"^[A-Za-z0-9_.:/=+-]+$")
 
 
 def from_here(path: str) -> str:
@@ -99,3 +97,27 @@ def score(
         if failed is not None:
             raise failed
     return ScoringResult(batch_id, written, refused, name, version, drift)
+
+
+def score_arrived(
+    ctx: RunContext, folder: str | None = None, version: str | None = None, verdict: bool = True
+) -> list[ScoringResult]:
+    """Score each batch folder under `folder` (default: scoring.path) whose files are new or changed since it
+    was last scored, as the batch named after its folder, and log it (`edges.arrivals`); then, unless `verdict`
+    is off, fail naming every batch that drifted above `scoring.drift.fail`."""
+    path = from_here(folder) if folder else ctx.cfg.storage.resolve(ctx.cfg.scoring.path)
+    todo = pending(ctx.spark, ctx.tables, arrivals(path))
+    if not todo:
+        with step("score") as progress:
+            progress.done(f"no new batch in {path}: every batch folder was scored with the files it holds")
+    results = []
+    for arrival in todo:
+        result = score(ctx, arrival.path, arrival.batch_id, version, verdict=False)
+        facts = {"scored": result.scored, "quarantined": result.quarantined, "model_version": result.model_version}
+        log_event(ctx.spark, ctx.tables, arrival.batch_id, "scored", files=arrival.files, **facts)
+        results.append(result)
+    if verdict:
+        failed = judge(ctx.spark, ctx.tables, [r.batch_id for r in results], ctx.cfg.scoring.drift.fail)
+        if failed is not None:
+            raise failed
+    return results

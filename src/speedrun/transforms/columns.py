@@ -34,6 +34,7 @@ Role = Literal[
     "predictions",  # batch scoring's output, one batch per `batch_id`
     "scoring_quarantine",  # rows a scoring batch refused, each with its reason
     "drift",  # per scoring batch, each feature's drift from the training rows (transforms.drift)
+    "scored_batches",  # the log of the batch folders `score --arrived` scored and `drift --arrived` judged
 ]
 ROLES: tuple[str, ...] = get_args(Role)
 
