@@ -186,15 +186,26 @@ def resolved_text(text: str, params: dict[str, str], values: dict[str, Any], roo
 
 def task_config(arguments: list[str], params: dict[str, str], values: dict[str, Any], root: Path):
     """The config a task loads in a target: its `--config` and `--set`s, resolved (`resolved_text`)."""
-    from speedrun.config import load_config
-
     config, overrides = "default", []
     for flag, value in itertools.pairwise(arguments):
         if flag == "--config":
             config = resolved_text(value, params, values, root)
         elif flag == "--set":
             overrides.append(resolved_text(value, params, values, root))
-    return load_config(config, overrides)
+    return _loaded(config, tuple(overrides), _stamp(config))
+
+
+def _stamp(config: str) -> float | None:
+    """A config file's modification time (a test may write it anew), None for a packaged config's name."""
+    return Path(config).stat().st_mtime if Path(config).is_file() else None
+
+
+@functools.lru_cache(maxsize=64)
+def _loaded(config: str, overrides: tuple[str, ...], stamp: float | None):
+    """One load per config, overrides and file version: a bundle's tasks share their arguments, each target over."""
+    from speedrun.config import load_config
+
+    return load_config(config, list(overrides))
 
 
 def watched_folder_problems(label: str, job: dict[str, Any], arguments: list[str], cfg, resolve) -> list[str]:

@@ -10,8 +10,6 @@ import pytest
 
 from speedrun.cli import main
 from speedrun.config import DriftConfig
-from speedrun.edges.arrivals import arrivals, log_event, pending
-from speedrun.edges.tables import Tables
 from speedrun.errors import SpeedrunError
 from speedrun.transforms.batch_drift import Drift, batch_drift, shift_error
 from speedrun.transforms.contract import Contract
@@ -140,19 +138,3 @@ def test_a_batch_named_twice_or_not_at_all_is_one_line(spark, tmp_path, capsys, 
     # THEN it exits 2 with one line saying how to name it
     assert code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == line
-
-
-def test_arrived_batches_are_the_folders_whose_files_are_new_or_changed(spark, tmp_path, make_config) -> None:
-    # GIVEN a scoring folder with two batch folders, one of them scored already with the files it holds now
-    for name in ("day-1/a.csv", "day-2/b.csv"):
-        (tmp_path / "in" / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "in" / name).write_text("x\n1\n")
-    tables = Tables(make_config())
-    first, second = arrivals(str(tmp_path / "in"))
-    log_event(spark, tables, first.batch_id, "scored", files=first.files, scored=1)
-    # WHEN the pending batches are listed, before and after a file is added to the scored one
-    before = [a.batch_id for a in pending(spark, tables, arrivals(str(tmp_path / "in")))]
-    (tmp_path / "in" / "day-1" / "more.csv").write_text("x\n2\n")
-    after = [a.batch_id for a in pending(spark, tables, arrivals(str(tmp_path / "in")))]
-    # THEN the scored one is pending again only once its files changed
-    assert (first.batch_id, second.batch_id, before, after) == ("day-1", "day-2", ["day-2"], ["day-1", "day-2"])

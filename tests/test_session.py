@@ -77,6 +77,19 @@ def test_the_test_session_writes_and_reads_real_delta_tables(spark, tmp_path: Pa
     assert spark.read.format("delta").option("versionAsOf", 0).load(str(tmp_path / "t")).count() == 3
 
 
+def test_counting_a_delta_table_launches_no_job_for_statistics_it_does_not_have(spark, tmp_path: Path) -> None:
+    # GIVEN a Delta table written and counted once by the suite's session (no file statistics: stats.collect off)
+    spark.range(50).write.format("delta").save(str(tmp_path / "t"))
+    table = spark.read.format("delta").load(str(tmp_path / "t"))
+    assert table.count() == 50
+    tracker = spark.sparkContext.statusTracker()
+    before = max(tracker.getJobIdsForGroup(None), default=-1)
+    # WHEN it is counted again
+    assert table.count() == 50
+    # THEN the count scans the files in at most 3 Spark jobs, without first trying the statistics (5)
+    assert max(tracker.getJobIdsForGroup(None)) - before <= 3
+
+
 @pytest.mark.e2e
 def test_a_session_without_delta_is_refused_in_one_line_never_parquet_instead() -> None:
     # GIVEN a plain local Spark session, started without speedrun's factory (no Delta jars), in a process of its own
