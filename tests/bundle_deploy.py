@@ -4,6 +4,7 @@ workspace's cloud. Part of `bundle_problems` (`make validate-bundle`)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -127,3 +128,52 @@ def start_problems(bundle: dict[str, Any]) -> list[str]:
         for name, job in bundle["resources"].get("jobs", {}).items()
         if len(given := [key for key in STARTS if job.get(key)]) > 1
     ]
+
+
+def monitor_problems(label: str, monitors: dict[str, Any], cfg, resolve) -> list[str]:
+    """Each predictions monitor watches the table the scoring task (its config `cfg`) writes, by columns every
+    predictions table has."""
+    from speedrun.edges.tables import Tables
+    from speedrun.transforms.scoring import PREDICTION_COLUMNS
+
+    written = Tables(cfg).location("predictions")
+    problems = []
+    for key, monitor in monitors.items():
+        watched = resolve(str(monitor.get("table_name", "")))
+        if watched != written:
+            problems.append(
+                f"{label}: quality_monitors.{key} watches {watched}, but the task writes {written}: "
+                f"set the variable dataset to the config's name ({cfg.name})"
+            )
+        log = monitor.get("inference_log") or {}
+        used = [log.get(k) for k in ("prediction_col", "prediction_proba_col", "model_id_col", "timestamp_col")]
+        problems += [
+            f"quality_monitors.{key}: column {c} is not in a predictions table ({', '.join(PREDICTION_COLUMNS)})"
+            for c in used
+            if c is not None and c not in PREDICTION_COLUMNS
+        ]
+    return problems
+
+
+def promotion_problems(bundle: dict[str, Any]) -> list[str]:
+    """A job started by a model's alias validates the version that alias names, and the alias is the one
+    speedrun's evaluate sets once a version's test metrics are recorded."""
+    from speedrun.edges.registry import CANDIDATE
+
+    problems = []
+    for name, job in bundle["resources"].get("jobs", {}).items():
+        watched = ((job.get("trigger") or {}).get("model") or {}).get("aliases") or []
+        if not watched:
+            continue
+        if CANDIDATE not in watched:
+            problems.append(f"job {name}: its model trigger watches {watched}; evaluate sets the alias {CANDIDATE}")
+        for task in job.get("tasks", []):
+            wheel = task.get("python_wheel_task") or {}
+            arguments = wheel.get("parameters", [])
+            given = dict(itertools.pairwise(arguments)).get("--version")
+            if wheel.get("entry_point") == "speedrun-validate" and given not in watched:
+                problems.append(
+                    f"job {name}, task {task.get('task_key')}: validates --version {given}, not the version "
+                    f"its trigger's alias names ({', '.join(watched)})"
+                )
+    return problems

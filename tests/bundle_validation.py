@@ -21,13 +21,30 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from bundle_deploy import build_problems, cli_version_problems, node_type_problems, start_problems, sync_problems
+from bundle_deploy import (
+    build_problems,
+    cli_version_problems,
+    monitor_problems,
+    node_type_problems,
+    promotion_problems,
+    start_problems,
+    sync_problems,
+)
 from databricks.bundles.experiments import MlflowExperiment
 from databricks.bundles.jobs import Job
+from databricks.bundles.quality_monitors import QualityMonitor
 from databricks.bundles.schemas import PrivilegeAssignment, Schema
 from databricks.bundles.volumes import Volume
 
-TYPED_RESOURCES = {"jobs": Job, "schemas": Schema, "volumes": Volume, "experiments": MlflowExperiment}
+TYPED_RESOURCES = {
+    "jobs": Job,
+    "schemas": Schema,
+    "volumes": Volume,
+    "experiments": MlflowExperiment,
+    "quality_monitors": QualityMonitor,
+}
+# included once what they attach to exists (databricks.yml says when), and validated with the rest always
+OPT_IN = ("resources/monitoring/*.yml",)
 # what the principal a production job runs as needs on the schema and volume the deployer creates
 PRINCIPAL_NEEDS = {
     "schemas": {"USE_SCHEMA", "CREATE_TABLE", "CREATE_MODEL", "SELECT", "MODIFY", "EXECUTE"},
@@ -68,13 +85,18 @@ DYNAMIC_REF = re.compile(r"\{\{[^}]+\}\}")
 
 
 def load_bundle(root: Path) -> tuple[dict[str, Any], dict[str, Path]]:
-    """The bundle's root mapping with the resources and target overrides of every included file, merged as the
-    CLI merges them; and where each resource is defined."""
+    """The bundle's root mapping with the resources and target overrides of every included file (and of the
+    opt-in ones), merged as the CLI merges them; and where each resource is defined."""
     bundle = yaml.safe_load((root / "databricks.yml").read_text())
     resources: dict[str, dict[str, Any]] = {}
     origin: dict[str, Path] = {}
-    for pattern in bundle.get("include", []):
+    deployed = {path for pattern in bundle.get("include", []) for path in root.glob(pattern)}
+    bundle["opt_in"] = set()  # the resources of opt-in files not included: checked alone, not deployed
+    for pattern in dict.fromkeys([*bundle.get("include", []), *OPT_IN]):
         for path in sorted(root.glob(pattern)):
+            if path not in deployed:
+                kinds = (yaml.safe_load(path.read_text()) or {}).get("resources", {})
+                bundle["opt_in"] |= {f"{kind}.{name}" for kind, items in kinds.items() for name in items}
             included = yaml.safe_load(path.read_text()) or {}
             for kind, items in included.get("resources", {}).items():
                 for name, spec in items.items():
@@ -242,6 +264,10 @@ def config_problems(bundle: dict[str, Any], root: Path) -> list[str]:
                     continue
                 resolve = functools.partial(resolved_text, params=params, values=values, root=root)
                 problems += watched_folder_problems(label, job, wheel.get("parameters", []), cfg, resolve)
+                if wheel.get("entry_point") == "speedrun-score":
+                    monitors = target_resources(bundle, target).get("quality_monitors", {})
+                    monitors = {k: m for k, m in monitors.items() if f"quality_monitors.{k}" not in bundle["opt_in"]}
+                    problems += monitor_problems(label, monitors, cfg, resolve)
                 if task.get("environment_key") and wheel.get("entry_point") in ("speedrun-train", "speedrun-tune"):
                     tuning = wheel["entry_point"] == "speedrun-tune"
                     refusal = serverless_refusal(fitted_models(cfg.model, cfg.search, tuning))
@@ -408,6 +434,7 @@ def resource_problems(target: str, resources: dict[str, Any], origin: dict[str, 
 def deploy_problems(bundle: dict[str, Any], root: Path) -> list[str]:
     """What a deploy needs: the CLI version, a wheel build from any shell, what is synced, node types."""
     problems = cli_version_problems(bundle) + build_problems(bundle) + start_problems(bundle)
+    problems += promotion_problems(bundle)
     configs = {str(resolved_variables(bundle, target).get("config")) for target in bundle.get("targets", {})}
     problems += sync_problems(bundle, root, sorted(configs))
     for target in bundle.get("targets", {}):
@@ -422,7 +449,7 @@ def bundle_problems(root: Path, variables: dict[str, str] | None = None) -> list
     bundle, origin = load_bundle(root)
     for target in bundle.get("targets", {}).values():
         target.setdefault("variables", {}).update(variables or {})
-    problems = [f"databricks.yml: unknown top-level key {k!r}" for k in sorted(set(bundle) - BUNDLE_KEYS)]
+    problems = [f"databricks.yml: unknown top-level key {k!r}" for k in sorted(set(bundle) - BUNDLE_KEYS - {"opt_in"})]
     if not bundle.get("bundle", {}).get("name"):
         problems.append("databricks.yml: bundle.name is missing")
     declared = set(bundle.get("variables", {}))

@@ -35,6 +35,8 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 from tests_support import ROOT
 
+from speedrun.edges.registry import CANDIDATE
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -267,8 +269,6 @@ def test_training_job_is_the_pipeline_as_a_dag_on_runtime_17_3() -> None:
     job = bundle["resources"]["jobs"]["training"]
     order = {t["task_key"]: [d["task_key"] for d in t.get("depends_on", [])] for t in job["tasks"]}
     assert order == {
-        "validate": ["evaluate"],
-        "promote": ["validate"],
         "ingest": [],
         "prepare": ["ingest"],
         "split": ["prepare"],
@@ -282,7 +282,7 @@ def test_training_job_is_the_pipeline_as_a_dag_on_runtime_17_3() -> None:
             options = {c["new_cluster"]["spark_conf"][f"spark.{jvm}.extraJavaOptions"] for c in clusters}
             assert options == {"-XX:-DontCompileHugeMethods"}
     assert job["max_concurrent_runs"] == 1 and job["timeout_seconds"] > 0
-    assert all(t["max_retries"] >= 1 for t in job["tasks"] if t["task_key"] != "validate")
+    assert all(t["max_retries"] >= 1 for t in job["tasks"])
     assert set(bundle["targets"]) == {"dev", "serverless", "staging", "prod"}
     assert bundle["targets"]["dev"]["mode"] == "development" and bundle["targets"]["prod"]["mode"] == "production"
     assert bundle["variables"]["schedule_pause_status"]["default"] == "PAUSED"
@@ -501,3 +501,103 @@ def test_a_forest_too_large_for_serverless_compute_is_caught_on_the_serverless_t
         "500 MB, over serverless compute's 100 MB a model: lower max_depth or the number of trees, or run on a "
         "target with job clusters (dev, staging, prod)"
     ]
+
+
+def include_the_monitor(root: Path) -> None:
+    """The bundle at `root` with its predictions monitor included, as docs/deploy.md says once the table exists."""
+    shutil.copytree(ROOT / "examples", root / "examples")
+    bundle = yaml.safe_load((root / "databricks.yml").read_text())
+    bundle["include"].append("resources/monitoring/*.yml")
+    (root / "databricks.yml").write_text(yaml.safe_dump(bundle))
+
+
+def test_the_predictions_monitor_is_an_inference_log_of_the_table_scoring_writes(tmp_path: Path) -> None:
+    # GIVEN the bundle with its predictions monitor included
+    root = copy_bundle(tmp_path)
+    include_the_monitor(root)
+    bundle, _ = load_bundle(root)
+    monitor = bundle["resources"]["quality_monitors"]["predictions_monitor"]
+    # THEN it logs each prediction, its probabilities, the model version and the time, daily
+    assert monitor["inference_log"] | {"granularities": None} == {
+        "problem_type": "PROBLEM_TYPE_CLASSIFICATION",
+        "prediction_col": "predicted_class",
+        "prediction_proba_col": "probabilities",
+        "model_id_col": "model_version",
+        "timestamp_col": "scored_at",
+        "granularities": None,
+    }
+    # AND it checks out in every target, and the default deploy leaves it out until the table exists
+    assert bundle_problems(root) == []
+    assert "resources/monitoring/*.yml" not in load_bundle(ROOT)[0]["include"]
+
+
+@pytest.mark.parametrize(("dataset", "caught"), [(None, True), ("adult", False)])
+def test_a_monitor_watching_another_dataset_than_the_config_is_caught(tmp_path: Path, dataset, caught) -> None:
+    # GIVEN the bundle with its monitor included, deployed with the Adult example's config
+    root = copy_bundle(tmp_path)
+    include_the_monitor(root)
+    given = {"config": "${workspace.file_path}/examples/adult.yml"} | ({"dataset": dataset} if dataset else {})
+    # WHEN it is validated, with the variable dataset left as it is or set to the config's name
+    problems = bundle_problems(root, given)
+    # THEN a monitor of churn_predictions, while scoring writes adult_predictions, is named in every target
+    said = "quality_monitors.predictions_monitor watches sample.sample.churn_predictions, but the task writes "
+    assert (len([p for p in problems if said in p]) == 4) == caught and len(problems) == (4 if caught else 0)
+
+
+def test_a_broken_monitor_is_caught_even_before_it_is_included(tmp_path: Path) -> None:
+    # GIVEN a copy of the bundle whose monitor (not included yet) names a problem type Lakehouse Monitoring lacks
+    root = copy_bundle(tmp_path)
+    path = root / "resources" / "monitoring" / "predictions.monitor.yml"
+    path.write_text(path.read_text().replace("PROBLEM_TYPE_CLASSIFICATION", "PROBLEM_TYPE_RANKING"))
+    # WHEN it is validated THEN the typed resource refuses it
+    assert any("quality_monitors.predictions_monitor" in p and "RANKING" in p for p in bundle_problems(root))
+
+
+def test_a_newly_evaluated_version_starts_the_promotion_job_which_validates_then_promotes_it() -> None:
+    # GIVEN the bundle's promotion job
+    bundle, _ = load_bundle(ROOT)
+    job = bundle["resources"]["jobs"]["promotion"]
+    validate, promote = job["tasks"]
+    # THEN the alias evaluate sets on a version once its test metrics are recorded starts it, for every model of
+    # the schema (a notebook's or `speedrun tune`'s too), paused outside prod
+    trigger = job["trigger"]
+    assert trigger["model"] | {"min_time_between_triggers_seconds": None} == {
+        "condition": "MODEL_ALIAS_SET",
+        "aliases": [CANDIDATE],
+        "securable_name": "${var.catalog}.${resources.schemas.speedrun_schema.name}",
+        "min_time_between_triggers_seconds": None,
+    }
+    assert trigger["pause_status"] == "${var.schedule_pause_status}"
+    # AND it validates that version, without retries (a verdict), then promotes the challenger
+    arguments = validate["python_wheel_task"]["parameters"]
+    assert validate["python_wheel_task"]["entry_point"] == "speedrun-validate" and validate["max_retries"] == 0
+    assert arguments[arguments.index("--version") + 1] == CANDIDATE
+    assert promote["python_wheel_task"]["entry_point"] == "speedrun-promote"
+    assert promote["depends_on"] == [{"task_key": "validate"}]
+    # AND the training job no longer validates or promotes: every version goes through this one gate
+    assert {t["task_key"] for t in bundle["resources"]["jobs"]["training"]["tasks"]}.isdisjoint({"validate", "promote"})
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (
+            lambda job: job["trigger"]["model"].update(aliases=["challenger"]),
+            "job promotion: its model trigger watches ['challenger']; evaluate sets the alias candidate",
+        ),
+        (
+            lambda job: job["tasks"][0]["python_wheel_task"]["parameters"].__setitem__(3, "champion"),
+            "job promotion, task validate: validates --version champion, not the version its trigger's alias names",
+        ),
+    ],
+)
+def test_a_promotion_job_that_would_judge_another_version_is_caught(tmp_path: Path, edit, problem) -> None:
+    # GIVEN a copy of the bundle whose promotion job watches another alias, or validates another version
+    root = copy_bundle(tmp_path)
+    path = root / "resources" / "promotion.job.yml"
+    data = yaml.safe_load(path.read_text())
+    edit(data["resources"]["jobs"]["promotion"])
+    path.write_text(yaml.safe_dump(data))
+    # WHEN it is validated THEN the mistake is reported
+    problems = bundle_problems(root)
+    assert any(problem in p for p in problems), problems

@@ -11,8 +11,15 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, PERMISSION_DENIED, RESOURCE_DOES_NOT_EXIST
 
 from speedrun.edges.mlflow_logging import ready_version, registered_version
-from speedrun.edges.registry import CHAMPION, alias_is_missing, registered_model, version_by_alias
-from speedrun.edges.tracking import registered_model_name
+from speedrun.edges.registry import (
+    CANDIDATE,
+    CHAMPION,
+    alias_is_missing,
+    registered_model,
+    version_by_alias,
+    version_named,
+)
+from speedrun.edges.tracking import registered_model_name, use_experiment
 from speedrun.errors import SpeedrunError
 
 
@@ -85,3 +92,17 @@ def test_a_version_loaded_once_is_not_loaded_again_in_the_same_spark_application
     # AND a version the registry does not hold is one line naming it
     with pytest.raises(SpeedrunError, match=rf"cannot load models:/{registered_model_name(cfg)}/99: "):
         registered_model(cfg, "99")
+
+
+def test_an_evaluated_version_is_the_candidate_and_an_alias_names_a_version(trained) -> None:
+    # GIVEN the shared run, trained, registered and evaluated
+    cfg, _ = trained
+    name = registered_model_name(cfg)
+    use_experiment(cfg)
+    # THEN its version (its own registry's first) is the candidate (the promotion job's trigger), and that alias
+    # names its number
+    assert version_by_alias(name, CANDIDATE) == "1" == version_named(name, CANDIDATE)
+    assert version_named(name, "7") == "7"
+    # AND an alias the model lacks is one line naming it
+    with pytest.raises(SpeedrunError, match=f"^{name} has no alias champion: give a version number, or an alias"):
+        version_named(name, CHAMPION)

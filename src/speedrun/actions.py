@@ -123,6 +123,13 @@ def replay_and_compare(args: argparse.Namespace, session: Session, cfg: Config) 
     print(f"replay of run {args.run_id}: metrics, confusion matrix and row counts match exactly")
 
 
+def validate_version(args: argparse.Namespace, session: Session, cfg: Config) -> None:
+    from speedrun.steps.lifecycle import validate
+
+    with context(args, session, cfg) as ctx:
+        validate(ctx, args.version)
+
+
 def promote_version(args: argparse.Namespace, session: Session, cfg: Config) -> None:
     from speedrun.steps.lifecycle import promote
 

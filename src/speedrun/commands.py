@@ -17,6 +17,7 @@ from speedrun.actions import (
     score_batch,
     step_of,
     train_alone,
+    validate_version,
     write_config,
 )
 
@@ -73,8 +74,9 @@ COMMANDS: dict[str, Command] = {
         tracked=True,
     ),
     "validate": Command(
-        "check a run's model version; set alias challenger if it passes",
-        step_of("lifecycle", "validate"),
+        "check a run's model version (or --version); set alias challenger if it passes",
+        validate_version,
+        (option("--version", help="a version number or alias, e.g. candidate (default: the run's version)"),),
         run_id="the training run to validate (default: the latest)",
     ),
     "promote": Command(

@@ -16,7 +16,9 @@ from speedrun.transforms.contract import Contract
 from speedrun.transforms.decided_class import deciding
 from speedrun.transforms.drift import Profile
 
-CHAMPION, CHALLENGER = "champion", "challenger"
+# candidate: evaluated (its test metrics recorded), for the promotion job's gate; challenger: it passed the gate;
+# champion: the version that scores
+CANDIDATE, CHAMPION, CHALLENGER = "candidate", "champion", "challenger"
 
 
 def client():
@@ -46,6 +48,24 @@ def version_by_alias(name: str, alias: str) -> str | None:
         if alias_is_missing(exc):
             return None
         raise SpeedrunError(f"cannot read alias {alias} of {name}: {str(exc).splitlines()[0]}") from None
+
+
+def mark_candidate(cfg: Config, name: str | None, version: str | None) -> None:
+    """Point `candidate` at `version` of `name`, whose test metrics are recorded: the model update the promotion
+    job starts on (nothing when the run registered no version)."""
+    if name and version:
+        use_experiment(cfg)
+        client().set_registered_model_alias(name, CANDIDATE, version)
+
+
+def version_named(name: str, version: str) -> str:
+    """A version given by number or by alias (`candidate`, `champion`...), as its number."""
+    if version.isdigit():
+        return version
+    found = version_by_alias(name, version)
+    if found is None:
+        raise SpeedrunError(f"{name} has no alias {version}: give a version number, or an alias it has")
+    return found
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from speedrun.config import Config
 from speedrun.context import RunContext
 from speedrun.edges.logged_model import load_model
 from speedrun.edges.mlflow_logging import log_evaluation
+from speedrun.edges.registry import mark_candidate
 from speedrun.edges.report import write_report
 from speedrun.edges.runs import METRICS_SCHEMA, Trained, find_run, metrics_record, recorded_threshold
 from speedrun.edges.tables import Tables, read_split
@@ -87,9 +88,22 @@ def evaluate(ctx: RunContext, trained: Trained | None = None) -> Evaluation:
         drawn = partial(ctx.writes.result, "report")
         log = partial(log_to_run, cfg, run["mlflow_run_id"], outcome.metrics, folder / "metrics.json", drawn)
         ctx.later("evaluation_log", log, lane="tracking")
+        ctx.later("candidate", partial(mark_evaluated, ctx, run, trained), lane="tracking")
         at = f" (class metrics at threshold {threshold:.4f})" if threshold is not None else ""
         progress.done(f"test {', '.join(f'{k} {v:.4f}' for k, v in outcome.metrics.items())}{at}")
     return Evaluation(report, str(metrics_path), str(folder / "report" / "report.html"))
+
+
+def mark_evaluated(ctx: RunContext, run: Mapping[str, Any], trained: Trained | None) -> None:
+    """Once the metrics record is written, point `candidate` at the run's registered version: registered by train
+    in this context's tracking lane (its kept record), or recorded in `training_runs`."""
+    ctx.writes.result("metrics")
+    if trained is not None and "training_runs" in ctx.writes.pending:
+        kept = ctx.writes.result("training_runs")
+        name, version = kept.registered_model, kept.model_version
+    else:
+        name, version = run["registered_model"], run["model_version"]
+    mark_candidate(ctx.cfg, name, version)
 
 
 def earlier_evaluation(earlier: EarlierRun, out: str | None) -> Evaluation:

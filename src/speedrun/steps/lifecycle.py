@@ -1,6 +1,7 @@
 """validate and promote: the model lifecycle in the registry (MLflow's locally, Unity Catalog's on Databricks).
 
-train registers every fitted pipeline as a new model version. validate checks a version's test metrics against
+train registers every fitted pipeline as a new model version, and evaluate points `candidate` at it once its test
+metrics are recorded (the promotion job starts on that). validate checks a version's test metrics against
 the configured thresholds and against the current `champion`, and on success sets the alias `challenger`.
 promote moves `champion` to the challenger (or a given version); earlier versions stay registered.
 """
@@ -15,7 +16,7 @@ from pyspark.sql import functions as F
 
 from speedrun.config import Config, ValidationConfig
 from speedrun.context import RunContext
-from speedrun.edges.registry import CHALLENGER, CHAMPION, client, version_by_alias
+from speedrun.edges.registry import CHALLENGER, CHAMPION, client, version_by_alias, version_named
 from speedrun.edges.runs import find_run, recorded_evaluation
 from speedrun.edges.tables import Tables
 from speedrun.edges.tracking import registered_model_name, use_experiment
@@ -57,13 +58,15 @@ def judge(
     return checks
 
 
-def validate(ctx: RunContext) -> Verdict:
-    """Check the model version of the run (`--run-id`, default the latest); set `challenger` on it if it passes,
-    else fail naming every check."""
+def validate(ctx: RunContext, version: str | None = None) -> Verdict:
+    """Check `version` (a number or an alias: the promotion job gives `candidate`), else the model version of the
+    run (`--run-id`, default the latest); set `challenger` on it if it passes, else fail naming every check."""
     spark, cfg, run_id = ctx.spark, ctx.cfg, ctx.options.run_id
     use_experiment(cfg)
     name = registered_model_name(cfg)
     with step("validate") as progress:
+        if version is not None:
+            run_id = run_of_version(spark, ctx.tables, version_named(name, version))
         run = find_run(spark, cfg, run_id)
         if run["model_version"] is None:
             raise SpeedrunError(f"run {run['run_id']} registered no model version (was tracking off?)")

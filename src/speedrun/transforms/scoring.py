@@ -33,6 +33,10 @@ def quarantined(tagged: DataFrame, contract: Contract, batch_id: str) -> DataFra
     )
 
 
+# what every predictions table holds beside the row key and the id (the bundle's monitor reads them)
+PREDICTION_COLUMNS = ("predicted_class", "probabilities", "model_name", "model_version", "scored_at", "batch_id")
+
+
 def predictions(
     scored: DataFrame, contract: Contract, model: tuple[str, str], batch_id: str, probability: str
 ) -> DataFrame:
