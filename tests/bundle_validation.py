@@ -90,13 +90,8 @@ def load_bundle(root: Path) -> tuple[dict[str, Any], dict[str, Path]]:
     bundle = yaml.safe_load((root / "databricks.yml").read_text())
     resources: dict[str, dict[str, Any]] = {}
     origin: dict[str, Path] = {}
-    deployed = {path for pattern in bundle.get("include", []) for path in root.glob(pattern)}
-    bundle["opt_in"] = set()  # the resources of opt-in files not included: checked alone, not deployed
     for pattern in dict.fromkeys([*bundle.get("include", []), *OPT_IN]):
         for path in sorted(root.glob(pattern)):
-            if path not in deployed:
-                kinds = (yaml.safe_load(path.read_text()) or {}).get("resources", {})
-                bundle["opt_in"] |= {f"{kind}.{name}" for kind, items in kinds.items() for name in items}
             included = yaml.safe_load(path.read_text()) or {}
             for kind, items in included.get("resources", {}).items():
                 for name, spec in items.items():
@@ -110,6 +105,12 @@ def load_bundle(root: Path) -> tuple[dict[str, Any], dict[str, Path]]:
 
 # sequences the CLI merges item by item, matched on these keys; other sequences are replaced
 MERGE_KEYS = {"tasks": "task_key", "job_clusters": "job_cluster_key", "environments": "environment_key"}
+
+
+def not_deployed(bundle: dict[str, Any], origin: dict[str, Path], root: Path) -> set[str]:
+    """The resources of opt-in files that `include:` leaves out: checked on their own, not deployed."""
+    deployed = {path for pattern in bundle.get("include", []) for path in root.glob(pattern)}
+    return {key for key, path in origin.items() if path not in deployed}
 
 
 def merge(base: Any, override: Any, key: str | None = None) -> Any:
@@ -242,7 +243,7 @@ def watched_folder_problems(label: str, job: dict[str, Any], arguments: list[str
     return []
 
 
-def config_problems(bundle: dict[str, Any], root: Path) -> list[str]:
+def config_problems(bundle: dict[str, Any], root: Path, left_out: set[str] = frozenset()) -> list[str]:
     """In every target, each task's config loads, and the files a synced config names are in the bundle."""
     from speedrun.edges.files import data_files, local_path
     from speedrun.edges.session import serverless_refusal
@@ -266,7 +267,7 @@ def config_problems(bundle: dict[str, Any], root: Path) -> list[str]:
                 problems += watched_folder_problems(label, job, wheel.get("parameters", []), cfg, resolve)
                 if wheel.get("entry_point") == "speedrun-score":
                     monitors = target_resources(bundle, target).get("quality_monitors", {})
-                    monitors = {k: m for k, m in monitors.items() if f"quality_monitors.{k}" not in bundle["opt_in"]}
+                    monitors = {k: m for k, m in monitors.items() if f"quality_monitors.{k}" not in left_out}
                     problems += monitor_problems(label, monitors, cfg, resolve)
                 if task.get("environment_key") and wheel.get("entry_point") in ("speedrun-train", "speedrun-tune"):
                     tuning = wheel["entry_point"] == "speedrun-tune"
@@ -449,7 +450,7 @@ def bundle_problems(root: Path, variables: dict[str, str] | None = None) -> list
     bundle, origin = load_bundle(root)
     for target in bundle.get("targets", {}).values():
         target.setdefault("variables", {}).update(variables or {})
-    problems = [f"databricks.yml: unknown top-level key {k!r}" for k in sorted(set(bundle) - BUNDLE_KEYS - {"opt_in"})]
+    problems = [f"databricks.yml: unknown top-level key {k!r}" for k in sorted(set(bundle) - BUNDLE_KEYS)]
     if not bundle.get("bundle", {}).get("name"):
         problems.append("databricks.yml: bundle.name is missing")
     declared = set(bundle.get("variables", {}))
@@ -463,7 +464,7 @@ def bundle_problems(root: Path, variables: dict[str, str] | None = None) -> list
         problems += resource_problems(target, target_resources(bundle, target), origin)
     problems += target_problems(bundle) + reference_problems(bundle) + grant_problems(bundle)
     problems += naming_problems(bundle) + permission_repeats(bundle)
-    problems += config_problems(bundle, root) + deploy_problems(bundle, root)
+    problems += config_problems(bundle, root, not_deployed(bundle, origin, root)) + deploy_problems(bundle, root)
     used = set(VAR_REF.findall(yaml.safe_dump(bundle)))
     problems += [f"${{var.{v}}} is used but not declared in databricks.yml variables" for v in sorted(used - declared)]
     return problems

@@ -49,10 +49,11 @@ def copy_bundle(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def edit_training_job(root: Path, edit) -> None:
-    path = root / "resources" / "training.job.yml"
+def edit_job(root: Path, name: str, edit) -> None:
+    """`edit` applied to job `name` of the bundle copied to `root` (in its `resources/<name>.job.yml`)."""
+    path = root / "resources" / f"{name}.job.yml"
     data = yaml.safe_load(path.read_text())
-    edit(data["resources"]["jobs"]["training"])
+    edit(data["resources"]["jobs"][name])
     path.write_text(yaml.safe_dump(data))
 
 
@@ -97,10 +98,7 @@ def test_scoring_job_starts_when_batches_arrive_and_gives_their_drift_verdict_on
 def test_a_scoring_job_started_two_ways_or_watching_another_folder_is_caught(tmp_path: Path, edit, problem) -> None:
     # GIVEN a copy of the bundle whose scoring job also has a schedule, or watches a folder it does not score
     root = copy_bundle(tmp_path)
-    path = root / "resources" / "scoring.job.yml"
-    data = yaml.safe_load(path.read_text())
-    edit(data["resources"]["jobs"]["scoring"])
-    path.write_text(yaml.safe_dump(data))
+    edit_job(root, "scoring", edit)
     # WHEN it is validated THEN the mistake is reported
     problems = bundle_problems(root)
     assert any(problem in p for p in problems), problems
@@ -344,7 +342,7 @@ def test_training_job_is_the_pipeline_as_a_dag_on_runtime_17_3() -> None:
 def test_a_broken_job_is_caught(tmp_path: Path, edit, problem: str) -> None:
     # GIVEN a copy of the bundle with one mistake in the training job
     root = copy_bundle(tmp_path)
-    edit_training_job(root, edit)
+    edit_job(root, "training", edit)
     # WHEN it is validated THEN the mistake is reported
     problems = bundle_problems(root)
     assert any(problem in p for p in problems), problems
@@ -594,10 +592,7 @@ def test_a_newly_evaluated_version_starts_the_promotion_job_which_validates_then
 def test_a_promotion_job_that_would_judge_another_version_is_caught(tmp_path: Path, edit, problem) -> None:
     # GIVEN a copy of the bundle whose promotion job watches another alias, or validates another version
     root = copy_bundle(tmp_path)
-    path = root / "resources" / "promotion.job.yml"
-    data = yaml.safe_load(path.read_text())
-    edit(data["resources"]["jobs"]["promotion"])
-    path.write_text(yaml.safe_dump(data))
+    edit_job(root, "promotion", edit)
     # WHEN it is validated THEN the mistake is reported
     problems = bundle_problems(root)
     assert any(problem in p for p in problems), problems

@@ -10,6 +10,7 @@ import pytest
 
 from speedrun.cli import main
 from speedrun.config import DriftConfig
+from speedrun.edges.arrivals import arrivals
 from speedrun.errors import SpeedrunError
 from speedrun.transforms.batch_drift import Drift, batch_drift, shift_error
 from speedrun.transforms.contract import Contract
@@ -138,3 +139,22 @@ def test_a_batch_named_twice_or_not_at_all_is_one_line(spark, tmp_path, capsys, 
     # THEN it exits 2 with one line saying how to name it
     assert code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == line
+
+
+@pytest.mark.parametrize(
+    ("files", "line"),
+    [
+        ({"day 1/a.csv": "x\n"}, "batch folder {in}/day 1: batch id 'day 1' may hold only letters, digits and _"),
+        ({"a.csv": "x\n", "day-1/b.csv": "x\n"}, "{in} holds a.csv outside a batch folder: put each batch's files in"),
+        ({}, "{in}/none: --arrived needs a local or /Volumes folder of batch folders"),
+    ],
+)  # fmt: skip
+def test_a_scoring_folder_that_is_not_one_of_batch_folders_is_one_line(tmp_path, files, line) -> None:
+    # GIVEN a scoring folder with a batch folder whose name is no batch id, a file outside any batch, or none
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    # WHEN the batches that arrived there are listed THEN the line names what is wrong and where
+    with pytest.raises(SpeedrunError) as raised:
+        arrivals(str(tmp_path / "none") if not files else str(tmp_path))
+    assert str(raised.value).startswith(line.format(**{"in": tmp_path})), str(raised.value)

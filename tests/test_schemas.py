@@ -20,7 +20,7 @@ from pyspark.sql.types import (
 from speedrun.edges.tables import Tables, read_split
 from speedrun.transforms.contract import Contract, contract_of
 from speedrun.transforms.decided_class import decided_class
-from speedrun.transforms.scoring import predictions
+from speedrun.transforms.scoring import PREDICTION_COLUMNS, predictions
 
 NUMBERS = ("age", "tenure_months", "monthly_charges", "total_charges", "support_calls", "satisfaction_score")
 CATEGORIES = ("contract", "internet_service", "payment_method", "region", "signup_channel")
@@ -135,6 +135,8 @@ def test_predictions_hold_key_id_class_probabilities_model_and_batch(spark) -> N
     )
     assert_df_equality(result.drop("scored_at").orderBy("_row_key"), expected, ignore_nullable=True)
     assert result.schema["scored_at"].dataType == TimestampType()
+    # AND after the key and the id come the columns every predictions table has (the bundle's monitor reads them)
+    assert tuple(result.columns[2:]) == PREDICTION_COLUMNS
     # AND at a decision threshold of 0.8 the first row's 0.75 is no longer the positive class
     at_08 = predicted(0.8)
     assert [r["predicted_class"] for r in at_08.orderBy("_row_key").collect()] == ["no", "no"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from importlib.metadata import version
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from speedrun.cli import main
+from speedrun.config import load_config
 from speedrun.edges import local_session
 from speedrun.edges.session import require_delta, runs_here
 from speedrun.errors import SpeedrunError
@@ -144,8 +146,10 @@ def test_serverless_compute_refuses_only_xgboost(monkeypatch, runtime: str, type
 
 
 def refusal_of(models: list[dict]) -> str | None:
+    """What a tuning run whose search tries `models` says at its start (None: it goes on)."""
+    cfg = load_config("default", ["search=" + json.dumps({"candidates": models})])
     try:
-        runs_here(models)
+        runs_here(cfg, tuning=True)
     except SpeedrunError as exc:
         return str(exc)
     return None

@@ -61,11 +61,10 @@ def step_of(module: str, function: str | None = None) -> Does:
 def train_alone(args: argparse.Namespace, session: Session, cfg: Config) -> None:
     from speedrun.edges.session import runs_here
     from speedrun.steps.train import train
-    from speedrun.transforms.search import fitted_models
 
     with context(args, session, cfg) as ctx:
         # a model this compute cannot train or keep: one line, before any work
-        runs_here(fitted_models(cfg.model, cfg.search, ctx.tuning))
+        runs_here(cfg, ctx.tuning)
         train(ctx)
 
 

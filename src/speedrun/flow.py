@@ -24,7 +24,6 @@ from speedrun.steps.ingest import ingest
 from speedrun.steps.prepare import prepare
 from speedrun.steps.split import split
 from speedrun.steps.train import train
-from speedrun.transforms.search import fitted_models
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ def up_to_date(name: str, why: str) -> None:
 def run(ctx: RunContext) -> Evaluation:
     """ingest -> prepare -> split -> train -> evaluate on `ctx`, the steps up to date skipped."""
     # before any work: a model this compute cannot train or keep fails at once
-    runs_here(fitted_models(ctx.cfg.model, ctx.cfg.search, ctx.tuning))
+    runs_here(ctx.cfg, ctx.tuning)
     planned = plan(ctx)
     counts = None
     if planned.kept is None:

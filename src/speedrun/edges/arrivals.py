@@ -16,7 +16,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 from speedrun.edges.drift_report import kept_drift
@@ -25,7 +24,7 @@ from speedrun.edges.tables import Tables
 from speedrun.errors import SpeedrunError
 from speedrun.transforms.batch_drift import shift_error
 
-BATCH_ID = re.compile(r"^[A-Za-z0-9_.:/=+-]+$")
+BATCH_ID = re.compile(r"^[A-Za-z0-9_.:/=+-]+$")  # no quote: a batch id goes into a replaceWhere predicate
 LOG_SCHEMA = StructType(
     [
         StructField("batch_id", StringType(), False),
@@ -38,6 +37,13 @@ LOG_SCHEMA = StructType(
         StructField("at", TimestampType(), False),
     ]
 )
+
+
+def checked_batch_id(batch_id: str, where: str = "") -> str:
+    """`batch_id`, or one line saying which characters a batch id may hold (`where`: the folder it came from)."""
+    if not BATCH_ID.match(batch_id):
+        raise SpeedrunError(f"{where}batch id {batch_id!r} may hold only letters, digits and _ . : / = + -")
+    return batch_id
 
 
 @dataclass(frozen=True)
@@ -60,8 +66,7 @@ def arrivals(folder: str) -> list[Arrival]:
         )
     found = []
     for batch in sorted(p for p in Path(local).iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
-        if not BATCH_ID.match(batch.name):
-            raise SpeedrunError(f"batch folder {batch}: a batch id may hold only letters, digits and _ . : / = + -")
+        checked_batch_id(batch.name, f"batch folder {batch}: ")
         stamps = [[Path(f).relative_to(batch).as_posix(), *_stat(f)] for f in data_files(str(batch)) or []]
         found.append(Arrival(batch.name, str(batch), hashlib.sha256(json.dumps(stamps).encode()).hexdigest()[:32]))
     return found
@@ -72,42 +77,47 @@ def _stat(file: str) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
-def _events(spark: SparkSession, tables: Tables, event: str) -> dict[str, dict]:
-    """Each batch's latest row of `event`."""
-    if not tables.exists(spark, "scored_batches"):
-        return {}
-    rows = tables.read(spark, "scored_batches").where(F.col("event") == event).collect()
-    return {r["batch_id"]: r.asDict() for r in sorted(rows, key=lambda r: r["at"])}
+def _latest(spark: SparkSession, tables: Tables) -> dict[str, dict[str, dict]]:
+    """Each event's latest row, by batch: {"scored": {batch: row}, "judged": {batch: row}} (one read)."""
+    latest: dict[str, dict[str, dict]] = {"scored": {}, "judged": {}}
+    if tables.exists(spark, "scored_batches"):
+        for row in sorted(tables.read(spark, "scored_batches").collect(), key=lambda r: r["at"]):
+            latest[row["event"]][row["batch_id"]] = row.asDict()
+    return latest
 
 
 def pending(spark: SparkSession, tables: Tables, found: list[Arrival]) -> list[Arrival]:
     """The arrivals whose files differ from those their latest `scored` row records."""
-    scored = _events(spark, tables, "scored")
+    scored = _latest(spark, tables)["scored"]
     return [a for a in found if scored.get(a.batch_id, {}).get("files") != a.files]
 
 
 def unjudged(spark: SparkSession, tables: Tables) -> list[str]:
     """The batches scored since their latest verdict (or never judged), in name order."""
-    scored, judged = _events(spark, tables, "scored"), _events(spark, tables, "judged")
+    latest = _latest(spark, tables)
+    scored, judged = latest["scored"], latest["judged"]
     return sorted(b for b, row in scored.items() if b not in judged or judged[b]["at"] < row["at"])
 
 
-def log_event(spark: SparkSession, tables: Tables, batch_id: str, event: str, **facts) -> None:
-    row = {f.name: None for f in LOG_SCHEMA} | facts | {"batch_id": batch_id, "event": event}
-    row["at"] = datetime.now(timezone.utc).replace(tzinfo=None)
-    tables.write(spark.createDataFrame([row], LOG_SCHEMA), "scored_batches", mode="append")
+def log_events(spark: SparkSession, tables: Tables, event: str, facts: dict[str, dict]) -> None:
+    """One `event` row for each batch of `facts` (batch id -> its columns), in one commit."""
+    at = datetime.now(timezone.utc).replace(tzinfo=None)
+    blank = {f.name: None for f in LOG_SCHEMA}
+    rows = [blank | given | {"batch_id": batch_id, "event": event, "at": at} for batch_id, given in facts.items()]
+    if rows:
+        tables.write(spark.createDataFrame(rows, LOG_SCHEMA), "scored_batches", mode="append")
 
 
 def judge(spark: SparkSession, tables: Tables, batch_ids: list[str], fail: float | None) -> SpeedrunError | None:
     """The drift verdict on each of `batch_ids` (from the drift rows scoring kept), logged as `judged`: one
     error naming every batch that drifted above `fail`, or None. A verdict is given once: judged, a drifted
     batch does not fail the next run again."""
-    failures = []
+    failures, verdicts = [], {}
     for batch_id in batch_ids:
         rows = kept_drift(spark, tables, batch_id)
         failed = shift_error(rows, fail, tables.location("drift"))
-        verdict = "drifted" if failed else ("calm" if rows else "not measured")
-        log_event(spark, tables, batch_id, "judged", verdict=verdict)
+        verdicts[batch_id] = {"verdict": "drifted" if failed else ("calm" if rows else "not measured")}
         if failed is not None:
             failures.append(f"batch {batch_id}: {failed}")
+    log_events(spark, tables, "judged", verdicts)
     return SpeedrunError("; ".join(failures)) if failures else None

@@ -12,10 +12,12 @@ import time
 
 from pyspark.sql import SparkSession
 
+from speedrun.config import Config
 from speedrun.edges.local_session import delta_packages, delta_version, local_conf
 from speedrun.errors import SpeedrunError
 from speedrun.progress import count_jobs_with, label_jobs_with, say
 from speedrun.transforms.model_size import serverless_size_refusal
+from speedrun.transforms.search import fitted_models
 
 # Tuned for one machine: few shuffle partitions, no UI, no console progress bar, a small Delta log state, no
 # per-file column statistics (they serve data skipping in selective queries; speedrun's reads are full scans, and
@@ -52,9 +54,12 @@ def serverless_refusal(models: list[dict]) -> str | None:
     )
 
 
-def runs_here(models: list[dict]) -> None:
-    """Fail in one line, before any work, when this compute cannot train or keep one of `models`."""
-    refusal = serverless_refusal(models) if on_serverless() else None
+def runs_here(cfg: Config, tuning: bool) -> None:
+    """Fail in one line, before any work, when this compute cannot train or keep one of the models a run of
+    `cfg` fits (the search's candidates when `tuning`); only serverless compute refuses any."""
+    if not on_serverless():
+        return
+    refusal = serverless_refusal(fitted_models(cfg.model, cfg.search, tuning))
     if refusal:
         raise SpeedrunError(refusal)
 

@@ -17,11 +17,10 @@ from pathlib import Path
 from pyspark.sql import functions as F
 
 from speedrun.context import RunContext
-from speedrun.edges.arrivals import BATCH_ID, arrivals, judge, log_event, pending
+from speedrun.edges.arrivals import arrivals, checked_batch_id, judge, log_events, pending
 from speedrun.edges.drift_report import keep_drift
 from speedrun.edges.raw import read_source
 from speedrun.edges.registry import registered_model
-from speedrun.errors import SpeedrunError
 from speedrun.progress import step
 from speedrun.transforms.batch_drift import Drift, batch_drift, shift_error
 from speedrun.transforms.checks import require_columns
@@ -59,9 +58,7 @@ def score(
     spark, cfg, tables = ctx.spark, ctx.cfg, ctx.tables
     with step("score") as progress:
         path = from_here(input_path) if input_path else cfg.storage.resolve(cfg.scoring.path)
-        batch_id = batch_id or path
-        if not BATCH_ID.match(batch_id):
-            raise SpeedrunError(f"batch id {batch_id!r} may hold only letters, digits and _ . : / = + -")
+        batch_id = checked_batch_id(batch_id or path)
         registered = registered_model(cfg, version)
         model, contract, name, version = registered.model, registered.contract, registered.name, registered.version
         source = cfg.source.model_copy(update={"path": path})
@@ -76,7 +73,7 @@ def score(
         )
         try:
             good = tagged.where(F.col(REASON).isNull()).select(*typed_features(contract), ROW_KEY)
-            batch = f"batch_id = '{batch_id}'"  # safe: BATCH_ID allows no quote
+            batch = f"batch_id = '{batch_id}'"  # safe: a checked batch id holds no quote
             rows = predictions(model.transform(good), contract, (name, version), batch_id, classifier_outputs(model)[1])
             written = tables.replace(rows, "predictions", batch)
             # evolving: a table an earlier speedrun made held every column of the files
@@ -113,8 +110,9 @@ def score_arrived(
     results = []
     for arrival in todo:
         result = score(ctx, arrival.path, arrival.batch_id, version, verdict=False)
-        facts = {"scored": result.scored, "quarantined": result.quarantined, "model_version": result.model_version}
-        log_event(ctx.spark, ctx.tables, arrival.batch_id, "scored", files=arrival.files, **facts)
+        facts = {"files": arrival.files, "scored": result.scored, "quarantined": result.quarantined}
+        # logged batch by batch: a retry after a failure scores only what is not logged yet
+        log_events(ctx.spark, ctx.tables, "scored", {arrival.batch_id: facts | {"model_version": result.model_version}})
         results.append(result)
     if verdict:
         failed = judge(ctx.spark, ctx.tables, [r.batch_id for r in results], ctx.cfg.scoring.drift.fail)

@@ -24,10 +24,9 @@ def trees_of(model: dict[str, Any]) -> tuple[int, int] | None:
     return (parsed.max_iter, parsed.max_depth) if isinstance(parsed, GBTConfig) else None
 
 
-def largest_bytes(model: dict[str, Any]) -> int | None:
-    """The most memory the model section's trees can take (None: not a Spark tree ensemble)."""
-    shape = trees_of(model)
-    return None if shape is None else shape[0] * (2 ** (shape[1] + 1) - 1) * NODE_BYTES
+def largest_bytes(trees: int, depth: int) -> int:
+    """The most memory `trees` trees of depth `depth` can take."""
+    return trees * (2 ** (depth + 1) - 1) * NODE_BYTES
 
 
 def _mb(size: int) -> str:
@@ -36,21 +35,18 @@ def _mb(size: int) -> str:
 
 def serverless_size_refusal(models: list[dict[str, Any]]) -> str | None:
     """Why serverless compute could not keep the models a run fits (`models`: the model sections), if so."""
-    sizes = [(model, largest_bytes(model)) for model in models]
-    trees = [(model, size) for model, size in sizes if size is not None]
-    for model, size in trees:
-        if size > SERVERLESS_MODEL_BYTES:
-            trees, depth = trees_of(model) or (0, 0)
+    shapes = [(model["type"], shape) for model in models if (shape := trees_of(model)) is not None]
+    for kind, (trees, depth) in shapes:
+        if largest_bytes(trees, depth) > SERVERLESS_MODEL_BYTES:
             return (
-                f"model {model['type']} ({trees} trees of depth {depth}) can grow to {_mb(size)}, over serverless "
-                f"compute's "
-                f"{_mb(SERVERLESS_MODEL_BYTES)} a model: lower max_depth or the number of trees, or run on a target "
-                "with job clusters (dev, staging, prod)"
+                f"model {kind} ({trees} trees of depth {depth}) can grow to {_mb(largest_bytes(trees, depth))}, "
+                f"over serverless compute's {_mb(SERVERLESS_MODEL_BYTES)} a model: lower max_depth or the number of "
+                "trees, or run on a target with job clusters (dev, staging, prod)"
             )
-    total = sum(size for _, size in trees)
+    total = sum(largest_bytes(*shape) for _, shape in shapes)
     if total > SERVERLESS_SESSION_BYTES:
         return (
-            f"the search's {len(trees)} tree candidates can grow to {_mb(total)} together, over serverless "
+            f"the search's {len(shapes)} tree candidates can grow to {_mb(total)} together, over serverless "
             f"compute's {_mb(SERVERLESS_SESSION_BYTES)} for one session's models: fewer or shallower candidates, or "
             "run on a target with job clusters (dev, staging, prod)"
         )
