@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +23,25 @@ TEST_SPARK_CONF = {
     "spark.sql.shuffle.partitions": "1",
     "spark.default.parallelism": "2",
     "spark.databricks.delta.snapshotPartitions": "1",
+    # Interpreted expressions and plans, no generated code: on a few thousand rows, compiling each query's
+    # generated Java (Janino, then the JIT on classes seen once) cost more than running it (the suite 113 s ->
+    # 103 s on 2 cores). Same results: Spark's own suites run both modes; the e2e suite runs the product's settings.
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
 }
+
+
+RAM_FOLDER = Path("/dev/shm")
+RAM_NEEDED = 4 * 2**30  # the e2e suite's two workers write a few hundred MB; leave room
+
+
+def pytest_configure(config) -> None:
+    """The tests' temporary folders (pytest's, MLflow's, the commands' they run) in memory where the machine has
+    room there: every Delta commit and MLflow write of the suite is then a write to memory, not to a disk.
+    `tmp_path_retention_policy = "failed"` (pyproject) removes them when the tests pass."""
+    if RAM_FOLDER.is_dir() and os.access(RAM_FOLDER, os.W_OK) and shutil.disk_usage(RAM_FOLDER).free >= RAM_NEEDED:
+        os.environ["TMPDIR"] = str(RAM_FOLDER)
+        tempfile.tempdir = str(RAM_FOLDER)
 
 
 @pytest.fixture(scope="session", autouse=True)

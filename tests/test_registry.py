@@ -37,10 +37,22 @@ def test_a_permission_error_is_not_taken_for_a_missing_champion() -> None:
     assert not alias_is_missing(denied) and not alias_is_missing(bad_name)
 
 
-def test_a_local_registry_without_the_alias_gives_none_and_an_unreadable_one_an_error(tmp_path: Path) -> None:
+@pytest.fixture
+def local_registry(tmp_path: Path):
+    """MLflow's tracking and registry in this test's own store; both set back when the test ends (a store of a
+    test whose folder is gone must not be where the next test registers)."""
+    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(store)
+    mlflow.set_registry_uri(store)
+    yield tmp_path
+    mlflow.set_tracking_uri(before[0])
+    mlflow.set_registry_uri(before[1])
+
+
+@pytest.mark.usefixtures("local_registry")
+def test_a_local_registry_without_the_alias_gives_none_and_an_unreadable_one_an_error() -> None:
     # GIVEN a local registry holding one model with no alias
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    mlflow.set_registry_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     mlflow.MlflowClient().create_registered_model("m")
     # THEN its champion, and that of a model never registered, is None
     assert version_by_alias("m", CHAMPION) is None
@@ -67,14 +79,13 @@ def test_a_retry_counts_only_a_ready_version_of_its_model() -> None:
     assert ready_version(listed[1:3], "churn") is None
 
 
-def test_a_retry_finds_its_version_by_the_run_alone(tmp_path: Path) -> None:
+def test_a_retry_finds_its_version_by_the_run_alone(local_registry: Path) -> None:
     # GIVEN a local registry where the active run registered a version of two models
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     client = mlflow.MlflowClient()
     with mlflow.start_run(experiment_id=client.create_experiment("retries")) as run:
         for name in ("churn", "other"):
             client.create_registered_model(name)
-            client.create_model_version(name, str(tmp_path), run_id=run.info.run_id)
+            client.create_model_version(name, str(local_registry), run_id=run.info.run_id)
         # WHEN the run looks for its version of each (one search condition, as Unity Catalog takes)
         # THEN it finds each model's own, and none of a model it did not register
         assert registered_version("churn") == "1" and registered_version("other") == "1"
