@@ -5,6 +5,7 @@ workspace's cloud. Part of `bundle_problems` (`make validate-bundle`)."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import subprocess
@@ -13,6 +14,18 @@ from typing import Any
 
 import yaml
 from packaging.version import Version
+
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser where PyYAML was built with it
+
+
+def read_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=LOADER)
+
+
+def as_text(node: Any) -> str:
+    """Every key and string of `node` in one text, for the references they hold (JSON: no line is folded)."""
+    return json.dumps(node, default=str)
+
 
 # the first CLI release that deploys each feature; an older one drops it without a word
 CLI_NEEDED = {
@@ -38,8 +51,8 @@ def cloud_of(host: str) -> str:
 
 
 def used_features(bundle: dict[str, Any]) -> set[str]:
-    text = yaml.safe_dump(bundle)
-    found = {key for key in ("environment_version", "dynamic_version") if f"{key}:" in text}
+    text = as_text(bundle)
+    found = {key for key in ("environment_version", "dynamic_version") if f'"{key}":' in text}
     for job in bundle["resources"].get("jobs", {}).values():
         found |= {"model"} if (job.get("trigger") or {}).get("model") else set()
     return found

@@ -20,13 +20,14 @@ from importlib.metadata import distribution
 from pathlib import Path
 from typing import Any
 
-import yaml
 from bundle_deploy import (
+    as_text,
     build_problems,
     cli_version_problems,
     monitor_problems,
     node_type_problems,
     promotion_problems,
+    read_yaml,
     start_problems,
     sync_problems,
 )
@@ -87,12 +88,12 @@ DYNAMIC_REF = re.compile(r"\{\{[^}]+\}\}")
 def load_bundle(root: Path) -> tuple[dict[str, Any], dict[str, Path]]:
     """The bundle's root mapping with the resources and target overrides of every included file (and of the
     opt-in ones), merged as the CLI merges them; and where each resource is defined."""
-    bundle = yaml.safe_load((root / "databricks.yml").read_text())
+    bundle = read_yaml((root / "databricks.yml").read_text())
     resources: dict[str, dict[str, Any]] = {}
     origin: dict[str, Path] = {}
     for pattern in dict.fromkeys([*bundle.get("include", []), *OPT_IN]):
         for path in sorted(root.glob(pattern)):
-            included = yaml.safe_load(path.read_text()) or {}
+            included = read_yaml(path.read_text()) or {}
             for kind, items in included.get("resources", {}).items():
                 for name, spec in items.items():
                     resources.setdefault(kind, {})[name] = spec
@@ -168,7 +169,7 @@ def job_problems(name: str, job: dict[str, Any], where: Path) -> list[str]:
                     and not glob.glob(str(where.parent / path))
                 ):
                     problems.append(f"{label}: library {path} does not exist")
-        for ref in JOB_PARAM_REF.findall(yaml.safe_dump(task)):
+        for ref in JOB_PARAM_REF.findall(as_text(task)):
             if ref not in params:
                 problems.append(f"{label}: {{{{job.parameters.{ref}}}}} is not a parameter of the job")
     return problems
@@ -319,7 +320,7 @@ def given_at_deploy(bundle: dict[str, Any], target: str, spec: dict[str, Any]) -
     """Who a production target's jobs run as and who hears of their failures are given at deploy: a default
     would be made up."""
     mail = [job.get("email_notifications") for job in target_resources(bundle, target).get("jobs", {}).values()]
-    said = yaml.safe_dump({"run_as": spec.get("run_as"), "mail": mail})
+    said = as_text({"run_as": spec.get("run_as"), "mail": mail})
     defaults = {name for name, v in bundle.get("variables", {}).items() if "default" in v}
     return [
         f"target {target}: variable {name} has a default; give it at deploy (--var {name}=...)"
@@ -363,7 +364,7 @@ def reference_problems(bundle: dict[str, Any]) -> list[str]:
     resources = bundle["resources"]
     shadowed = {"schemas": "${var.schema}", "experiments": "${var.experiment}"}
     for name, job in resources.get("jobs", {}).items():
-        text = yaml.safe_dump(job)
+        text = as_text(job)
         for kind, variable in shadowed.items():
             if resources.get(kind) and variable in text:
                 problems.append(
@@ -465,7 +466,7 @@ def bundle_problems(root: Path, variables: dict[str, str] | None = None) -> list
     problems += target_problems(bundle) + reference_problems(bundle) + grant_problems(bundle)
     problems += naming_problems(bundle) + permission_repeats(bundle)
     problems += config_problems(bundle, root, not_deployed(bundle, origin, root)) + deploy_problems(bundle, root)
-    used = set(VAR_REF.findall(yaml.safe_dump(bundle)))
+    used = set(VAR_REF.findall(as_text(bundle)))
     problems += [f"${{var.{v}}} is used but not declared in databricks.yml variables" for v in sorted(used - declared)]
     return problems
 

@@ -116,3 +116,13 @@ def test_a_workspace_files_paths_are_read_by_spark_as_files() -> None:
     assert (
         data["source"]["path"] == "file:/Workspace/Users/someone/.bundle/speedrun/dev/files/examples/adult/adult.data"
     )
+
+
+def test_a_file_that_is_not_yaml_is_one_line_naming_it_and_where(tmp_path: Path) -> None:
+    # GIVEN a config whose list is never closed
+    path = write(tmp_path, "name: churn\nsplit: {seed: [1, 2\n")
+    # WHEN it is loaded THEN the error names the file and the line where the YAML breaks, on one line
+    with pytest.raises(SpeedrunError) as raised:
+        load_config(path)
+    assert str(raised.value).startswith(f"{path} is not valid YAML: ") and "line 3" in str(raised.value)
+    assert "\n" not in str(raised.value)

@@ -38,34 +38,29 @@ def pick(u: Column, choices: list[tuple[str, float]]) -> Column:
 
 
 def with_true_features(df: DataFrame, seed: int) -> DataFrame:
+    """The customers' measurements, in three passes: each column is made from the draws and the columns of the
+    passes before it (one `withColumns` per pass: each `withColumn` would have Spark analyse the plan again)."""
     u = partial(uniform, seed)
-    return (
-        df.withColumn("customer_id", F.format_string("C%09d", F.col("id")))
-        .withColumn("age", F.greatest(F.lit(18), F.least(F.lit(85), F.round(41 + 13 * normal(seed, 1)))).cast("int"))
-        .withColumn("tenure_months", F.floor(72 * F.pow(u(2), F.lit(1.4))))
-        .withColumn(
-            "contract",
-            pick(
-                u(3) + F.col("tenure_months") / 200,
-                [("month-to-month", 0.55), ("one-year", 0.85), ("two-year", 9.0)],
-            ),
-        )
-        .withColumn("internet_service", pick(u(4), [("fiber", 0.45), ("dsl", 0.8), ("none", 1.0)]))
-        .withColumn(
-            "monthly_charges",
-            F.round(20 + 80 * u(5) + F.when(F.col("internet_service") == "fiber", 20).otherwise(0), 2),
-        )
-        .withColumn(
-            "total_charges",
-            F.round(F.col("tenure_months") * F.col("monthly_charges") * (0.9 + 0.2 * u(6)), 2),
-        )
-        .withColumn("support_calls", F.least(F.lit(12), F.floor(-F.log(1.0 - u(7)) * 1.6)))
-        .withColumn("payment_method", pick(u(8), [("card", 0.35), ("bank", 0.6), ("check", 0.8), ("paypal", 1.0)]))
-        .withColumn("region", pick(u(9), [("north", 0.25), ("south", 0.5), ("east", 0.75), ("west", 1.0)]))
-        .withColumn("signup_channel", pick(u(10), [("web", 0.4), ("store", 0.7), ("phone", 0.9), ("partner", 1.0)]))
-        .withColumn("satisfaction_score", F.round(5 + 2 * normal(seed, 11), 2))
-        .withColumn("web_visits", F.floor(30 * u(12)))
-    )
+    drawn = {
+        "customer_id": F.format_string("C%09d", F.col("id")),
+        "age": F.greatest(F.lit(18), F.least(F.lit(85), F.round(41 + 13 * normal(seed, 1)))).cast("int"),
+        "tenure_months": F.floor(72 * F.pow(u(2), F.lit(1.4))),
+        "internet_service": pick(u(4), [("fiber", 0.45), ("dsl", 0.8), ("none", 1.0)]),
+        "support_calls": F.least(F.lit(12), F.floor(-F.log(1.0 - u(7)) * 1.6)),
+        "payment_method": pick(u(8), [("card", 0.35), ("bank", 0.6), ("check", 0.8), ("paypal", 1.0)]),
+        "region": pick(u(9), [("north", 0.25), ("south", 0.5), ("east", 0.75), ("west", 1.0)]),
+        "signup_channel": pick(u(10), [("web", 0.4), ("store", 0.7), ("phone", 0.9), ("partner", 1.0)]),
+        "satisfaction_score": F.round(5 + 2 * normal(seed, 11), 2),
+        "web_visits": F.floor(30 * u(12)),
+    }
+    dependent = {
+        "contract": pick(
+            u(3) + F.col("tenure_months") / 200, [("month-to-month", 0.55), ("one-year", 0.85), ("two-year", 9.0)]
+        ),
+        "monthly_charges": F.round(20 + 80 * u(5) + F.when(F.col("internet_service") == "fiber", 20).otherwise(0), 2),
+    }
+    total = F.round(F.col("tenure_months") * F.col("monthly_charges") * (0.9 + 0.2 * u(6)), 2)
+    return df.withColumns(drawn).withColumns(dependent).withColumn("total_charges", total)
 
 
 def churn_logit(seed: int) -> Column:
@@ -141,16 +136,16 @@ def with_raw_quirks(df: DataFrame, seed: int) -> DataFrame:
     def blank(name: str, rate: float, draw: int) -> Column:
         return F.when(u(draw) < rate, F.lit(None)).otherwise(F.col(name))
 
-    return (
-        df.withColumn("age", blank("age", 0.03, 30))
-        .withColumn("monthly_charges", blank("monthly_charges", 0.05, 31))
-        .withColumn("total_charges", blank("total_charges", 0.02, 32))
-        .withColumn("payment_method", blank("payment_method", 0.04, 33))
-        .withColumn("satisfaction_score", blank("satisfaction_score", 0.08, 34))
-        .withColumn(
-            "contract",
-            F.when(u(35) < 0.02, F.concat(F.lit(" "), F.col("contract"), F.lit(" "))).otherwise(F.col("contract")),
-        )
+    padded = F.when(u(35) < 0.02, F.concat(F.lit(" "), F.col("contract"), F.lit(" "))).otherwise(F.col("contract"))
+    return df.withColumns(
+        {
+            "age": blank("age", 0.03, 30),
+            "monthly_charges": blank("monthly_charges", 0.05, 31),
+            "total_charges": blank("total_charges", 0.02, 32),
+            "payment_method": blank("payment_method", 0.04, 33),
+            "satisfaction_score": blank("satisfaction_score", 0.08, 34),
+            "contract": padded,
+        }
     )
 
 
