@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from packaging.version import Version
 
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser where PyYAML was built with it
+from speedrun.config.yaml_files import LOADER
 
 
 def read_yaml(text: str) -> Any:
