@@ -21,6 +21,9 @@ per size by speedrun's generator and kept under work/bench/data), the contenders
 
   speedrun-xgb-warm  `speedrun run` with xgboost in that server, on the tables speedrun-lr-first made: another
                    model on the same files (ingest and prepare up to date), trained and evaluated warm
+  speedrun-lr-retrain  the data scientist's loop: `speedrun run` in that server on the tables speedrun-lr-first
+                   made, one model key changed each time (`model.reg_param`, RETRAIN_VALUES): silver up to date,
+                   split, train and evaluate done again; each run timed, the median kept (`runs` holds them all)
 
 Each is measured for wall time, peak memory (proportional set size, PSS, of the process and all its children,
 sampled: a page shared by forked Python workers counts once, not once per worker, for every contender alike)
@@ -37,33 +40,32 @@ import argparse
 import json
 import os
 import platform
-import re
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import psutil
+from measuring import SERVER_DIR, measure, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 WARM_UP_ROWS = 10_000  # the warm-up's size, whatever sizes are measured: its one-time work does not grow with rows
-STEP_DONE = re.compile(r"\[speedrun\] (\w+)\s+(?:done|started) in\s+([\d.]+)s(?: \((\d+) Spark jobs\))?")
-
-
-SERVER_DIR = Path(tempfile.gettempdir()) / "speedrun-bench-server"  # the bench's own server, not the user's
 # run in the server the one before them started
-WARM_CONTENDERS = ("speedrun-lr-warm", "speedrun-lr-warm-fresh", "speedrun-xgb-warm")
+WARM_CONTENDERS = ("speedrun-lr-warm", "speedrun-lr-warm-fresh", "speedrun-xgb-warm", "speedrun-lr-retrain")
+RETRAIN_VALUES = (0.001, 0.003, 0.01, 0.03, 0.1)  # speedrun-lr-retrain's `model.reg_param`, one per run
 
 
 def contenders(train: str, test: str, work: str) -> dict[str, list[str]]:
-    def speedrun(model: str, mode: str = "--no-server", *options: str, work_of: str | None = None) -> list[str]:
+    def speedrun(
+        model: str, mode: str = "--no-server", *options: str, work_of: str | None = None, key: str | None = None
+    ) -> list[str]:
         folder = f"{work}/{work_of or model}{mode}"  # `work_of`: the tables another contender made
         sets = [f"storage.work_dir={folder}", f"source.path={train}", f"test_source.path={test}"]
         # the trees on the same footing as the naive script's: Spark's default 20 boosting rounds (speedrun's own
         # default is 50)
         sets.append("model={type: gbt, max_iter: 20}" if model == "gbt" else f"model={{type: {model}}}")
+        sets += [key] if key else []  # one more model key
         command = [str(BIN / "speedrun"), *([mode] if mode == "--no-server" else []), "run", *options]
         return [
             "env",
@@ -83,6 +85,10 @@ def contenders(train: str, test: str, work: str) -> dict[str, list[str]]:
         "speedrun-lr-warm": speedrun("logistic_regression", "server"),
         "speedrun-lr-warm-fresh": speedrun("logistic_regression", "server", "--fresh"),
         "speedrun-xgb-warm": speedrun("xgboost", "server", work_of="logistic_regression"),
+        **{
+            f"speedrun-lr-retrain:{value}": speedrun("logistic_regression", "server", key=f"model.reg_param={value}")
+            for value in RETRAIN_VALUES
+        },
         "naive-spark-lr": naive,
         "naive-medallion-lr": medallion,
         "sklearn-lr": baseline,
@@ -92,62 +98,6 @@ def contenders(train: str, test: str, work: str) -> dict[str, list[str]]:
         "sklearn-hgb": [*baseline, "--model", "hist_gbt"],
         "speedrun-xgb": speedrun("xgboost"),
     }
-
-
-def server_tree() -> list[psutil.Process]:
-    """The bench's speedrun server and its JVM, when one runs (their memory counts for the warm contenders)."""
-    try:
-        server = psutil.Process(json.loads((SERVER_DIR / "server.json").read_text())["pid"])
-        return [server, *server.children(recursive=True)]
-    except (OSError, ValueError, psutil.Error):
-        return []
-
-
-def stop_server() -> None:
-    subprocess.run(["env", f"SPEEDRUN_SERVER_DIR={SERVER_DIR}", str(BIN / "speedrun"), "server", "stop"], check=True)
-
-
-def measure(command: list[str], timeout: float) -> dict:
-    """Run `command`; wall time until it exits, peak PSS of its process tree and of the bench's speedrun server
-    (sampled every 0.1 s), its output. Before returning, waits for every process it started (a JVM outlives its
-    Python for a moment)."""
-    started = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = psutil.Popen(command, stdout=out, stderr=err, cwd=ROOT)
-        peak, seen = 0, {}
-        while process.poll() is None:
-            if time.perf_counter() - started > timeout:
-                for child in process.children(recursive=True):
-                    child.kill()
-                process.kill()
-                process.wait()
-                return {"status": "timeout", "seconds": timeout}
-            try:
-                tree = [process, *process.children(recursive=True)]
-                seen.update({p.pid: p for p in tree[1:]})
-                tree += server_tree()
-                peak = max(peak, sum(p.memory_full_info().pss for p in tree if p.is_running()))
-            except psutil.Error:
-                pass
-            time.sleep(0.1)
-        seconds = time.perf_counter() - started
-        server = {p.pid for p in server_tree()}  # started by a command, lives on: not waited for
-        psutil.wait_procs([p for pid, p in seen.items() if pid not in server], timeout=300)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    result = {"status": "ok" if process.returncode == 0 else "failed", "seconds": round(seconds, 2)}
-    result["peak_memory_mb"] = round(peak / 2**20)
-    if process.returncode != 0:
-        result["error"] = stderr.strip().splitlines()[-1:] or ["(no output)"]
-        return result
-    auc = re.search(r'"auc": ([\d.]+)', stdout) or re.search(r"areaUnderROC\s+([\d.]+)", stdout)
-    result["auc"] = float(auc.group(1)) if auc else None
-    found = STEP_DONE.findall(stderr)
-    if found:
-        result["steps"] = {name: float(s) for name, s, _ in found}
-        result["spark_jobs"] = {name: int(jobs) for name, _, jobs in found if jobs}
-    return result
 
 
 def generate_data(sizes: list[int], data: Path) -> None:
@@ -164,6 +114,20 @@ def generate_data(sizes: list[int], data: Path) -> None:
         generate(spark, n, 7, str(data / str(n) / "train"))
         generate(spark, n // 4, 11, str(data / str(n) / "test"))
     spark.stop()
+
+
+def grouped(commands: dict[str, list[str]]) -> dict[str, list[list[str]]]:
+    """Each contender's commands: one, or for a contender of several runs (`name:value`), one per value."""
+    groups: dict[str, list[list[str]]] = {}
+    for name, command in commands.items():
+        groups.setdefault(name.split(":")[0], []).append(command)
+    return groups
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The median run (by seconds); with the seconds of every run when there were several."""
+    median = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+    return {**median, "runs": [r["seconds"] for r in runs]} if len(runs) > 1 else median
 
 
 def cpu_model() -> str:
@@ -201,6 +165,8 @@ def ratios(results: dict[str, dict]) -> dict[str, float]:
         "speedrun_trees / sklearn_hgb": ("speedrun-trees", "sklearn-hgb"),
         "speedrun_xgb / sklearn_hgb": ("speedrun-xgb", "sklearn-hgb"),
         "speedrun_xgb_warm / sklearn_hgb": ("speedrun-xgb-warm", "sklearn-hgb"),
+        "naive_spark_lr / speedrun_lr_retrain": ("naive-spark-lr", "speedrun-lr-retrain"),
+        "speedrun_lr_retrain / sklearn_lr": ("speedrun-lr-retrain", "sklearn-lr"),
     }
     out = {}
     for label, (a, b) in pairs.items():
@@ -247,13 +213,18 @@ def table(report: dict) -> str:
     for n, size in report["sizes"].items():
         ratios_text = ", ".join(f"{label} = {value:.2f}" for label, value in size["ratios"].items())
         lines.append(f"- {int(n):,} rows: {ratios_text}")
-        for name in ("speedrun-lr", "speedrun-lr-warm", "speedrun-lr-warm-fresh", "speedrun-trees", "speedrun-xgb"):
+        shown = ("speedrun-lr", "speedrun-lr-warm", "speedrun-lr-warm-fresh", "speedrun-lr-retrain", "speedrun-trees")
+        for name in (*shown, "speedrun-xgb"):
             steps = size["results"].get(name, {}).get("steps")
             jobs = size["results"].get(name, {}).get("spark_jobs", {})
             if steps:
+                r = size["results"][name]
                 lines.append(
                     f"  - {name} steps (s, Spark jobs): "
                     + ", ".join(f"{k} {v:.1f}" + (f" ({jobs[k]})" if k in jobs else "") for k, v in steps.items())
+                    + (f"; waited at the end {r['waited']:.1f}" if "waited" in r else "")
+                    + (f"; outside the steps {r['outside_steps']:.1f}" if "outside_steps" in r else "")
+                    + (f"; every run: {', '.join(f'{x:.1f}' for x in r['runs'])}" if "runs" in r else "")
                 )
     return "\n".join(lines) + "\n"
 
@@ -289,26 +260,28 @@ def main() -> None:
     for n in sizes:
         data = Path(args.data).resolve() / str(n)
         with tempfile.TemporaryDirectory(prefix="speedrun-bench-") as work:
-            commands = contenders(str(data / "train"), str(data / "test"), work)
+            commands = grouped(contenders(str(data / "train"), str(data / "test"), work))
             chosen = args.only.split(",") if args.only else list(commands)
             runs: dict[str, list[dict]] = {name: [] for name in chosen}
             for repeat in range(args.repeats):
                 for name in chosen:  # alternating: every contender once before any runs again
-                    print(
-                        f"[bench] {n:>10,} rows  {name:<15} run {repeat + 1}/{args.repeats}",
-                        file=sys.stderr,
-                        flush=True,
-                    )
                     if name not in WARM_CONTENDERS:  # each measured alone: no server of an earlier one beside it
                         stop_server()
-                    result = measure(commands[name], args.timeout)
-                    print(
-                        f"[bench] {'':>10}       {name:<15} {result['status']} in {result['seconds']:.1f}s",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    runs[name].append(result)
-        results = {name: sorted(rs, key=lambda r: r["seconds"])[len(rs) // 2] for name, rs in runs.items()}
+                    for number, command in enumerate(commands[name], 1):
+                        print(
+                            f"[bench] {n:>10,} rows  {name:<15} run {repeat + 1}/{args.repeats}"
+                            + (f", {number}/{len(commands[name])}" if len(commands[name]) > 1 else ""),
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                        result = measure(command, args.timeout)
+                        print(
+                            f"[bench] {'':>10}       {name:<15} {result['status']} in {result['seconds']:.1f}s",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                        runs[name].append(result)
+        results = {name: median_run(rs) for name, rs in runs.items()}
         report["sizes"][str(n)] = {"results": results, "ratios": ratios(results)}
         report["sizes"] = dict(sorted(report["sizes"].items(), key=lambda item: int(item[0])))
         (out / "bench.json").write_text(json.dumps(report, indent=2))

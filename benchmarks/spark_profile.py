@@ -19,7 +19,8 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from bench import ROOT, contenders, generate_data, measure
+from bench import ROOT, contenders, generate_data
+from measuring import measure
 
 METRICS = {
     "input_rows": "internal.metrics.input.recordsRead",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import mlflow
@@ -10,6 +11,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, PERMISSION_DENIED, RESOURCE_DOES_NOT_EXIST
 
+from speedrun.edges.logged_model import load_model, local_model_folder
 from speedrun.edges.mlflow_logging import ready_version, registered_version
 from speedrun.edges.registry import (
     CANDIDATE,
@@ -117,3 +119,20 @@ def test_an_evaluated_version_is_the_candidate_and_an_alias_names_a_version(trai
     # AND an alias the model lacks is one line naming it
     with pytest.raises(SpeedrunError, match=f"^{name} has no alias champion: give a version number, or an alias"):
         version_named(name, CHAMPION)
+
+
+def test_a_logged_model_is_read_where_it_is_and_nothing_is_copied(trained, tmp_path, monkeypatch) -> None:
+    # GIVEN the shared run's model, logged to its local MLflow store and registered as its first version, and an
+    # empty folder for every temporary folder made from now on
+    cfg, evaluation = trained
+    use_experiment(cfg)
+    by_run, by_version = evaluation.report["model"]["path"], f"models:/{registered_model_name(cfg)}/1"
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    # WHEN it is loaded by its run and by its registered version
+    models = [load_model(uri) for uri in (by_run, by_version)]
+    # THEN both are read from the logged model's own folder in the store, and nothing was copied anywhere
+    assert local_model_folder(by_run) == local_model_folder(by_version)
+    assert str(local_model_folder(by_run)).startswith(cfg.storage.work_dir)
+    assert list(tmp_path.iterdir()) == []
+    # AND each is the run's fitted pipeline
+    assert [len(m.stages) for m in models] == [len(models[0].stages)] * 2 and len(models[0].stages) > 2

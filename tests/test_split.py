@@ -7,6 +7,7 @@ from pyspark.sql import functions as F
 from speedrun.config import SplitConfig
 from speedrun.context import RunContext
 from speedrun.edges.tables import Tables
+from speedrun.edges.up_to_date import inputs_fingerprint, kept_silver
 from speedrun.progress import jobs_so_far
 from speedrun.steps.ingest import ingest
 from speedrun.steps.prepare import prepare
@@ -64,3 +65,14 @@ def test_the_split_step_checks_the_counts_prepare_made_without_counting_again(sp
     assert launched == 0
     assert result.counts == class_counts(Tables(cfg).read(spark, "silver"), None)
     assert sum(result.rows.values()) == 400
+
+
+def test_a_silver_kept_up_to_date_brings_the_counts_prepare_made(spark, trained) -> None:
+    # GIVEN the shared run's silver, made by `run` from the raw files as they still are
+    cfg, _ = trained
+    # WHEN a rerun finds it up to date
+    kept = kept_silver(spark, cfg, inputs_fingerprint(cfg))
+    # THEN it brings silver's rows per split and class as prepare counted them (from silver's commit), which the
+    # split step checks without a Spark job
+    assert kept is not None
+    assert kept.counts == class_counts(Tables(cfg).read(spark, "silver"), None)

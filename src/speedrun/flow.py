@@ -6,6 +6,7 @@ The rule (`edges.up_to_date` reads what it needs): ingest and prepare are up to 
 raw files as they are now, with this config's data sections and this code; split, train and evaluate too when, on
 that silver, an evaluated earlier run had the whole config and the code of this one (its model would be the same,
 bit for bit). A tuning run, a run given its own run id, and `--fresh` run every step their plan does not skip.
+With silver kept, the split step checks the rows per split and class that prepare recorded in silver's commit.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def run(ctx: RunContext) -> Evaluation:
         counts = prepare(ctx, fingerprint).counts
     else:
         ctx.versions.update(planned.kept.versions)
+        counts = planned.kept.counts  # as prepare counted them (None: a silver of an earlier speedrun)
         up_to_date("ingest", f"{planned.kept.describe('bronze', 'bronze_test')} holds the raw files as they are now")
         up_to_date(
             "prepare",

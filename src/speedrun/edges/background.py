@@ -32,11 +32,22 @@ class BackgroundWrites:
         self.pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="speedrun-write")
         self.tracking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="speedrun-tracking")
         self.pending: dict[str, Future[Any]] = {}
+        self.seconds: dict[str, float] = {}  # each piece of work's own time, once it has ended
 
     def later(self, name: str, work: Callable[[], Any], lane: str = "tables") -> None:
         """Run `work` in the background: beside the writes, or in the `tracking` lane, after the MLflow work
         submitted before it."""
-        self.pending[name] = (self.tracking if lane == "tracking" else self.pool).submit(work)
+        self.pending[name] = (self.tracking if lane == "tracking" else self.pool).submit(self.timed(name, work))
+
+    def timed(self, name: str, work: Callable[[], Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            started = time.perf_counter()
+            try:
+                return work()
+            finally:
+                self.seconds[name] = time.perf_counter() - started
+
+        return run
 
     def result(self, name: str) -> Any:
         return self.pending[name].result()
@@ -54,7 +65,7 @@ class BackgroundWrites:
                 )
             return commit
 
-        self.pending[role] = self.pool.submit(write)
+        self.pending[role] = self.pool.submit(self.timed(role, write))
 
     def commit(self, role: str) -> Commit:
         """The commit of `role`'s write, once done."""
@@ -72,7 +83,17 @@ class BackgroundWrites:
         end (each is one commit) and the MLflow work."""
         try:
             if wait:
+                running = [name for name, future in self.pending.items() if not future.done()]
+                started = time.perf_counter()
                 self.wait()
+                if self.announce and running:
+                    say(waited_line(time.perf_counter() - started, running, self.seconds))
         finally:
             self.pool.shutdown(wait=True)
             self.tracking.shutdown(wait=True)
+
+
+def waited_line(waited: float, running: list[str], seconds: dict[str, float]) -> str:
+    """What a run waited for at its end: the work still running then, with each one's own time."""
+    names = sorted(running, key=lambda name: -seconds.get(name, 0.0))
+    return f"{'finish':<9} waited {waited:.1f}s for " + ", ".join(f"{n} ({seconds.get(n, 0.0):.1f}s)" for n in names)

@@ -13,7 +13,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 WRITE_TOKEN = "_write"  # the userMetadata key naming the write that made a commit
-INPUTS = "inputs"  # the userMetadata key of a silver commit's inputs fingerprint (`unchanged`)
+INPUTS = "inputs"  # the userMetadata key of a silver commit's inputs fingerprint (`up_to_date`)
+COUNTS = "split_counts"  # and of its rows per split and class index, as prepare counted them
 COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
 SEARCHED_COMMITS = 50  # how far back a write looks for its own commit (concurrent commits in between)
 
@@ -24,6 +25,7 @@ class Commit:
     rows: int
     lineage: dict[str, int]  # the versions of the inputs it was made from, by role
     inputs: str | None = None  # a silver commit of `run`: the fingerprint of what it was made from
+    counts: dict[str, dict[int, int]] | None = None  # and its rows per split and class index
 
 
 def commit_from(version: int, info: dict) -> tuple[Commit, str | None]:
@@ -32,7 +34,9 @@ def commit_from(version: int, info: dict) -> tuple[Commit, str | None]:
     token = metadata.pop(WRITE_TOKEN, None)
     rows = int((info.get("operationMetrics") or {}).get("numOutputRows", 0))
     inputs = metadata.pop(INPUTS, None)
-    return Commit(version=version, rows=rows, lineage=metadata, inputs=inputs), token
+    counted = metadata.pop(COUNTS, None)
+    counts = {split: {int(k): n for k, n in c.items()} for split, c in counted.items()} if counted else None
+    return Commit(version=version, rows=rows, lineage=metadata, inputs=inputs, counts=counts), token
 
 
 class DeltaLog:

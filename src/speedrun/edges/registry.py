@@ -10,6 +10,7 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from speedrun.config import Config
+from speedrun.edges.logged_model import load_model
 from speedrun.edges.tracking import registered_model_name, use_experiment
 from speedrun.errors import SpeedrunError
 from speedrun.transforms.contract import Contract
@@ -118,10 +119,9 @@ def app_id(spark: SparkSession | None) -> str | None:
 
 def loaded(uri: str, name: str, version: str) -> Registered:
     import mlflow
-    import mlflow.spark
 
     kept = mlflow.models.get_model_info(uri).metadata or {}
-    model = mlflow.spark.load_model(uri)
+    model = load_model(uri)
     contract = Contract(**kept["speedrun_contract"])
     model = deciding(model, contract.classes, kept.get("speedrun_threshold"))
     return Registered(model, contract, name, version, kept.get("speedrun_profile") or {})

@@ -3,7 +3,8 @@ and speedrun's code are as they were then. Like `COPY INTO` skipping files it al
 changes the model trains on the very rows of that silver version, with the same lineage; `--fresh` reads the raw
 files again whatever they are.
 
-With silver kept, a run that the config (all of it) and the code would only repeat is recognised in the run
+Silver's commit holds its rows per split and class too: with silver kept, the split step checks those, not counting
+again. With silver kept, a run that the config (all of it) and the code would only repeat is recognised in the run
 records (`earlier_run`): its model would be the same bit for bit, so split, train and evaluate are up to date too.
 
 What `run` wrote is recognised by a fingerprint in silver's commit (`inputs` in its userMetadata): the source
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from importlib.metadata import version
@@ -28,6 +30,7 @@ from speedrun.config import Config
 from speedrun.edges.files import data_files
 from speedrun.edges.runs import TrainingRun
 from speedrun.edges.tables import Tables
+from speedrun.transforms.splits import SPLITS
 
 # Config sections no data step reads: changing them keeps silver as it is. Any other section counts.
 MODEL_SIDE = ("features", "model", "search", "train", "tracking", "registry", "validation", "scoring", "server")
@@ -64,6 +67,7 @@ class KeptSilver:
     """The versions a run reuses: silver (and silver_test) as its last run left them, and the bronze behind."""
 
     versions: dict[str, int]  # role -> version, of bronze, silver and, with a test source, their test tables
+    counts: dict[str, Counter] | None = None  # rows per split and class index, as prepare counted them
 
     def describe(self, *roles: str) -> str:
         return ", ".join(f"{role} v{self.versions[role]}" for role in roles if role in self.versions)
@@ -74,7 +78,7 @@ def kept_silver(spark: SparkSession, cfg: Config, fingerprint: str | None) -> Ke
     and from bronze's latest version; None when anything differs (or is missing)."""
     if fingerprint is None:
         return None
-    tables, versions = Tables(cfg), {}
+    tables, versions, counts = Tables(cfg), {}, {}
     for key, bronze, silver in SIDES:
         if getattr(cfg, key) is None:
             continue
@@ -84,7 +88,9 @@ def kept_silver(spark: SparkSession, cfg: Config, fingerprint: str | None) -> Ke
         if commit.inputs != fingerprint or commit.lineage.get(bronze) != tables.version(spark, bronze):
             return None
         versions |= {bronze: commit.lineage[bronze], silver: commit.version}
-    return KeptSilver(versions)
+        counts = None if commit.counts is None or counts is None else {**counts, **commit.counts}
+    by_split = {name: Counter(counts.get(name, {})) for name in SPLITS} if counts is not None else None
+    return KeptSilver(versions, by_split)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from speedrun.context import RunContext
-from speedrun.edges.delta_log import INPUTS
+from speedrun.edges.delta_log import COUNTS, INPUTS
 from speedrun.progress import step
 from speedrun.transforms.cleaning import accepted, clean, rejected, to_silver, with_reject_reason
 from speedrun.transforms.columns import CORRUPT
@@ -61,12 +61,18 @@ def prepare_side(
     result = summarize(tagged, label, max_quarantined, side.min_classes, split, counted)
     contract = without_empty(contract, result.values) if declared else contract
     silver = accepted(tagged).transform(partial(to_silver, contract=contract, label=label, split=split))
-    made_from = {INPUTS: fingerprint} if fingerprint else {}
+    # what `run` made silver from, and its rows per split and class index: a rerun that keeps it need not count
+    made_from = {INPUTS: fingerprint, COUNTS: indexed(result.by_split, contract)} if fingerprint else {}
     lineage = lambda: {side.bronze: ctx.version(side.bronze), **made_from}  # noqa: E731 - once bronze is written
     # no row quarantined (counted above): an empty table, without another pass over the rows to find none
     quarantined = rejected(tagged) if result.quarantined else tagged.limit(0)
     ctx.write_all({side.silver: silver, side.quarantine: quarantined}, lineage)
     return result, contract
+
+
+def indexed(by_split: dict[str, Counter], contract: Contract) -> dict[str, dict[str, int]]:
+    """Rows per split and class value -> per split and class index (as JSON keys)."""
+    return {name: {str(contract.classes.index(v)): n for v, n in c.items()} for name, c in by_split.items()}
 
 
 def readable(cleaned: DataFrame) -> DataFrame:
@@ -88,7 +94,7 @@ def prepare(ctx: RunContext, fingerprint: str | None = None) -> PrepareResult:
             test, _ = prepare_side(ctx, GIVEN_TEST, contract, fingerprint)
             counted["test"] = test.by_split.get("test", Counter())
             outcome += f"; test {test.accepted:,} rows, {test.quarantined:,} quarantined"
-        counts = {name: Counter({contract.classes.index(v): n for v, n in c.items()}) for name, c in counted.items()}
+        counts = {name: Counter({int(k): n for k, n in c.items()}) for name, c in indexed(counted, contract).items()}
         left_out = f" ({', '.join(contract.empty)} left out: no values)" if contract.empty else ""
         progress.done(
             f"{outcome}; {len(contract.numeric)} numeric, {len(contract.categorical)} categorical "
