@@ -11,6 +11,9 @@ import pytest
 from speedrun.cli import main
 from speedrun.config import DriftConfig
 from speedrun.edges.arrivals import arrivals
+from speedrun.edges.profiles import kept_profile
+from speedrun.edges.registry import registered_model
+from speedrun.edges.tables import Tables
 from speedrun.errors import SpeedrunError
 from speedrun.transforms.batch_drift import Drift, batch_drift, shift_error
 from speedrun.transforms.contract import Contract
@@ -158,3 +161,20 @@ def test_a_scoring_folder_that_is_not_one_of_batch_folders_is_one_line(tmp_path,
     with pytest.raises(SpeedrunError) as raised:
         arrivals(str(tmp_path / "none") if not files else str(tmp_path))
     assert str(raised.value).startswith(line.format(**{"in": tmp_path})), str(raised.value)
+
+
+def test_the_training_rows_are_profiled_once_per_silver_commit(spark, trained) -> None:
+    # GIVEN the shared run, whose registered model carries its training rows' profile
+    cfg, evaluation = trained
+    silver, bins = evaluation.report["inputs"]["silver"], cfg.scoring.drift.bins
+    logged = registered_model(cfg, "1").profile
+
+    def profiled_again() -> dict:
+        raise AssertionError("the same rows were profiled again")
+
+    # WHEN a later run on the same silver commit asks for the profile
+    kept = kept_profile(spark, Tables(cfg), silver, bins, profiled_again)
+    # THEN it is the one the run made, read back
+    assert kept == logged
+    # AND with another number of bins the rows are profiled again
+    assert kept_profile(spark, Tables(cfg), silver, bins + 1, lambda: {"age": {}}) == {"age": {}}

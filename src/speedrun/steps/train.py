@@ -29,6 +29,7 @@ from speedrun.context import RunContext, RunOptions
 from speedrun.edges.leaderboard import write_leaderboard
 from speedrun.edges.logged_model import model_requirements
 from speedrun.edges.mlflow_logging import log_candidate, log_training, run_params, run_tags
+from speedrun.edges.profiles import kept_profile
 from speedrun.edges.runs import RUNS_SCHEMA, Trained, TrainingRun, git_commit, new_run_id, weighing, with_decision
 from speedrun.edges.tables import Tables
 from speedrun.edges.tracking import mlflow_run, registered_model_name
@@ -158,14 +159,16 @@ def keep_model_and_record(
     new_run: bool = False,
 ) -> TrainingRun:
     """Log the model to the run's MLflow run and register it (or, without tracking, save it in the work folder),
-    its threshold and the training rows' profile (for scoring's drift) in its metadata, then put the run's record
-    in `<name>_training_runs`; returns the record with its registered version."""
+    its threshold and the training rows' profile (for scoring's drift; made once per silver commit) in its
+    metadata, then put the run's record in `<name>_training_runs`; returns the record with its registered version."""
     contract = contract_of(training)
     model = deciding(model, contract.classes, record.threshold)  # what MLflow's clients read, and `score`
     if record.mlflow_run_id is None:
         model.write().overwrite().save(record.model_path)
     else:
-        profile = training_profile(profiled_rows(training, record.train_rows), contract, cfg.scoring.drift.bins)
+        bins = cfg.scoring.drift.bins
+        profiled = partial(training_profile, profiled_rows(training, record.train_rows), contract, bins)
+        profile = kept_profile(spark, tables, record.silver_version, bins, profiled)
         with mlflow_run(cfg, run_id=record.mlflow_run_id):
             version = log_training(
                 contract,
