@@ -9,14 +9,16 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import small_config
 
 import speedrun
 from speedrun.cli import main
 from speedrun.code import code_hash
 from speedrun.config import load_config
 from speedrun.edges.files import data_files
-from speedrun.edges.up_to_date import inputs_fingerprint
+from speedrun.edges.up_to_date import earlier_run, inputs_fingerprint, kept_silver
 from speedrun.flow import run_pipeline
+from speedrun.progress import jobs_so_far
 
 
 def raw_file(cfg) -> str:
@@ -41,6 +43,22 @@ def test_the_fingerprint_follows_the_files_and_the_data_config_not_the_model(tmp
     assert inputs_fingerprint(load_config("default", base)) != fingerprint
     # WHEN the source is remote (not listed without Spark), THEN there is none: the run does everything
     assert inputs_fingerprint(load_config("default", [*base, "source.path=s3://bucket/data.csv"])) is None
+
+
+def test_a_repeated_run_is_known_without_a_spark_job_and_another_model_is_not(spark, trained) -> None:
+    # GIVEN the shared run, evaluated on a silver still up to date
+    cfg, evaluation = trained
+    kept = kept_silver(spark, cfg, inputs_fingerprint(cfg))
+    # WHEN a rerun with the same config looks for a run it would only repeat
+    before = jobs_so_far()
+    earlier = earlier_run(spark, cfg, kept)
+    # THEN it finds the shared run, with its metrics file, and launched no Spark job to find it
+    assert jobs_so_far() == before
+    assert earlier is not None and earlier.record.run_id == evaluation.report["run_id"]
+    assert earlier.metrics_path.is_file() and earlier.record.train_rows == evaluation.report["rows"]["train"]
+    # AND with one model key changed there is none: split, train and evaluate run
+    other = small_config(Path(cfg.storage.work_dir), "model.reg_param=0.3")
+    assert other.digest() != cfg.digest() and earlier_run(spark, other, kept) is None
 
 
 @pytest.mark.e2e

@@ -62,6 +62,11 @@ class DeltaLog:
         rows = history.select("version", "userMetadata", "operationMetrics").collect()
         return [commit_from(r["version"], r.asDict()) for r in rows]
 
+    def token(self, version: int) -> str | None:
+        """The token of the write that made `version` (None: not speedrun's, or not in the log)."""
+        found = self.entries(version)
+        return found[0][1] if found else None
+
     def _commit_file(self, version: int) -> Path:
         return self.folder / "_delta_log" / f"{version:020d}.json"
 

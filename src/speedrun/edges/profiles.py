@@ -24,8 +24,7 @@ from speedrun.transforms.drift import Profile
 def profile_file(spark: SparkSession, tables: Tables, silver_version: int, bins: int) -> Path | None:
     """Where the profile of the training rows of `silver_version` is kept; None when its commit has no token."""
     cfg: Config = tables.cfg
-    found = tables.log(spark, "silver").entries(silver_version)
-    token = found[0][1] if found else None
+    token = tables.log(spark, "silver").token(silver_version)
     if token is None:
         return None
     name = f"{token}-{bins}-{code_hash()[:16]}.json"

@@ -18,15 +18,14 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass
-from dataclasses import fields as dataclass_fields
 from importlib.metadata import version
 from pathlib import Path
 
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
 from speedrun.code import code_hash
 from speedrun.config import Config
+from speedrun.edges.evaluated import evaluated_run
 from speedrun.edges.files import data_files
 from speedrun.edges.runs import TrainingRun
 from speedrun.edges.tables import Tables
@@ -112,27 +111,19 @@ class EarlierRun:
 
 def earlier_run(spark: SparkSession, cfg: Config, kept: KeptSilver) -> EarlierRun | None:
     """The latest run trained on the kept silver (and test) versions with this config and this code, and
-    evaluated (its metrics recorded, its metrics file in place): its model is this run's model, bit for bit."""
-    tables = Tables(cfg)
-    if not (tables.exists(spark, "training_runs") and tables.exists(spark, "metrics")):
-        return None
-    runs = tables.read(spark, "training_runs")
-    if "code_hash" not in runs.columns:
-        return None
+    evaluated (its metrics recorded, its metrics file in place): its model is this run's model, bit for bit.
+    Looked up in the runs kept as evaluated (`edges.evaluated`), with no Spark job."""
     test = kept.versions.get("silver_test", kept.versions["silver"])
-    same = runs.where(
-        (F.col("silver_version") == kept.versions["silver"])
-        & (F.col("test_version") == test)
-        & (F.col("config_hash") == cfg.digest())
-        & (F.col("code_hash") == code_hash()[:16])
-    )
-    evaluated = same.join(tables.read(spark, "metrics").select("run_id"), "run_id", "left_semi")
-    latest = evaluated.orderBy(F.col("finished_at").desc()).first()
-    if latest is None:
+    wanted = {
+        "silver_version": kept.versions["silver"],
+        "test_version": test,
+        "config_hash": cfg.digest(),
+        "code_hash": code_hash()[:16],
+    }
+    record = evaluated_run(spark, Tables(cfg), wanted)
+    if record is None:
         return None
-    metrics = Path(cfg.storage.resolve(f"runs/{cfg.name}/{latest['run_id']}")) / "metrics.json"
-    fields = {f.name for f in dataclass_fields(TrainingRun)}
-    record = TrainingRun(**{k: v for k, v in latest.asDict().items() if k in fields})
+    metrics = Path(cfg.storage.resolve(f"runs/{cfg.name}/{record.run_id}")) / "metrics.json"
     return EarlierRun(record, metrics) if metrics.is_file() else None
 
 

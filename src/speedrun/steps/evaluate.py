@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from pyspark.ml import PipelineModel
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Row
 
 from speedrun.config import Config
 from speedrun.context import RunContext
+from speedrun.edges.evaluated import record_evaluated
 from speedrun.edges.logged_model import load_model
 from speedrun.edges.mlflow_logging import log_evaluation
 from speedrun.edges.registry import mark_candidate
@@ -83,7 +84,7 @@ def evaluate(ctx: RunContext, trained: Trained | None = None) -> Evaluation:
             [metrics_record(run, outcome.metrics, outcome.matrix, evaluated_at)], METRICS_SCHEMA
         )
         new_run = trained is not None and trained.new_run
-        ctx.later("metrics", partial(ctx.tables.upsert, record, "metrics", "run_id", run["run_id"], new_run))
+        ctx.later("metrics", partial(record_metrics, ctx, record, run, new_run))
         ctx.later("report", partial(write_report, folder / "report", report, outcome.histogram, outcome.weights))
         drawn = partial(ctx.writes.result, "report")
         log = partial(log_to_run, cfg, run["mlflow_run_id"], outcome.metrics, folder / "metrics.json", drawn)
@@ -92,6 +93,12 @@ def evaluate(ctx: RunContext, trained: Trained | None = None) -> Evaluation:
         at = f" (class metrics at threshold {threshold:.4f})" if threshold is not None else ""
         progress.done(f"test {', '.join(f'{k} {v:.4f}' for k, v in outcome.metrics.items())}{at}")
     return Evaluation(report, str(metrics_path), str(folder / "report" / "report.html"))
+
+
+def record_metrics(ctx: RunContext, record: DataFrame, run: Mapping[str, Any], new_run: bool) -> None:
+    """The run's row in `<name>_metrics`; then the run is kept as evaluated, for `run`'s up-to-date check."""
+    ctx.tables.upsert(record, "metrics", "run_id", run["run_id"], new_run)
+    record_evaluated(ctx.spark, ctx.tables, run.asDict() if isinstance(run, Row) else run)
 
 
 def mark_evaluated(ctx: RunContext, run: Mapping[str, Any], trained: Trained | None) -> None:
