@@ -74,6 +74,18 @@ def own_server(tmp_path: Path, monkeypatch) -> Path:
     stop(folder)
 
 
+@pytest.fixture
+def mlflow_downloads(tmp_path: Path, monkeypatch) -> Path:
+    """For a test that loads a model with MLflow's own loaders (`mlflow.spark.load_model`, `mlflow.pyfunc`): they
+    copy each model into new temporary folders (its download, its DFS copy) that they never remove; here those
+    are made in this test's folder, removed with it."""
+    folder = tmp_path / "mlflow-downloads"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    monkeypatch.setenv("MLFLOW_DFS_TMP", str(folder / "dfs"))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory) -> SparkSession:
     # the session catalog's folder (made by any SQL statement on a table) outside the project's tree

@@ -233,6 +233,7 @@ def test_a_drifted_batch_fails_the_job_once_in_its_drift_task(spark, champion, t
 
 
 @pytest.mark.xdist_group("conformance-scoring")
+@pytest.mark.usefixtures("mlflow_downloads")
 def test_the_registered_model_predicts_the_same_through_mlflows_own_clients(spark, champion, tmp_path: Path) -> None:
     # GIVEN the champion, and a batch as pandas reads the raw file (integers as int64, extra columns)
     settings, plain = champion

@@ -105,6 +105,7 @@ def test_split_membership_survives_repartitioning_and_file_layout(spark, make_co
     assert abs(sizes["test"] / sum(sizes.values()) - cfg.split.test) < 0.03
 
 
+@pytest.mark.usefixtures("mlflow_downloads")
 def test_a_run_records_its_lineage_in_delta_and_mlflow(spark, trained) -> None:
     cfg, evaluation = trained
     tables = Tables(cfg)
@@ -179,6 +180,7 @@ def test_replay_exits_non_zero_and_names_what_differs(spark, trained, tmp_path, 
 
 @pytest.mark.e2e
 @pytest.mark.server
+@pytest.mark.usefixtures("mlflow_downloads")
 def test_a_run_in_the_warm_server_equals_the_in_process_run_bit_for_bit(spark, trained, overrides_for, tmp_path):
     # GIVEN the shared run, made in this process (a one-shot spark-submit run equals it: test_standalone_cluster)
     import subprocess
