@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import fields
 from datetime import datetime
@@ -20,6 +19,7 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
+from speedrun.edges.files import write_whole
 from speedrun.edges.runs import TrainingRun
 from speedrun.edges.tables import Tables
 
@@ -43,15 +43,12 @@ def entry_path(spark: SparkSession, tables: Tables, run: Mapping[str, Any]) -> P
 
 
 def record_evaluated(spark: SparkSession, tables: Tables, run: Mapping[str, Any]) -> None:
-    """Keep `run` (a training record, as a mapping) as evaluated: written whole, then renamed."""
+    """Keep `run` (a training record, as a mapping) as evaluated."""
     path = entry_path(spark, tables, run)
     if path is None:
         return
     record = {f.name: run.get(f.name) for f in fields(TrainingRun)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.{os.getpid()}.new")
-    partial.write_text(json.dumps(record, default=lambda t: t.isoformat()))
-    partial.replace(path)
+    write_whole(path, json.dumps(record, default=lambda t: t.isoformat()))
 
 
 def evaluated_run(spark: SparkSession, tables: Tables, wanted: Mapping[str, Any]) -> TrainingRun | None:

@@ -1,9 +1,10 @@
 """Raw files on this machine's file system (a plain path, `file:`, or a Databricks `/Volumes/...` mount): listed,
-and looked at, in Python, with no Spark job and no JVM gateway."""
+and looked at, in Python, with no Spark job and no JVM gateway; and small files of speedrun's own written whole."""
 
 from __future__ import annotations
 
 import glob
+import os
 import re
 from pathlib import Path
 
@@ -65,3 +66,12 @@ def require_format(files: list[str], configured: str, key: str) -> None:
                 f"{'CSV or other text' if found == 'text' else found}{first}: set the format, or point "
                 f"{key} at the {configured} files"
             )
+
+
+def write_whole(path: Path, text: str) -> None:
+    """`text` in the file at `path` (folders made), written whole under another name, then renamed: a reader never
+    sees half a file, and two writers of the same file leave one whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.new")
+    partial.write_text(text)
+    partial.replace(path)

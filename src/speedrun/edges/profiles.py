@@ -9,7 +9,6 @@ speedrun's code: any of those changed, the rows are profiled again."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from pyspark.sql import SparkSession
 
 from speedrun.code import code_hash
 from speedrun.config import Config
+from speedrun.edges.files import write_whole
 from speedrun.edges.tables import Tables
 from speedrun.transforms.drift import Profile
 
@@ -35,14 +35,11 @@ def kept_profile(
     spark: SparkSession, tables: Tables, silver_version: int, bins: int, profile: Callable[[], Profile]
 ) -> Profile:
     """The training rows' profile of `silver_version`: as kept by an earlier run on it, else `profile()`, then
-    kept (written whole, then renamed: a reader never sees half a file)."""
+    kept."""
     path = profile_file(spark, tables, silver_version, bins)
     if path is not None and path.is_file():
         return json.loads(path.read_text())
     made = profile()
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.new")
-        partial.write_text(json.dumps(made))  # the features in their order, as profiled
-        partial.replace(path)
+        write_whole(path, json.dumps(made))  # the features in their order, as profiled
     return made
