@@ -238,6 +238,13 @@ def main() -> None:
     parser.add_argument("--data", default=str(ROOT / "work/bench/data"), help="folder for the generated data")
     parser.add_argument("--results", default=str(ROOT / "benchmarks/results"), help="folder for JSON, table, plot")
     parser.add_argument("--report-only", action="store_true", help="only redo table and plot from the JSON")
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.0,
+        help="seconds between the runs of speedrun-lr-retrain, as a user reads the metrics and changes a key "
+        "(default 0: back to back, each run waiting for what the server finishes of the one before)",
+    )
     args = parser.parse_args()
     out = Path(args.results).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -274,6 +281,8 @@ def main() -> None:
                             file=sys.stderr,
                             flush=True,
                         )
+                        if number > 1:
+                            time.sleep(args.pause)
                         result = measure(command, args.timeout)
                         print(
                             f"[bench] {'':>10}       {name:<15} {result['status']} in {result['seconds']:.1f}s",

@@ -17,6 +17,8 @@ BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
 STEP_DONE = re.compile(r"\[speedrun\] (\w+)\s+(?:done|started) in\s+([\d.]+)s(?: \((\d+) Spark jobs\))?")
 WAITED = re.compile(r"\[speedrun\] finish\s+waited ([\d.]+)s for (.*)")  # the background work waited for at the end
+LEFT = re.compile(r"\[speedrun\] finish\s+the server finishes (.*); the next command")  # answered before it ended
+BUSY = re.compile(r"\[speedrun\] server\s+busy with ")  # the server was still finishing the run before
 
 
 SERVER_DIR = Path(tempfile.gettempdir()) / "speedrun-bench-server"  # the bench's own server, not the user's
@@ -78,6 +80,10 @@ def measure(command: list[str], timeout: float) -> dict:
         waited = WAITED.search(stderr)
         result["waited"] = float(waited.group(1)) if waited else 0.0
         result["waited_for"] = waited.group(2) if waited else ""
-        # the command's start, the server's hand-over, the up-to-date checks, the summary
+        left = LEFT.search(stderr)
+        result["left_to_the_server"] = left.group(1) if left else ""
+        result["waited_for_the_run_before"] = bool(BUSY.search(stderr))
+        # the command's start (and its wait for the server to finish the run before), the server's hand-over, the
+        # up-to-date checks, the summary
         result["outside_steps"] = round(seconds - sum(result["steps"].values()) - result["waited"], 2)
     return result

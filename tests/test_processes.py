@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests_support import ROOT, csv_config, write
+from tests_support import ROOT, csv_config, until_the_server_is_idle, write
 
 from speedrun.edges.tables import Tables
 
@@ -67,6 +67,7 @@ def test_runs_killed_in_each_step_leave_good_tables_and_the_next_run_succeeds(sp
     args = dataset(tmp_path)
     tables = Tables(csv_config(tmp_path, str(tmp_path / "raw" / "d.csv")))
     assert subprocess.run([SPEEDRUN, "run", *args], cwd=ROOT, capture_output=True).returncode == 0
+    until_the_server_is_idle()  # the run answered; the server has then saved its model and records
     runs_before = tables.read(spark, "training_runs").count()
     # WHEN runs are killed with SIGKILL in ingest, prepare, split and train, each run after the one killed before
     for step_name in ("ingest", "prepare", "split", "train"):
@@ -76,6 +77,7 @@ def test_runs_killed_in_each_step_leave_good_tables_and_the_next_run_succeeds(sp
     # AND the next run succeeds, adding its one training record
     final = subprocess.run([SPEEDRUN, "run", *args], cwd=ROOT, capture_output=True, text=True)
     assert final.returncode == 0, final.stderr[-2000:]
+    until_the_server_is_idle()
     assert tables.read(spark, "training_runs").count() == runs_before + 1
 
 
@@ -92,6 +94,41 @@ def test_two_runs_at_once_each_succeed_or_say_another_run_is_writing(spark, tmp_
             errors = [line for line in err.splitlines() if line.startswith("speedrun run: error:")]
             assert len(errors) == 1 and "another run is writing" in errors[0], err[-3000:]
     # AND no table is left half-written, and the next run succeeds
+    until_the_server_is_idle()
     assert_every_table_at_a_good_version(spark, tables)
     final = subprocess.run([SPEEDRUN, "run", *args], cwd=ROOT, capture_output=True, text=True)
     assert final.returncode == 0, final.stderr[-2000:]
+    until_the_server_is_idle()
+
+
+def test_a_run_answers_with_its_metrics_and_the_next_command_hears_if_what_the_server_finished_failed(
+    spark, tmp_path: Path
+) -> None:
+    # GIVEN a dataset that has had one complete run in the server
+    args = dataset(tmp_path)
+    tables = Tables(csv_config(tmp_path, str(tmp_path / "raw" / "d.csv")))
+    first = subprocess.run([SPEEDRUN, "run", *args], cwd=ROOT, capture_output=True, text=True)
+    # THEN it answered with its metrics, saying what the server finishes after the answer
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "  areaUnderROC " in first.stdout
+    assert "[speedrun] finish    the server finishes training_runs, " in first.stderr
+    # AND the server finished it: the run is recorded
+    until_the_server_is_idle()
+    assert tables.read(spark, "training_runs").count() == 1
+    # GIVEN the folder that keeps evaluated runs is a file: the last of a run's work fails
+    evaluated = tmp_path / "runs" / "churn" / "evaluated"
+    for kept in evaluated.iterdir():
+        kept.unlink()
+    evaluated.rmdir()
+    evaluated.write_text("not a folder")
+    # WHEN a run with another model key runs: it answers with its metrics, exit code 0
+    second = subprocess.run([SPEEDRUN, "run", *args, "--set", "model.reg_param=0.2"], cwd=ROOT, capture_output=True)
+    assert second.returncode == 0
+    # THEN the next command tells, in one line, what failed after that answer, and runs
+    rows = ["generate", "--rows", "20", "--output", str(tmp_path / "rows.csv")]
+    third = subprocess.run([SPEEDRUN, *rows], cwd=ROOT, capture_output=True, text=True)
+    told = [line for line in third.stderr.splitlines() if "failed after it answered" in line]
+    assert len(told) == 1, third.stderr[-3000:]
+    assert told[0].startswith("[speedrun] server    `speedrun run` failed after it answered, while finishing "), told
+    assert "evaluated" in told[0], told
+    assert third.returncode == 0, third.stderr[-3000:]

@@ -10,7 +10,7 @@ import mlflow
 import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
-from tests_support import alone, fit_with
+from tests_support import alone, fit_with, until_the_server_is_idle
 
 from speedrun.cli import main
 from speedrun.config import load_config
@@ -199,6 +199,7 @@ def test_a_run_in_the_warm_server_equals_the_in_process_run_bit_for_bit(spark, t
     done = subprocess.run([str(Path(sys.executable).parent / "speedrun"), "run", *args], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "warm in the speedrun server" in done.stderr
+    until_the_server_is_idle()  # it answered with its metrics; the server has then logged its model
     # THEN the split, the model's coefficients and every metric are the same, bit for bit
     report = json.loads((tmp_path / "runs" / "churn" / "same" / "metrics.json").read_text())
     assert outcome(load_config("default", overrides_for(tmp_path)), report) == outcome(cfg, shared.report)

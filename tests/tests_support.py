@@ -52,3 +52,19 @@ def fit_with(cfg, rows):
     from speedrun.transforms.fit import fit
 
     return fit(rows, cfg.model, cfg.features, cfg.train.partitions)
+
+
+def until_the_server_is_idle(seconds: float = 300.0) -> None:
+    """Wait until the tests' speedrun server has ended its command: a run answers once its metrics are printed,
+    and the server then finishes the model's save and the run's records."""
+    import time
+
+    from speedrun.server.state import alive, ask, read_state, server_dir
+
+    deadline = time.monotonic() + seconds
+    while True:
+        status, state = ask(server_dir(), {"op": "status"}), read_state(server_dir())
+        if (status is not None and not status["running"]) or state is None or not alive(state["pid"]):
+            return
+        assert time.monotonic() < deadline, f"the server is still busy: {status}"
+        time.sleep(0.1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -96,10 +97,15 @@ def shifted(assignment: str) -> tuple[str, float]:
 
 
 def run_steps(args: argparse.Namespace, session: Session, cfg: Config) -> None:
+    """The run's steps, then its summary: in the warm server, as soon as the steps are done (the server then
+    finishes the model's save and the records, `answer`); else once every write has ended."""
+    from speedrun.answer import answer_early
     from speedrun.flow import print_summary, run
 
     with context(args, session, cfg) as ctx:
         evaluation = run(ctx)
+        if answer_early(ctx.writes.running(), partial(print_summary, evaluation)):
+            return
     print_summary(evaluation)
 
 

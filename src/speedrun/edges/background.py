@@ -78,12 +78,16 @@ class BackgroundWrites:
         wait(list(futures.values()))
         return {name: future.result() for name, future in futures.items()}
 
+    def running(self) -> list[str]:
+        """The work not ended yet, by name."""
+        return [name for name, future in self.pending.items() if not future.done()]
+
     def close(self, wait: bool = True) -> None:
         """Wait for everything (the first failure is raised), or, after a failure, only let the writes in flight
         end (each is one commit) and the MLflow work."""
         try:
             if wait:
-                running = [name for name, future in self.pending.items() if not future.done()]
+                running = self.running()
                 started = time.perf_counter()
                 self.wait()
                 if self.announce and running:

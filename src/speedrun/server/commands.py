@@ -15,8 +15,10 @@ def describe(status: dict[str, Any]) -> str:
     up = minutes(time.time() - status["started"])
     memory = status["memory_bytes"] / 2**30
     running = status["running"]
+    finishing = running and running.get("finishing")
     doing = (
         f"running `{running['command']}` for {running['seconds']:.0f}s"
+        + (f" (answered; finishing {', '.join(finishing)})" if finishing else "")
         if running
         else f"idle for {minutes(status['idle_seconds'])}, stops after {status['idle_minutes']:g} idle minutes"
     )

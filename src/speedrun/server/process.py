@@ -5,30 +5,31 @@ Spark ML and MLflow) warm between `speedrun` commands, as the Gradle and Kotlin 
 (`server_client.reach`). It listens on 127.0.0.1 only and serves a client that proves it knows the token in
 FOLDER (readable by the user only). Each command runs the same code as a one-shot `speedrun` command, in the
 client's folder and environment, with its output relayed; one command at a time (a second one waits, with a line
-saying so). A client that goes away (Ctrl-C) cancels its command's Spark jobs. The server stops after IDLE_MINUTES
+saying so). `run` and `tune` answer once their metrics are printed (`speedrun.answer`): the server then finishes
+their model's save and records before the next command, which is told if that failed. A client that goes away
+(Ctrl-C) before its answer cancels its command's Spark jobs. The server stops after IDLE_MINUTES
 without a command, or on `speedrun server stop`.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from multiprocessing.connection import Connection, Listener
 from pathlib import Path
 from typing import Any
 
+from speedrun.answer import answering_with
 from speedrun.cli import run_here
 from speedrun.edges.session import get_spark
 from speedrun.errors import INTERNAL_ERROR, USER_ERROR, SpeedrunError
 from speedrun.progress import say
-from speedrun.server.relay import as_the_client
+from speedrun.server.relay import EarlyAnswer, as_the_client, cancelled_if_gone
 from speedrun.server.state import STATE, TOKEN
 
 
@@ -40,6 +41,8 @@ class Server:
         self.last_command = time.time()
         self.running: tuple[str, float] | None = None
         self.one_command = threading.Lock()
+        self.failed_after_answer: str | None = None  # told to the next command
+        self.answer: EarlyAnswer | None = None  # the running command's
 
     def serve(self) -> None:
         listener = Listener(("127.0.0.1", 0), authkey=(self.folder / TOKEN).read_bytes())
@@ -68,25 +71,43 @@ class Server:
                     self.one_command.acquire()
                     self.shut_down("stopped by a command")
                 elif request["op"] == "command":
-                    conn.send({"exit": self.command(conn, request)})
+                    code = self.command(conn, request)
+                    if code is not None:
+                        conn.send({"exit": code})
             except (EOFError, OSError):
                 pass
 
-    def command(self, conn: Connection, request: dict[str, Any]) -> int:
+    def command(self, conn: Connection, request: dict[str, Any]) -> int | None:
+        """Run a command for its client; its exit code, or None when it answered the client before its work
+        ended (`speedrun.answer`: the server finished that work, holding the command lock)."""
         if not self.one_command.acquire(blocking=False):
-            name, since = self.running or ("another command", time.time())
-            waited = time.time() - since
-            conn.send({"err": f"[speedrun] server    busy with `{name}` for {waited:.0f}s: this command waits\n"})
+            busy = f"[speedrun] server    busy with {self.doing()}: this command waits\n"
+            conn.send({"err": busy})
             self.one_command.acquire()
         # from here the command is this server's to finish: a client that loses the server before this line
         # runs its command in another one (the server was stopping)
         conn.send({"started": True})
-        self.running = ("speedrun " + " ".join(request["argv"][:1]), time.time())
+        if self.failed_after_answer:
+            conn.send({"err": self.failed_after_answer})
+            self.failed_after_answer = None
+        name = "speedrun " + " ".join(request["argv"][:1])
+        self.running = (name, time.time())
         try:
-            with as_the_client(conn, request["cwd"], request["env"], self.folder), self.cancelled_if_gone(conn):
+            with (
+                as_the_client(conn, request["cwd"], request["env"], self.folder) as relays,
+                cancelled_if_gone(conn, self.spark, log) as client_may_leave,
+                answering_with(answer := EarlyAnswer(conn, relays, client_may_leave)),
+            ):
+                self.answer = answer
                 uptime = time.time() - self.started
                 say(f"spark     warm in the speedrun server (pid {os.getpid()}, up {uptime:.0f}s)")
-                return run_here(request["argv"], self.spark)
+                code = run_here(request["argv"], self.spark)
+            if answer.unfinished is None:
+                return code
+            if code != 0:
+                self.failed_after_answer = answer.failure(name)
+                log(self.failed_after_answer.strip())
+            return None
         except KeyboardInterrupt:
             return 130
         except FileNotFoundError:  # the client's folder, deleted since it sent the command
@@ -97,42 +118,28 @@ class Server:
             conn.send({"err": f"speedrun: internal error in the server: {traceback.format_exc(limit=0).strip()}\n"})
             return INTERNAL_ERROR
         finally:
-            self.running, self.last_command = None, time.time()
+            self.running, self.answer, self.last_command = None, None, time.time()
             self.one_command.release()
 
-    @contextmanager
-    def cancelled_if_gone(self, conn: Connection) -> Iterator[None]:
-        """While the command runs: if its client goes away (Ctrl-C, killed), cancel its Spark jobs and
-        interrupt it."""
-        done = threading.Event()
-        worker = threading.get_ident()
-
-        def watch() -> None:
-            while not done.wait(0.5):
-                try:
-                    if conn.poll(0) and conn.recv() is not None:
-                        continue
-                except (EOFError, OSError):
-                    log("the client went away: cancelling its command")
-                    self.spark.sparkContext.cancelAllJobs()
-                    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                        ctypes.c_ulong(worker), ctypes.py_object(KeyboardInterrupt)
-                    )
-                    return
-
-        watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
-        try:
-            yield
-        finally:
-            done.set()
+    def doing(self) -> str:
+        """What the server does now: the command, and for how long; once it answered, the work it finishes."""
+        name, since = self.running or ("another command", time.time())
+        left = self.answer and self.answer.unfinished
+        finishing = f" (answered; finishing {', '.join(left)})" if left else ""
+        return f"`{name}`{finishing} for {time.time() - since:.0f}s"
 
     def status(self) -> dict[str, Any]:
         import psutil
 
-        me = psutil.Process()
-        memory = sum(p.memory_info().rss for p in [me, *me.children(recursive=True)])
-        running = self.running and {"command": self.running[0], "seconds": time.time() - self.running[1]}
+        me, memory = psutil.Process(), 0
+        for process in [me, *me.children(recursive=True)]:
+            with suppress(psutil.Error):  # a Python worker of Spark's that ended meanwhile
+                memory += process.memory_info().rss
+        running = self.running and {
+            "command": self.running[0],
+            "seconds": time.time() - self.running[1],
+            "finishing": self.answer.unfinished if self.answer else None,  # once it answered its client
+        }
         return {
             "pid": os.getpid(),
             "port": self.port,

@@ -26,6 +26,7 @@ import speedrun
 from speedrun.code import code_hash
 from speedrun.config import Config
 from speedrun.context import RunContext, RunOptions
+from speedrun.edges.kept_inputs import KEPT
 from speedrun.edges.leaderboard import write_leaderboard
 from speedrun.edges.logged_model import model_requirements
 from speedrun.edges.mlflow_logging import log_candidate, log_training, run_params, run_tags
@@ -87,8 +88,9 @@ def train(ctx: RunContext, checked: SplitResult | None = None) -> Trained:
 
 
 def configured(cfg: Config, rows: Rows, counts: dict[str, Counter], run_id: str, tracked: bool) -> Chosen:
-    """How a run without tuning gets its model: the configured one (`fit.fit_configured`)."""
-    return fit_configured(cfg, rows, counts)
+    """How a run without tuning gets its model: the configured one (`fit.fit_configured`), on the training rows'
+    preprocessing kept from the run before when it was the same (`edges.kept_inputs`)."""
+    return fit_configured(cfg, rows, counts, KEPT)
 
 
 def tuner(budget: float | None = None) -> ChooseModel:

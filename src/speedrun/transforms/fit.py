@@ -8,7 +8,10 @@ counts of (label, prediction, score), the same in any order, and the areas are s
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
+from typing import Protocol
 
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.feature import StringIndexerModel
@@ -39,35 +42,70 @@ def model_columns(rows: DataFrame, contract: Contract) -> DataFrame:
     return rows.select(*[column(c) for c in rows.columns if c in needed])
 
 
+class Keeping(Protocol):
+    """Where fits may keep their preprocessed inputs for the next fit (`edges.kept_inputs.KeptInputs`)."""
+
+    def prepared(
+        self, training: DataFrame, settings: str, make: Callable[[], Preprocessed]
+    ) -> tuple[Preprocessed, bool]: ...
+
+
+Preprocessed = tuple[PipelineModel, DataFrame, int]  # the fitted preprocessing, its cached output, its rows
+
+
 def fit(
     training: DataFrame,
     model: ModelConfig,
     features: FeaturesConfig,
     partitions: int,
     weights: dict[int, float] | None = None,
+    keeping: Keeping | None = None,
 ) -> PipelineModel:
     """Fit the pipeline of `model` and `features` on the training rows, laid out the reproducible way (in
     `partitions`), each row weighing its class's weight when given. Trees get as many bins as the categorical
-    feature with the most values needs (the indexers are fitted first, as the pipeline would).
-
-    One cache at a time: the laid-out rows while the preprocessing is fitted on them, then only the
-    classifier's inputs (features, label, weight), cached before the classifier reads them, so that it does not
-    cache its own copy beside ours (at 10^7 rows two caches spill to disk on a 2 GB heap)."""
+    feature with the most values needs (the indexers are fitted first, as the pipeline would). With `keeping`,
+    the preprocessed rows of an earlier fit of the same rows and preprocessing are used again (the same, bit for
+    bit), and these kept for the next one."""
     contract = contract_of(training)
     stages = ml_pipeline(model, features, contract, weighted=weights is not None).getStages()
-    rows = fixed_layout(with_weights(model_columns(training, contract), weights), partitions).persist()
-    try:
-        preprocessing = Pipeline(stages=stages[:-1]).fit(rows)
-        inputs = [FEATURES, LABEL, *([WEIGHT] if weights is not None else [])]
-        prepared = preprocessing.transform(rows).select(*inputs).persist()
-        prepared.count()  # cached now, from the laid-out rows, before those are freed
-    finally:
-        rows.unpersist()
+    made = partial(preprocessed, training, stages[:-1], contract, partitions, weights)
+    settings = f"{partitions}|{sorted((weights or {}).items())}|{stage_settings(stages[:-1])}"
+    (preprocessing, prepared, _), kept = keeping.prepared(training, settings, made) if keeping else (made(), False)
     try:
         classifier = sized_for(model, stages[-1], preprocessing, contract)
         return PipelineModel(stages=[*preprocessing.stages, classifier.fit(prepared)])
     finally:
-        prepared.unpersist()
+        if not kept:
+            prepared.unpersist()
+
+
+def preprocessed(
+    training: DataFrame, stages: list, contract: Contract, partitions: int, weights: dict[int, float] | None
+) -> Preprocessed:
+    """The preprocessing `stages` fitted on the training rows in their fixed layout, and the classifier's inputs
+    (features, label, weight) it makes of them, cached, with their number.
+
+    One cache at a time: the laid-out rows while the preprocessing is fitted on them, then only the
+    classifier's inputs, cached before the classifier reads them, so that it does not cache its own copy beside
+    ours (at 10^7 rows two caches spill to disk on a 2 GB heap)."""
+    rows = fixed_layout(with_weights(model_columns(training, contract), weights), partitions).persist()
+    try:
+        preprocessing = Pipeline(stages=stages).fit(rows)
+        inputs = [FEATURES, LABEL, *([WEIGHT] if weights is not None else [])]
+        prepared = preprocessing.transform(rows).select(*inputs).persist()
+        count = prepared.count()  # cached now, from the laid-out rows, before those are freed
+    finally:
+        rows.unpersist()
+    return preprocessing, prepared, count
+
+
+def stage_settings(stages: list) -> str:
+    """The preprocessing stages' classes and the settings made on them, in order: what their fit and output depend
+    on besides the rows (a setting left at its default is the class's, except for names made of the stage's
+    random uid, which nothing reads)."""
+    return repr(
+        [(type(s).__name__, sorted((p.name, repr(s.getOrDefault(p))) for p in s.params if s.isSet(p))) for s in stages]
+    )
 
 
 def sized_for(model: ModelConfig, classifier, preprocessing: PipelineModel, contract: Contract):
@@ -109,12 +147,12 @@ def decided_on_validation(
     return metrics_of(counts, n_classes, threshold)[0], Decision(threshold, note=note)
 
 
-def fit_configured(cfg: Config, rows: Rows, counts: dict[str, Counter]) -> Chosen:
+def fit_configured(cfg: Config, rows: Rows, counts: dict[str, Counter], keeping: Keeping | None = None) -> Chosen:
     """The configured model, fitted on the train rows (weighted as `train.class_weight` says, from the split's
-    `counts` per class), with its validation metrics at its threshold (fixed, or chosen there); no metrics
-    without validation rows. What train fits, and replay again."""
+    `counts` per class; their preprocessing kept as `fit` says), with its validation metrics at its threshold
+    (fixed, or chosen there); no metrics without validation rows. What train fits, and replay again."""
     weights = training_weights(counts["train"], cfg.train)
-    model = fit(rows["train"], cfg.model, cfg.features, cfg.train.partitions, weights)
+    model = fit(rows["train"], cfg.model, cfg.features, cfg.train.partitions, weights, keeping)
     if not sum(counts["validation"].values()):
         return cfg, model, {}, Decision(fixed_threshold(cfg.train), weights)
     validation, decision = decided_on_validation(model, rows["validation"], cfg.train)
