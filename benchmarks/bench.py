@@ -290,6 +290,7 @@ def main() -> None:
                             flush=True,
                         )
                         runs[name].append(result)
+            stop_server()  # once it has finished the last run's work in this folder, before the folder goes
         results = {name: median_run(rs) for name, rs in runs.items()}
         report["sizes"][str(n)] = {"results": results, "ratios": ratios(results)}
         report["sizes"] = dict(sorted(report["sizes"].items(), key=lambda item: int(item[0])))
