@@ -131,4 +131,6 @@ def test_a_run_answers_with_its_metrics_and_the_next_command_hears_if_what_the_s
     assert len(told) == 1, third.stderr[-3000:]
     assert told[0].startswith("[speedrun] server    `speedrun run` failed after it answered, while finishing "), told
     assert "evaluated" in told[0], told
+    # AND, started while the server still finished that run, it said it waited for it
+    assert "[speedrun] server    busy with `speedrun run` (answered; finishing " in third.stderr, third.stderr[-3000:]
     assert third.returncode == 0, third.stderr[-3000:]

@@ -21,6 +21,7 @@ from tests_support import ROOT
 
 from speedrun.cli import main
 from speedrun.server.client import alive, read_state, server_wanted
+from speedrun.server.commands import describe
 
 SPEEDRUN = str(Path(sys.executable).parent / "speedrun")
 
@@ -158,4 +159,18 @@ def test_a_server_that_cannot_start_ends_the_command_in_one_line_naming_why(own_
         f"speedrun ingest: error: the speedrun server did not start: SPEEDRUN_DELTA_JARS={missing} has no "
         f"delta-spark_2.13-{version('delta-spark')}.jar: run `make delta-jars` or unset the variable "
         f"(log: {own_server / 'server.log'})"
+    )
+
+
+def test_status_says_what_a_run_that_answered_still_finishes() -> None:
+    # GIVEN a server whose run answered its client and still saves the model and records
+    started = time.time() - 600
+    running = {"command": "speedrun run", "seconds": 12.4, "finishing": ["training_runs", "metrics"]}
+    status = {"pid": 7, "port": 4040, "started": started, "memory_bytes": 2**30, "running": running}
+    # WHEN status describes it
+    line = describe(status)
+    # THEN the line names the command and what it finishes
+    assert line.endswith(
+        "memory 1.0 GiB (server and its Spark JVM), running `speedrun run` for 12s (answered; finishing "
+        "training_runs, metrics)"
     )

@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from speedrun.answer import answer_early
 from speedrun.config.search import seconds
 from speedrun.errors import SpeedrunError
 from speedrun.progress import step
@@ -99,7 +100,6 @@ def shifted(assignment: str) -> tuple[str, float]:
 def run_steps(args: argparse.Namespace, session: Session, cfg: Config) -> None:
     """The run's steps, then its summary: in the warm server, as soon as the steps are done (the server then
     finishes the model's save and the records, `answer`); else once every write has ended."""
-    from speedrun.answer import answer_early
     from speedrun.flow import print_summary, run
 
     with context(args, session, cfg) as ctx:

@@ -3,7 +3,7 @@
 In the warm server, `speedrun run` and `speedrun tune` answer their client (the metrics printed, exit code 0) once
 their steps are done; the server then finishes the work still running for the run (the model's save and
 registration in MLflow, the run's records, the report) before it takes the next command, which waits for it, and is
-told in one line if it failed (the run is then not recorded). Everywhere else (a job, spark-submit, `--no-server`)
+told in one line if any of it failed. Everywhere else (a job, spark-submit, `--no-server`)
 a command ends when all of its work has: there is no one to answer early.
 """
 

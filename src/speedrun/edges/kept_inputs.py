@@ -16,21 +16,23 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from py4j.protocol import Py4JError
-from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
+
+from speedrun.transforms.fit import Preprocessed
 
 MAX_ROWS = 200_000
 ENTRIES = 2
-Prepared = tuple[PipelineModel, DataFrame, int]  # the fitted preprocessing, its cached output, its rows
 
 
 class KeptInputs:
     def __init__(self, max_rows: int = MAX_ROWS, entries: int = ENTRIES) -> None:
         self.max_rows, self.entries = max_rows, entries
-        self.kept: OrderedDict[str, Prepared] = OrderedDict()
+        self.kept: OrderedDict[str, Preprocessed] = OrderedDict()
         self.lock = threading.Lock()
 
-    def prepared(self, training: DataFrame, settings: str, make: Callable[[], Prepared]) -> tuple[Prepared, bool]:
+    def prepared(
+        self, training: DataFrame, settings: str, make: Callable[[], Preprocessed]
+    ) -> tuple[Preprocessed, bool]:
         """The preprocessing of `training` with `settings` (the preprocessing stages' classes and params, the
         layout, the weights): kept from an earlier fit, or made now (and kept when it may be); whether it is kept
         (a kept one is not the caller's to unpersist)."""

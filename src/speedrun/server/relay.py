@@ -16,6 +16,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from speedrun.progress import say
+
 
 class Relay(io.TextIOBase):
     """A text stream that sends what is written to the command's client (`out` or `err`), from any thread."""
@@ -103,9 +105,7 @@ class EarlyAnswer:
         self.written: list[str] = []
 
     def __call__(self, unfinished: list[str]) -> None:
-        sys.stderr.write(
-            f"[speedrun] {'finish':<9} the server finishes {', '.join(unfinished)}; the next command waits for it\n"
-        )
+        say(f"{'finish':<9} the server finishes {', '.join(unfinished)}; the next command waits for it")
         self.client_may_leave.set()
         for relay in self.relays:
             relay.detach(self.written)
