@@ -100,7 +100,7 @@ def small_overrides(work_dir: Path) -> list[str]:
     return [
         f"storage.work_dir={work_dir}",
         "source.generate_if_missing.rows=3000",
-        "model={type: logistic_regression, max_iter: 10}",
+        "model={type: logistic_regression, max_iter: 5}",
     ]
 
 

@@ -21,7 +21,7 @@ SCHEMA = StructType(
 
 
 CONTRACT = Contract(numeric=["age"], categorical=["contract"], classes=["no", "yes"])
-QUICK = {"logistic_regression": "max_iter: 10", "random_forest": "num_trees: 3", "gbt": "max_iter: 3"}
+QUICK = {"logistic_regression": "max_iter: 5", "random_forest": "num_trees: 3", "gbt": "max_iter: 3"}
 
 
 def pipeline_of(cfg, contract: Contract):

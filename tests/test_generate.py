@@ -20,8 +20,8 @@ def test_same_rows_whatever_the_partitioning(spark) -> None:
 
 
 def test_looks_like_real_data(spark) -> None:
-    # WHEN 20,000 rows are generated
-    df = synthetic_churn(spark, 20_000, seed=7).cache()
+    # WHEN 5,000 rows are generated
+    df = synthetic_churn(spark, 5_000, seed=7).cache()
     stats = df.select(
         F.avg((F.col("churned") == "yes").cast("double")).alias("positive_rate"),
         *[F.sum(F.col(c).isNull().cast("int")).alias(c) for c in COLUMNS],
@@ -32,7 +32,7 @@ def test_looks_like_real_data(spark) -> None:
     assert sum(1 for c in COLUMNS if stats[c] > 0) >= 4
     assert stats["churned"] == 0 and stats["customer_id"] == 0
     assert stats["padded"] > 0
-    assert df.select("customer_id").distinct().count() == 20_000
+    assert df.select("customer_id").distinct().count() == 5_000
 
 
 def test_a_positive_share_and_a_shift_are_what_was_asked(spark) -> None:

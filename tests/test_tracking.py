@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import time
-from importlib.metadata import packages_distributions, version
+from importlib.metadata import PackageNotFoundError, distribution, version
 from pathlib import Path
 
 import mlflow
+import pytest
 
 from speedrun.config import load_config
 from speedrun.edges import tracking
 from speedrun.edges.local_store import create_store, empty_store
-from speedrun.edges.logged_model import model_requirements
+from speedrun.edges.logged_model import installed, model_requirements
 
 
 def test_the_store_and_experiment_are_ready_before_the_first_run(tmp_path: Path, make_config, monkeypatch) -> None:
@@ -70,9 +71,16 @@ def test_a_model_is_logged_with_what_loading_it_needs() -> None:
     spark_ml, xgb = model_requirements("random_forest"), model_requirements("xgboost")
     # THEN each names the pyspark it was fitted with, and xgboost's the xgboost installed here and what it imports
     assert spark_ml == [f"pyspark=={version('pyspark')}"]
-    provider = packages_distributions()["xgboost"][0]
+    provider = xgb[1].split("==")[0]
+    assert "xgboost/__init__.py" in {str(f) for f in distribution(provider).files}
     imported = [f"{d}=={version(d)}" for d in (provider, "pandas", "pyarrow")]
     assert xgb == [*spark_ml, *imported]
+
+
+def test_a_module_no_installed_distribution_provides_is_named() -> None:
+    # WHEN the requirement of a module nothing installed provides is asked for THEN the error names the module
+    with pytest.raises(PackageNotFoundError, match="no_such_module: none of no_such_module is installed"):
+        installed("no_such_module")
 
 
 def test_a_new_store_is_a_copy_of_the_empty_one_with_its_own_default_experiment(tmp_path: Path) -> None:

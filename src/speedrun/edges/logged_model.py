@@ -3,8 +3,7 @@ needs), and loading a run's model back."""
 
 from __future__ import annotations
 
-from functools import cache
-from importlib.metadata import packages_distributions, version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -70,17 +69,21 @@ def model_requirements(model_type: str) -> list[str]:
     return [installed(module) for module in modules]
 
 
-@cache
-def providers() -> dict[str, list[str]]:
-    """Each importable module's distributions (a scan of every installed package: once per process)."""
-    return packages_distributions()
+# The distributions a module may come from, in the order looked for (xgboost comes as `xgboost` or `xgboost-cpu`);
+# a module not named here comes from the distribution of its own name. Looked up by name: no scan of every
+# installed package's files (`packages_distributions()` reads each one's file list: seconds on a large venv).
+PROVIDERS = {"xgboost": ("xgboost", "xgboost-cpu")}
 
 
 def installed(module: str) -> str:
-    """`distribution==version` of the distribution that provides `module` here (xgboost comes as `xgboost` or as
-    `xgboost-cpu`)."""
-    distribution = providers().get(module, [module])[0]
-    return f"{distribution}=={version(distribution)}"
+    """`distribution==version` of the distribution that provides `module` here."""
+    candidates = PROVIDERS.get(module, (module,))
+    for distribution in candidates:
+        try:
+            return f"{distribution}=={version(distribution)}"
+        except PackageNotFoundError:
+            continue
+    raise PackageNotFoundError(f"{module}: none of {', '.join(candidates)} is installed")
 
 
 def model_signature(contract: Contract):
