@@ -17,13 +17,18 @@ def kept_preprocessing(kept: KeptInputs):
     return [entry[0] for entry in kept.kept.values()]
 
 
+def quick(model):
+    """The shared run's model section with two iterations: what is kept is the preprocessing, not the fit."""
+    return model.model_copy(update={"max_iter": 2})
+
+
 def test_a_refit_with_another_model_key_reuses_the_preprocessing_and_equals_a_fit_from_scratch(spark, trained):
     # GIVEN the shared run's training rows, read from silver, fitted once with a store of kept inputs
     cfg, _ = trained
     kept = KeptInputs()
-    first = fit(read_split(spark, cfg, "train"), cfg.model, cfg.features, cfg.train.partitions, keeping=kept)
+    first = fit(read_split(spark, cfg, "train"), quick(cfg.model), cfg.features, cfg.train.partitions, keeping=kept)
     # WHEN the model is fitted again with another regularization, on a new read of the same silver version
-    other = cfg.model.model_copy(update={"reg_param": 0.3})
+    other = quick(cfg.model).model_copy(update={"reg_param": 0.3})
     again = fit(read_split(spark, cfg, "train"), other, cfg.features, cfg.train.partitions, keeping=kept)
     try:
         # THEN the preprocessing fitted first is the one used again: one entry, the same fitted stages
@@ -41,11 +46,11 @@ def test_other_preprocessing_settings_are_another_entry_and_the_oldest_is_let_go
     # GIVEN a store that keeps one fit's inputs, holding the shared run's
     cfg, _ = trained
     kept = KeptInputs(entries=1)
-    fit(read_split(spark, cfg, "train"), cfg.model, cfg.features, cfg.train.partitions, keeping=kept)
+    fit(read_split(spark, cfg, "train"), quick(cfg.model), cfg.features, cfg.train.partitions, keeping=kept)
     [(_, earlier, _)] = kept.kept.values()
     # WHEN the features are scaled otherwise
     scaled = cfg.features.model_copy(update={"scale": not cfg.features.scale})
-    fit(read_split(spark, cfg, "train"), cfg.model, scaled, cfg.train.partitions, keeping=kept)
+    fit(read_split(spark, cfg, "train"), quick(cfg.model), scaled, cfg.train.partitions, keeping=kept)
     try:
         # THEN those inputs are another entry, and the earlier one's cache is freed
         [(_, latest, _)] = kept.kept.values()
@@ -64,7 +69,7 @@ def test_rows_made_in_memory_or_too_many_rows_are_not_kept(spark, trained):
     made = (None, in_memory, 3)
     # WHEN each is preprocessed through it
     from_memory = small.prepared(in_memory, "settings", lambda: made)
-    fit(read_split(spark, cfg, "train"), cfg.model, cfg.features, cfg.train.partitions, keeping=small)
+    fit(read_split(spark, cfg, "train"), quick(cfg.model), cfg.features, cfg.train.partitions, keeping=small)
     # THEN neither is kept: the rows made in memory are the caller's, as made
     assert from_memory == (made, False)
     assert small.kept == {}
