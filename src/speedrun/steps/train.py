@@ -35,9 +35,9 @@ from speedrun.edges.runs import RUNS_SCHEMA, Trained, TrainingRun, git_commit, n
 from speedrun.edges.tables import Tables
 from speedrun.edges.tracking import mlflow_run, registered_model_name
 from speedrun.progress import step
-from speedrun.transforms.contract import Contract, contract_of
+from speedrun.transforms.contract import contract_of
 from speedrun.transforms.decided_class import deciding
-from speedrun.transforms.drift import Profile, profiled_rows, training_profile
+from speedrun.transforms.drift import profiled_rows, training_profile
 from speedrun.transforms.features import classifier_params
 from speedrun.transforms.fit import Chosen, Rows, fit_configured
 from speedrun.transforms.splits import SPLITS, SplitResult, checked_split
@@ -64,7 +64,6 @@ def train(ctx: RunContext, checked: SplitResult | None = None) -> Trained:
         if checked is None:
             test = rows["test"] if cfg.test_source else None
             checked = checked_split(ctx.read("silver"), test, cfg.split.validation > 0)
-        profile = profile_beside_the_fit(ctx, rows["train"], checked.rows["train"])
         with mlflow_run(cfg, run_name=run_id) as tracked:
             chosen_by = tuner(ctx.options.budget) if ctx.tuning else configured
             model_cfg, model, validation, decision = chosen_by(cfg, rows, checked.counts, run_id, tracked is not None)
@@ -77,8 +76,7 @@ def train(ctx: RunContext, checked: SplitResult | None = None) -> Trained:
             )
             record = with_decision(record, decision, contract_of(rows["train"]).classes)
         new_run = ctx.options.run_id is None
-        contract = contract_of(rows["train"])
-        keep = partial(keep_model_and_record, spark, ctx.tables, model_cfg, record, model, contract, profile, new_run)
+        keep = partial(keep_model_and_record, spark, ctx.tables, model_cfg, record, model, rows["train"], new_run)
         kept = ctx.later("training_runs", keep, lane="tracking")
         auc = validation.get("areaUnderROC")
         progress.done(
@@ -87,17 +85,6 @@ def train(ctx: RunContext, checked: SplitResult | None = None) -> Trained:
             + "".join(f"; {part}" for part in (weighing(record), decision.note) if part)
         )
     return Trained(kept or record, model, new_run)
-
-
-def profile_beside_the_fit(ctx: RunContext, training: DataFrame, count: int) -> Callable[[], Profile | None]:
-    """The training rows' profile (scoring's drift is measured against it; kept in the model's metadata when
-    tracking), made in the background while the model is fitted (at once outside `run`): waiting for it gives it."""
-    if not ctx.cfg.tracking.enabled:
-        return lambda: None
-    spark, tables, bins = ctx.spark, ctx.tables, ctx.cfg.scoring.drift.bins
-    profiled = partial(training_profile, profiled_rows(training, count), contract_of(training), bins)
-    ctx.later("profile", lambda: kept_profile(spark, tables, ctx.version("silver"), bins, profiled))
-    return partial(ctx.writes.result, "profile")
 
 
 def configured(cfg: Config, rows: Rows, counts: dict[str, Counter], run_id: str, tracked: bool) -> Chosen:
@@ -170,17 +157,20 @@ def keep_model_and_record(
     cfg: Config,
     record: TrainingRun,
     model: PipelineModel,
-    contract: Contract,
-    profile: Callable[[], Profile | None],
+    training: DataFrame,
     new_run: bool = False,
 ) -> TrainingRun:
     """Log the model to the run's MLflow run and register it (or, without tracking, save it in the work folder),
-    its threshold and the training rows' `profile()` (for scoring's drift) in its metadata, then put the run's
-    record in `<name>_training_runs`; returns the record with its registered version."""
+    its threshold and the training rows' profile (for scoring's drift; made once per silver commit) in its
+    metadata, then put the run's record in `<name>_training_runs`; returns the record with its registered version."""
+    contract = contract_of(training)
     model = deciding(model, contract.classes, record.threshold)  # what MLflow's clients read, and `score`
     if record.mlflow_run_id is None:
         model.write().overwrite().save(record.model_path)
     else:
+        bins = cfg.scoring.drift.bins
+        profiled = partial(training_profile, profiled_rows(training, record.train_rows), contract, bins)
+        profile = kept_profile(spark, tables, record.silver_version, bins, profiled)
         with mlflow_run(cfg, run_id=record.mlflow_run_id):
             version = log_training(
                 contract,
@@ -191,7 +181,7 @@ def keep_model_and_record(
                 config_yaml=yaml.safe_dump(cfg.as_dict(), sort_keys=False),
                 registered_name=registered_model_name(cfg),
                 requirements=model_requirements(cfg.model.type),
-                kept_with_model={"speedrun_threshold": record.threshold, "speedrun_profile": profile()},
+                kept_with_model={"speedrun_threshold": record.threshold, "speedrun_profile": profile},
             )
         record = replace(record, registered_model=registered_model_name(cfg), model_version=version)
     runs = spark.createDataFrame([tuple(asdict(record).values())], RUNS_SCHEMA)
