@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from importlib.metadata import distribution
 from pathlib import Path
 
 import mlflow
 import pytest
 from tests_support import alone, csv_config, write
 
-from speedrun.edges.logged_model import installed
 from speedrun.edges.tables import Tables
 from speedrun.edges.tracking import experiment_name, tracking_uri
 from speedrun.flow import run_pipeline
@@ -63,4 +63,6 @@ def test_xgboost_on_three_classes_is_registered_and_scores_new_rows(spark, tmp_p
     # AND the registered model says what loading it needs: xgboost with pyspark
     mlflow.set_tracking_uri(tracking_uri(cfg))
     needs = Path(mlflow.pyfunc.get_model_dependencies(evaluation.report["model"]["path"])).read_text().split()
-    assert {"pyspark", installed("xgboost").split("==")[0]} <= {n.split("==")[0] for n in needs}
+    names = {n.split("==")[0] for n in needs}
+    assert "pyspark" in names
+    assert any("xgboost/__init__.py" in {str(f) for f in distribution(n).files or []} for n in names)
