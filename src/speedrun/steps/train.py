@@ -30,6 +30,7 @@ from speedrun.edges.kept_inputs import KEPT
 from speedrun.edges.leaderboard import write_leaderboard
 from speedrun.edges.logged_model import model_requirements
 from speedrun.edges.mlflow_logging import log_candidate, log_training, run_params, run_tags
+from speedrun.edges.model_files import with_kept_stages
 from speedrun.edges.profiles import kept_profile
 from speedrun.edges.runs import RUNS_SCHEMA, Trained, TrainingRun, git_commit, new_run_id, weighing, with_decision
 from speedrun.edges.tables import Tables
@@ -165,6 +166,7 @@ def keep_model_and_record(
     metadata, then put the run's record in `<name>_training_runs`; returns the record with its registered version."""
     contract = contract_of(training)
     model = deciding(model, contract.classes, record.threshold)  # what MLflow's clients read, and `score`
+    model = with_kept_stages(model, kept=len(model.stages) - 2)  # the preprocessing: copied where saved before
     if record.mlflow_run_id is None:
         model.write().overwrite().save(record.model_path)
     else:

@@ -1,0 +1,138 @@
+"""A fitted pipeline saved in Spark ML's own folder layout (what `PipelineModel.load`, MLflow's Spark flavour and
+Databricks read), with fewer Spark jobs.
+
+Spark ML writes each stage with Spark jobs of its own (its metadata, then its data): about 14 small jobs for a
+logistic regression's pipeline, seconds of a warm rerun. In the data scientist's loop (one model key changed) the
+preprocessing stages are the very objects the run before fitted and saved (`edges.kept_inputs`): their folders,
+kept from that save, are copied instead of written again; a Python stage's metadata (the pipeline's own, the
+decision stage's) is written as the file Spark's writer would make. Only the classifier goes through Spark ML's
+writer. That is done only where the model's folder is on this machine's file system; anywhere else (DBFS, a
+Volume, a cluster's storage) every stage is written by Spark ML's writers, as `PipelineModel.save` does.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pyspark.ml import PipelineModel
+from pyspark.ml.pipeline import PipelineSharedReadWrite
+from pyspark.ml.util import DefaultParamsWriter, MLWriter
+from pyspark.sql import SparkSession
+
+ENTRIES = 16  # stage folders kept (a pipeline's preprocessing is 4-6 stages: the last two or three fits')
+
+
+def local_folder(spark: SparkSession, path: str) -> Path | None:
+    """`path` as a folder of this machine, when Spark's writers would write it here (a `file:` path, or one
+    without a scheme where the default file system is the local one); None otherwise."""
+    parsed = urlparse(path)
+    if parsed.scheme == "file":
+        return Path(parsed.path)
+    default = spark.sparkContext._jsc.hadoopConfiguration().get("fs.defaultFS", "file:///")
+    return Path(path) if not parsed.scheme and default.startswith("file:") else None
+
+
+def settings_of(stage) -> str:
+    """A stage's settings as its saved metadata holds them."""
+    return repr(sorted((p.name, repr(v)) for p, v in stage.extractParamMap().items()))
+
+
+class SavedStages:
+    """Folders of stages saved before in this process, by the stage object (held, so that its identity is not
+    another's) and its settings; the least recently used let go beyond `entries`."""
+
+    def __init__(self, entries: int = ENTRIES) -> None:
+        self.entries = entries
+        self.folders: OrderedDict[int, tuple[object, str, Path]] = OrderedDict()
+        self.lock = threading.Lock()
+        self.root: Path | None = None
+
+    def saved(self, stage, folder: Path) -> bool:
+        """Copy `stage`'s earlier saved folder to `folder`; False when there is none."""
+        with self.lock:
+            kept = self.folders.get(id(stage))
+            if kept is None or kept[0] is not stage or kept[1] != settings_of(stage) or not kept[2].is_dir():
+                return False
+            self.folders.move_to_end(id(stage))
+        shutil.copytree(kept[2], folder)
+        return True
+
+    def keep(self, stage, folder: Path) -> None:
+        """Keep a copy of `stage`'s folder as it was just saved, for the next save of the same stage."""
+        with self.lock:
+            if self.root is None:
+                self.root = Path(tempfile.mkdtemp(prefix="speedrun-stages-"))
+                atexit.register(shutil.rmtree, self.root, True)
+            copy = self.root / f"{len(os.listdir(self.root))}-{stage.uid}"
+        shutil.copytree(folder, copy)
+        with self.lock:
+            self.folders[id(stage)] = (stage, settings_of(stage), copy)
+            while len(self.folders) > self.entries:
+                shutil.rmtree(self.folders.popitem(last=False)[1][2], ignore_errors=True)
+
+
+SAVED = SavedStages()  # this process's: the warm server's, between its commands
+
+
+class PipelineModelWithKeptStages(PipelineModel):
+    """A `PipelineModel` whose first `kept` stages (its preprocessing) are copied from their earlier save in this
+    process when saved again (`SAVED`). Loaded back, it is a plain `PipelineModel`."""
+
+    def __init__(self, stages: list, kept: int) -> None:
+        super().__init__(stages=stages)
+        self.kept = kept
+
+    def write(self) -> MLWriter:
+        return FewerJobsWriter(self)
+
+
+def with_kept_stages(model: PipelineModel, kept: int) -> PipelineModelWithKeptStages:
+    """`model` (the same stages, the same uid), saved with its first `kept` stages copied where they were saved
+    before."""
+    return PipelineModelWithKeptStages(model.stages, kept)._resetUid(model.uid)
+
+
+class FewerJobsWriter(MLWriter):
+    """Spark ML's pipeline layout (`metadata/`, `stages/<index>_<uid>/`), written as `PipelineModel`'s own
+    writer writes it, each stage kept or copied as the module says."""
+
+    def __init__(self, instance: PipelineModelWithKeptStages) -> None:
+        super().__init__()
+        self.instance = instance
+
+    def saveImpl(self, path: str) -> None:
+        stages, spark = self.instance.stages, self.sparkSession
+        PipelineSharedReadWrite.validateStages(stages)
+        folder = local_folder(spark, path)
+        plain = PipelineModel(stages=stages)._resetUid(self.instance.uid)
+        if folder is None:
+            PipelineSharedReadWrite.saveImpl(plain, stages, spark, path)
+            return
+        write_metadata(plain, folder, spark, {"stageUids": [s.uid for s in stages], "language": "Python"})
+        for index, stage in enumerate(stages):
+            stage_path = PipelineSharedReadWrite.getStagePath(stage.uid, index, len(stages), str(folder / "stages"))
+            if index < self.instance.kept:
+                if not SAVED.saved(stage, Path(stage_path)):
+                    stage.write().save(stage_path)
+                    SAVED.keep(stage, Path(stage_path))
+            elif type(stage.write()) is DefaultParamsWriter:  # a Python stage of settings only
+                write_metadata(stage, Path(stage_path), spark)
+            else:
+                stage.write().save(stage_path)
+
+
+def write_metadata(instance, folder: Path, spark: SparkSession, params: dict | None = None) -> None:
+    """The `metadata` folder `DefaultParamsWriter.saveMetadata` writes with a Spark job (one text file of one
+    JSON line, and `_SUCCESS`), written here as files."""
+    metadata = folder / "metadata"
+    metadata.mkdir(parents=True)
+    text = DefaultParamsWriter._get_metadata_to_save(instance, spark, paramMap=params)
+    (metadata / "part-00000").write_text(text + "\n")
+    (metadata / "_SUCCESS").touch()

@@ -1,0 +1,91 @@
+"""A fitted pipeline saved in Spark ML's layout with fewer Spark jobs: the preprocessing saved before in this
+process copied, a Python stage's metadata written as a file; loaded back as Spark ML would save it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.classification import LogisticRegression
+from pyspark.ml.feature import StringIndexer, StringIndexerModel, VectorAssembler
+from pyspark.sql import types as T
+
+from speedrun.edges.model_files import SavedStages, local_folder, with_kept_stages
+from speedrun.edges.session import spark_jobs_counter
+from speedrun.transforms.decided_class import decided_class
+
+SCHEMA = T.StructType([T.StructField("x", T.DoubleType()), T.StructField("c", T.StringType())])
+ROWS = [(float(i), "ab"[i % 2]) for i in range(12)]
+
+
+@pytest.fixture(scope="module")
+def two_fits(spark):
+    """Two pipelines sharing their fitted preprocessing (as the loop's refit does), each ending in its decision
+    stage: (first, second, rows)."""
+    rows = spark.createDataFrame(ROWS, SCHEMA)
+    preprocessing = Pipeline(
+        stages=[StringIndexer(inputCol="c", outputCol="label"), VectorAssembler(inputCols=["x"], outputCol="f")]
+    ).fit(rows)
+    prepared = preprocessing.transform(rows)
+    made = []
+    for reg in (0.0, 0.5):
+        classifier = LogisticRegression(featuresCol="f", maxIter=2, regParam=reg).fit(prepared)
+        decision = decided_class(["a", "b"], 0.5, ("prediction", "probability"))
+        made.append(PipelineModel(stages=[*preprocessing.stages, classifier, decision]))
+    return made[0], made[1], rows
+
+
+def predictions(model: PipelineModel, rows) -> list:
+    return [tuple(r) for r in model.transform(rows).select("x", "prediction", "probability").collect()]
+
+
+def test_the_second_save_copies_the_preprocessing_and_loads_as_a_plain_save_does(spark, two_fits, tmp_path: Path):
+    # GIVEN two pipelines sharing their preprocessing, the first saved once with its stages kept
+    first, second, rows = two_fits
+    jobs = spark_jobs_counter(spark)
+    with_kept_stages(first, kept=2).write().save(str(tmp_path / "first"))
+    plain_before = jobs()
+    PipelineModel(stages=second.stages).write().save(str(tmp_path / "plain"))
+    plain_jobs = jobs() - plain_before
+    # WHEN the second is saved the same way
+    before = jobs()
+    model = with_kept_stages(second, kept=2)
+    model.write().save(str(tmp_path / "second"))
+    # THEN only the classifier was written by Spark jobs (its metadata and its data)
+    assert jobs() - before == 2 < plain_jobs
+    # AND the folder holds the stages Spark ML's own save makes, loaded back with the same predictions
+    stage_folders = sorted(p.name for p in (tmp_path / "second" / "stages").iterdir())
+    assert stage_folders == sorted(p.name for p in (tmp_path / "plain" / "stages").iterdir())
+    loaded = PipelineModel.load(str(tmp_path / "second"))
+    assert type(loaded) is PipelineModel and loaded.uid == second.uid
+    assert predictions(loaded, rows) == predictions(PipelineModel.load(str(tmp_path / "plain")), rows)
+
+
+def test_a_stage_whose_settings_changed_since_its_save_is_written_again(spark, two_fits, tmp_path: Path):
+    # GIVEN a stage saved once with its folder kept
+    first, _, _ = two_fits
+    saved, stage = SavedStages(), first.stages[0]
+    stage.write().save(str(tmp_path / "once"))
+    saved.keep(stage, tmp_path / "once")
+    # WHEN its settings change
+    stage.setHandleInvalid("keep")
+    try:
+        # THEN its kept folder is not used
+        assert not saved.saved(stage, tmp_path / "again")
+        assert not (tmp_path / "again").exists()
+    finally:
+        stage.setHandleInvalid("error")
+    # AND with the settings it was saved with, it is
+    assert saved.saved(stage, tmp_path / "again")
+    assert StringIndexerModel.load(str(tmp_path / "again")).labels == stage.labels
+
+
+def test_only_folders_on_this_machine_are_written_as_files(spark):
+    # GIVEN the tests' local session, whose default file system is the local one
+    # WHEN paths of each kind are looked at
+    # THEN a local path or a file: URI is a folder here, another scheme's is left to Spark ML's writers
+    assert local_folder(spark, "/tmp/m") == Path("/tmp/m")
+    assert local_folder(spark, "file:///tmp/m") == Path("/tmp/m")
+    assert local_folder(spark, "dbfs:/tmp/m") is None
+    assert local_folder(spark, "s3://bucket/m") is None
