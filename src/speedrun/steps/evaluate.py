@@ -85,7 +85,7 @@ def evaluate(ctx: RunContext, trained: Trained | None = None) -> Evaluation:
         )
         new_run = trained is not None and trained.new_run
         ctx.later("metrics", partial(record_metrics, ctx, record, run, new_run))
-        ctx.later("report", partial(write_report, folder / "report", report, outcome.histogram, outcome.weights))
+        ctx.later("report", partial(draw_report, folder / "report", report, outcome))
         drawn = partial(ctx.writes.result, "report")
         log = partial(log_to_run, cfg, run["mlflow_run_id"], outcome.metrics, folder / "metrics.json", drawn)
         ctx.later("evaluation_log", log, lane="tracking")
@@ -93,6 +93,11 @@ def evaluate(ctx: RunContext, trained: Trained | None = None) -> Evaluation:
         at = f" (class metrics at threshold {threshold:.4f})" if threshold is not None else ""
         progress.done(f"test {', '.join(f'{k} {v:.4f}' for k, v in outcome.metrics.items())}{at}")
     return Evaluation(report, str(metrics_path), str(folder / "report" / "report.html"))
+
+
+def draw_report(folder: Path, report: dict[str, Any], outcome: OutcomeOnTest) -> Path:
+    """The report's page and charts, with the model's feature weights (made now: after the metrics are out)."""
+    return write_report(folder, report, outcome.histogram, outcome.weights())
 
 
 def record_metrics(ctx: RunContext, record: DataFrame, run: Mapping[str, Any], new_run: bool) -> None:

@@ -4,7 +4,9 @@ What evaluate computes, and replay again."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -62,23 +64,24 @@ def feature_weights(model: PipelineModel, predictions: DataFrame) -> tuple[str, 
 
 @dataclass(frozen=True)
 class OutcomeOnTest:
-    """What the model did on the test rows: metrics, confusion matrix, the charts' data."""
+    """What the model did on the test rows: metrics, confusion matrix, the charts' data (the feature weights made
+    when asked: for a linear model, a pass over the predictions, made by the report once the metrics are out)."""
 
     classes: list[str]
     metrics: dict[str, float]
     matrix: list[list[int]]
     histogram: Any
-    weights: Any
+    weights: Callable[[], tuple[str, list[tuple[str, float]]]]
 
 
 def outcome_on_test(model: PipelineModel, test: DataFrame, threshold: float | None = None) -> OutcomeOnTest:
     """The model's metrics on the test rows (the class metrics at the run's `threshold`), its score histogram
     and feature weights for the report. The metrics come from whole-number counts, the same in any row order:
     the rows are scored as they are read, without a shuffle into the fixed layout or a cache, in one Spark job
-    (and one more for a linear model's feature scales)."""
+    (and, once `weights` are asked for, one more for a linear model's feature scales)."""
     classes = contract_of(test).classes
     predictions = model.transform(test)
     counts = outcome_counts(predictions, len(classes) == 2)
     metrics, matrix = metrics_of(counts, len(classes), threshold)
     histogram = histogram_of(counts) if len(classes) == 2 else None
-    return OutcomeOnTest(classes, metrics, matrix, histogram, feature_weights(model, predictions))
+    return OutcomeOnTest(classes, metrics, matrix, histogram, partial(feature_weights, model, predictions))
