@@ -81,11 +81,25 @@ def test_a_stage_whose_settings_changed_since_its_save_is_written_again(spark, t
     assert StringIndexerModel.load(str(tmp_path / "again")).labels == stage.labels
 
 
-def test_only_folders_on_this_machine_are_written_as_files(spark):
-    # GIVEN the tests' local session, whose default file system is the local one
+def test_only_folders_on_this_machine_are_written_as_files(monkeypatch):
+    # GIVEN a local session's master
+    local = "local[2]"
     # WHEN paths of each kind are looked at
-    # THEN a local path or a file: URI is a folder here, another scheme's is left to Spark ML's writers
-    assert local_folder(spark, "/tmp/m") == Path("/tmp/m")
-    assert local_folder(spark, "file:///tmp/m") == Path("/tmp/m")
-    assert local_folder(spark, "dbfs:/tmp/m") is None
-    assert local_folder(spark, "s3://bucket/m") is None
+    # THEN a local path or a file: URI is a folder here; another scheme's, a cluster's, or one a Hadoop
+    # configuration may send elsewhere, is left to Spark ML's writers
+    assert local_folder("/tmp/m", local) == Path("/tmp/m")
+    assert local_folder("file:///tmp/m", local) == Path("/tmp/m")
+    assert local_folder("dbfs:/tmp/m", local) is None
+    assert local_folder("s3://bucket/m", local) is None
+    assert local_folder("/tmp/m", "spark://host:7077") is None
+    monkeypatch.setenv("HADOOP_CONF_DIR", "/etc/hadoop")
+    assert local_folder("/tmp/m", local) is None
+    assert local_folder("file:///tmp/m", local) == Path("/tmp/m")
+
+
+def test_on_databricks_the_model_is_saved_by_its_own_writer(monkeypatch, two_fits):
+    # GIVEN a run on Databricks
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "17.3")
+    first, _, _ = two_fits
+    # WHEN its model is made ready for saving THEN it is the model as it is
+    assert with_kept_stages(first, kept=2) is first

@@ -25,18 +25,25 @@ from pyspark.ml import PipelineModel
 from pyspark.ml.pipeline import PipelineSharedReadWrite
 from pyspark.ml.util import DefaultParamsWriter, MLWriter
 from pyspark.sql import SparkSession
+from pyspark.sql.utils import is_remote
+
+from speedrun.edges.session import on_databricks
 
 ENTRIES = 16  # stage folders kept (a pipeline's preprocessing is 4-6 stages: the last two or three fits')
 
 
-def local_folder(spark: SparkSession, path: str) -> Path | None:
-    """`path` as a folder of this machine, when Spark's writers would write it here (a `file:` path, or one
-    without a scheme where the default file system is the local one); None otherwise."""
+def local_folder(path: str, master: str) -> Path | None:
+    """`path` as a folder of this machine, when Spark's writers would write it here: a local session's (`master`
+    `local[...]`, off Databricks) `file:` path, or path without a scheme where no Hadoop configuration names
+    another default file system; None otherwise."""
+    if on_databricks() or not master.startswith("local"):
+        return None
     parsed = urlparse(path)
     if parsed.scheme == "file":
         return Path(parsed.path)
-    default = spark.sparkContext._jsc.hadoopConfiguration().get("fs.defaultFS", "file:///")
-    return Path(path) if not parsed.scheme and default.startswith("file:") else None
+    if parsed.scheme or any(name in os.environ for name in ("HADOOP_CONF_DIR", "YARN_CONF_DIR")):
+        return None
+    return Path(path)
 
 
 def settings_of(stage) -> str:
@@ -93,9 +100,11 @@ class PipelineModelWithKeptStages(PipelineModel):
         return FewerJobsWriter(self)
 
 
-def with_kept_stages(model: PipelineModel, kept: int) -> PipelineModelWithKeptStages:
+def with_kept_stages(model: PipelineModel, kept: int) -> PipelineModel:
     """`model` (the same stages, the same uid), saved with its first `kept` stages copied where they were saved
-    before."""
+    before; as it is on Databricks and over Spark Connect (whose own writers save it)."""
+    if on_databricks() or is_remote():
+        return model
     return PipelineModelWithKeptStages(model.stages, kept)._resetUid(model.uid)
 
 
@@ -110,7 +119,7 @@ class FewerJobsWriter(MLWriter):
     def saveImpl(self, path: str) -> None:
         stages, spark = self.instance.stages, self.sparkSession
         PipelineSharedReadWrite.validateStages(stages)
-        folder = local_folder(spark, path)
+        folder = local_folder(path, spark.conf.get("spark.master", ""))
         plain = PipelineModel(stages=stages)._resetUid(self.instance.uid)
         if folder is None:
             PipelineSharedReadWrite.saveImpl(plain, stages, spark, path)
