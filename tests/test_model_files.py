@@ -3,6 +3,7 @@ process copied, a Python stage's metadata written as a file; loaded back as Spar
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.feature import StringIndexer, StringIndexerModel, VectorAssembler
 from pyspark.sql import types as T
 
-from speedrun.edges.model_files import SavedStages, local_folder, with_kept_stages
+from speedrun.edges.model_files import SavedStages, local_folder, remove_left_behind, with_kept_stages
 from speedrun.edges.session import spark_jobs_counter
 from speedrun.transforms.decided_class import decided_class
 
@@ -103,3 +104,30 @@ def test_on_databricks_the_model_is_saved_by_its_own_writer(monkeypatch, two_fit
     first, _, _ = two_fits
     # WHEN its model is made ready for saving THEN it is the model as it is
     assert with_kept_stages(first, kept=2) is first
+
+
+def test_kept_folders_of_processes_that_ended_are_removed_and_a_running_ones_kept(tmp_path: Path):
+    # GIVEN the kept-stage folders of a process that no longer runs (a killed server: a pid above the system's
+    # largest) and of one that runs (this test's parent)
+    gone = tmp_path / f"speedrun-stages-{10**8}-abc"
+    running = tmp_path / f"speedrun-stages-{os.getppid()}-def"
+    gone.mkdir()
+    running.mkdir()
+    # WHEN a process keeps its first stage folder there
+    remove_left_behind(tmp_path)
+    # THEN the ended one's folder is gone, the running one's kept
+    assert not gone.exists() and running.is_dir()
+
+
+def test_a_cleared_store_removes_its_folders(spark, two_fits, tmp_path: Path):
+    # GIVEN a store holding a stage's folder
+    first, _, _ = two_fits
+    saved, stage = SavedStages(), first.stages[1]
+    stage.write().save(str(tmp_path / "once"))
+    saved.keep(stage, tmp_path / "once")
+    root = saved.root
+    # WHEN it is cleared (the server's stop)
+    saved.clear()
+    # THEN its folders are gone, and the stage is saved anew next time
+    assert not root.exists()
+    assert not saved.saved(stage, tmp_path / "again")

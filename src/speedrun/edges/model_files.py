@@ -75,14 +75,31 @@ class SavedStages:
         """Keep a copy of `stage`'s folder as it was just saved, for the next save of the same stage."""
         with self.lock:
             if self.root is None:
-                self.root = Path(tempfile.mkdtemp(prefix="speedrun-stages-"))
-                atexit.register(shutil.rmtree, self.root, True)
+                self.root = Path(tempfile.mkdtemp(prefix=f"speedrun-stages-{os.getpid()}-"))
+                atexit.register(self.clear)
+                remove_left_behind(self.root.parent)
             copy = self.root / f"{len(os.listdir(self.root))}-{stage.uid}"
         shutil.copytree(folder, copy)
         with self.lock:
             self.folders[id(stage)] = (stage, settings_of(stage), copy)
             while len(self.folders) > self.entries:
                 shutil.rmtree(self.folders.popitem(last=False)[1][2], ignore_errors=True)
+
+    def clear(self) -> None:
+        """Let every kept folder go (at the process's exit, or the server's stop, which skips `atexit`)."""
+        with self.lock:
+            self.folders.clear()
+            if self.root is not None:
+                shutil.rmtree(self.root, ignore_errors=True)
+                self.root = None
+
+
+def remove_left_behind(folder: Path) -> None:
+    """The kept-stage folders of processes that no longer run (a server that was killed) in `folder`."""
+    for left in folder.glob("speedrun-stages-*-*"):
+        pid = left.name.split("-")[2]
+        if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(left, ignore_errors=True)
 
 
 SAVED = SavedStages()  # this process's: the warm server's, between its commands

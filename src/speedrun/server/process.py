@@ -26,6 +26,7 @@ from typing import Any
 
 from speedrun.answer import answering_with
 from speedrun.cli import run_here
+from speedrun.edges.model_files import SAVED
 from speedrun.edges.session import get_spark
 from speedrun.errors import INTERNAL_ERROR, USER_ERROR, SpeedrunError
 from speedrun.progress import say
@@ -175,6 +176,7 @@ class Server:
             with suppress(Exception):
                 jvm.stdin.close()
                 jvm.wait(timeout=20)
+        SAVED.clear()  # os._exit skips atexit
         os._exit(0)
 
 
