@@ -131,3 +131,20 @@ def test_a_cleared_store_removes_its_folders(spark, two_fits, tmp_path: Path):
     # THEN its folders are gone, and the stage is saved anew next time
     assert not root.exists()
     assert not saved.saved(stage, tmp_path / "again")
+
+
+def test_fits_of_one_estimator_are_kept_apart_though_they_share_its_uid(spark, tmp_path: Path):
+    # GIVEN a store that keeps one folder, and three fits of one indexer (each with the estimator's uid)
+    rows = spark.createDataFrame(ROWS, SCHEMA)
+    indexer, saved = StringIndexer(inputCol="c", outputCol="label"), SavedStages(entries=1)
+    fits = [indexer.fit(rows) for _ in range(3)]
+    # WHEN each is saved and kept in turn, the oldest let go each time
+    for i, fitted in enumerate(fits):
+        fitted.write().save(str(tmp_path / f"saved{i}"))
+        saved.keep(fitted, tmp_path / f"saved{i}")
+    try:
+        # THEN the last one's folder is the one kept, and the others are not
+        assert saved.saved(fits[2], tmp_path / "again")
+        assert not saved.saved(fits[0], tmp_path / "other")
+    finally:
+        saved.clear()

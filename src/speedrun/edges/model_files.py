@@ -13,6 +13,7 @@ Volume, a cluster's storage) every stage is written by Spark ML's writers, as `P
 from __future__ import annotations
 
 import atexit
+import itertools
 import os
 import shutil
 import tempfile
@@ -60,6 +61,7 @@ class SavedStages:
         self.folders: OrderedDict[int, tuple[object, str, Path]] = OrderedDict()
         self.lock = threading.Lock()
         self.root: Path | None = None
+        self.numbers = itertools.count()
 
     def saved(self, stage, folder: Path) -> bool:
         """Copy `stage`'s earlier saved folder to `folder`; False when there is none."""
@@ -78,7 +80,7 @@ class SavedStages:
                 self.root = Path(tempfile.mkdtemp(prefix=f"speedrun-stages-{os.getpid()}-"))
                 atexit.register(self.clear)
                 remove_left_behind(self.root.parent)
-            copy = self.root / f"{len(os.listdir(self.root))}-{stage.uid}"
+            copy = self.root / f"{next(self.numbers)}-{stage.uid}"  # fits of one estimator share its uid
         shutil.copytree(folder, copy)
         with self.lock:
             self.folders[id(stage)] = (stage, settings_of(stage), copy)
