@@ -24,7 +24,7 @@ from speedrun.transforms.cleaning import clean, to_silver
 from speedrun.transforms.columns import ROW_KEY, SPLIT
 from speedrun.transforms.contract import infer_contract
 from speedrun.transforms.decided_class import classifier_of
-from speedrun.transforms.fit import metrics_on
+from speedrun.transforms.fit import fit, metrics_on, stopped_at
 from speedrun.transforms.splits import SPLITS, assign_splits
 from speedrun.transforms.synthetic import synthetic_churn
 
@@ -63,6 +63,41 @@ def test_a_refit_gives_the_same_model_whatever_the_input_layout(spark, model: st
         trees = [m.stages[-1].toDebugString.split("\n", 1)[1] for m in (a, b)]  # the first line names the uid
         assert trees[0] == trees[1]
     assert metrics_on(a, rows) == metrics_on(b, rows)
+
+
+EARLY = {
+    "xgboost": ("n_estimators: 300, early_stopping_rounds: 5, learning_rate: 0.5, max_depth: 6", 300),
+    "gbt": ("max_iter: 60, validation_tol: 0.01, step_size: 0.5", 60),
+}
+
+
+def same_model(a, b) -> bool:
+    if hasattr(a, "get_booster"):
+        return a.get_booster().save_raw("json") == b.get_booster().save_raw("json")
+    return a.toDebugString.split("\n", 1)[1] == b.toDebugString.split("\n", 1)[1]  # the first line names the uid
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("model", list(EARLY))
+def test_a_model_that_stops_early_on_validation_refits_the_same_whatever_the_layout(spark, model: str) -> None:
+    # GIVEN training and validation rows, each in one and in several partitions in another order, and a model
+    # that stops adding trees when the validation rows stop improving
+    cfg = load_config("default", [f"model={{type: {model}, {EARLY[model][0]}}}"])
+    rows = silver_rows(spark, cfg).cache()
+    held = F.pmod(F.xxhash64(ROW_KEY), F.lit(4)) == 0
+    training, validation = rows.filter(~held), rows.filter(held)
+
+    def fitted(train, watched):
+        return fit(train, cfg.model, cfg.features, cfg.train.partitions, validation=watched)
+
+    # WHEN it is fitted on each
+    a = fitted(training.repartition(1), validation.repartition(1))
+    b = fitted(training.repartition(6).orderBy(F.rand(3)), validation.repartition(3).orderBy(F.rand(4)))
+    # THEN it stopped before its last round, at the same round each time, with the same model, bit for bit
+    rounds = stopped_at(a.stages[-1])
+    assert rounds is not None and 1 <= rounds < EARLY[model][1]
+    assert stopped_at(b.stages[-1]) == rounds and same_model(a.stages[-1], b.stages[-1])
+    assert metrics_on(a, validation) == metrics_on(b, validation)
 
 
 @pytest.mark.e2e

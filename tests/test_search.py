@@ -88,3 +88,23 @@ def test_a_candidate_may_weigh_classes_which_goes_to_its_train_section() -> None
     wrong = SearchConfig(candidates=[{"type": "logistic_regression", "class_weight": "heavy"}])
     with pytest.raises(SpeedrunError, match=r"^search candidate 1 \(.*\): class_weight: give balanced or none$"):
         draw_candidates(wrong)
+
+
+@pytest.mark.parametrize(
+    ("model", "key"),
+    [
+        ("{type: xgboost, early_stopping_rounds: 5}", "early_stopping_rounds"),
+        ("{type: gbt, validation_tol: 0.01}", "validation_tol"),
+    ],
+)
+def test_stopping_early_without_validation_rows_is_one_line_naming_the_key(spark, model: str, key: str) -> None:
+    # GIVEN a model that stops early on validation, and no validation rows
+    from speedrun.transforms.fit import fit
+
+    cfg = load_config("default", [f"model={model}"])
+    # WHEN it is fitted THEN one line names the key and what to change
+    expected = (
+        rf"^model\.{key}: stopping early needs validation rows: set split\.validation above 0, or remove the key$"
+    )
+    with pytest.raises(SpeedrunError, match=expected):
+        fit(spark.range(3), cfg.model, cfg.features, cfg.train.partitions, validation=None)

@@ -39,6 +39,8 @@ class GBTConfig(SparkTreesConfig):
     max_iter: int = Field(50, ge=1)
     max_depth: int = Field(5, ge=1, le=30)
     step_size: float = Field(0.1, gt=0, le=1)
+    # a number: stop adding trees once the validation rows' error improves by less than it (Spark's validationTol)
+    validation_tol: float | None = Field(None, gt=0)
 
 
 class XGBoostConfig(Strict):
@@ -54,6 +56,9 @@ class XGBoostConfig(Strict):
     reg_lambda: float = Field(1.0, ge=0)
     reg_alpha: float = Field(0.0, ge=0)
     max_bin: int = Field(256, ge=2)
+    # a number: stop once the validation rows' log loss has not improved for that many rounds (the model keeps
+    # the best round); needs validation rows
+    early_stopping_rounds: int | None = Field(None, ge=1)
     num_workers: int = Field(1, ge=1)  # fixed, so that a refit is bit-identical on any number of cores
     random_state: int = 42
 
@@ -61,3 +66,9 @@ class XGBoostConfig(Strict):
 MODELS = (LogisticRegressionConfig, RandomForestConfig, GBTConfig, XGBoostConfig)
 ModelConfig = Annotated[Union[MODELS], Field(discriminator="type")]  # noqa: UP007 - a union of a tuple's types
 MODEL_TYPES = tuple(get_args(model.model_fields["type"].annotation)[0] for model in MODELS)
+
+
+def stops_early(model: object) -> bool:
+    """Whether the model stops adding trees on the validation rows (xgboost's early_stopping_rounds, GBT's
+    validation_tol)."""
+    return any(getattr(model, key, None) is not None for key in ("early_stopping_rounds", "validation_tol"))

@@ -26,6 +26,7 @@ def ranked(trials: list[Any], metric: str) -> list[dict[str, Any]]:
             "params": {k: v for k, v in t.params.items() if k != "type"},
             metric: t.metrics[metric],
             "seconds": round(t.seconds, 2),
+            "rounds": t.rounds,  # the rounds it kept, when it stopped early on validation
             "metrics": t.metrics,
         }
         for rank, t in enumerate(order, 1)
@@ -66,11 +67,12 @@ def leaderboard_html(folder: Path) -> str:
         return ""
     board = json.loads((folder / FILE).read_text())
     metric = board["metric"]
-    head = f"<tr><th>rank</th><th>candidate</th><th>model</th><th>parameters</th><th>{metric}</th><th>s</th></tr>"
+    names = ("rank", "candidate", "model", "parameters", metric, "s", "stopped at round")
+    head = "<tr>" + "".join(f"<th>{html.escape(n)}</th>" for n in names) + "</tr>"
     cells = "".join(
         f"<tr><td>{r['rank']}</td><td>{r['candidate']}</td><td>{html.escape(r['model'])}</td>"
         f"<td>{html.escape(', '.join(f'{k}={v}' for k, v in r['params'].items()))}</td>"
-        f"<td>{r[metric]:.4f}</td><td>{r['seconds']:.1f}</td></tr>"
+        f"<td>{r[metric]:.4f}</td><td>{r['seconds']:.1f}</td><td>{r.get('rounds') or ''}</td></tr>"
         for r in board["candidates"]
     )
     return f'<h2>Leaderboard (validation)</h2><table>{head}{cells}</table><img src="{CHART}" alt="leaderboard">'

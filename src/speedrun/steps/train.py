@@ -40,7 +40,7 @@ from speedrun.transforms.contract import contract_of
 from speedrun.transforms.decided_class import deciding
 from speedrun.transforms.drift import profiled_rows, training_profile
 from speedrun.transforms.features import classifier_params
-from speedrun.transforms.fit import Chosen, Rows, fit_configured
+from speedrun.transforms.fit import Chosen, Rows, fit_configured, stopped_at
 from speedrun.transforms.splits import SPLITS, SplitResult, checked_split
 from speedrun.transforms.tuning import choose
 
@@ -83,9 +83,15 @@ def train(ctx: RunContext, checked: SplitResult | None = None) -> Trained:
         progress.done(
             f"{model_cfg.model.type} on {record.train_rows:,} rows -> {record.model_path}"
             + (f" (validation AUC {auc:.4f})" if auc is not None else "")
-            + "".join(f"; {part}" for part in (weighing(record), decision.note) if part)
+            + "".join(f"; {part}" for part in (weighing(record), decision.note, stopping(model)) if part)
         )
     return Trained(kept or record, model, new_run)
+
+
+def stopping(model: PipelineModel) -> str:
+    """How many rounds a model that stopped early on validation kept (nothing for one that did not)."""
+    rounds = stopped_at(model.stages[-1])
+    return "" if rounds is None else f"stopped early on validation at round {rounds}"
 
 
 def configured(cfg: Config, rows: Rows, counts: dict[str, Counter], run_id: str, tracked: bool) -> Chosen:
@@ -165,6 +171,7 @@ def keep_model_and_record(
     its threshold and the training rows' profile (for scoring's drift; made once per silver commit) in its
     metadata, then put the run's record in `<name>_training_runs`; returns the record with its registered version."""
     contract = contract_of(training)
+    rounds = stopped_at(model.stages[-1])
     model = deciding(model, contract.classes, record.threshold)  # what MLflow's clients read, and `score`
     model = with_kept_stages(model, kept=len(model.stages) - 2)  # the preprocessing: copied where saved before
     if record.mlflow_run_id is None:
@@ -177,7 +184,7 @@ def keep_model_and_record(
             version = log_training(
                 contract,
                 model,
-                params=run_params(cfg),
+                params={**run_params(cfg), **({"model.stopped_at_round": rounds} if rounds else {})},
                 tags=run_tags(record),
                 metrics=json.loads(record.validation_metrics),
                 config_yaml=yaml.safe_dump(cfg.as_dict(), sort_keys=False),

@@ -20,7 +20,8 @@ PROBABILITY = "_probability"
 RAW_PREDICTION = "_raw_prediction"
 RESERVED = (CORRUPT, SOURCE_FILE, INGESTED_AT, ROW_KEY, REASON, SPLIT, LABEL, FEATURES, PREDICTION, PROBABILITY)
 WEIGHT = "_weight"  # a training row's weight (train.class_weight: balanced)
-RESERVED += (RAW_PREDICTION, WEIGHT)
+IS_VALIDATION = "_is_validation"  # a classifier's input row that is a validation row (early stopping)
+RESERVED += (RAW_PREDICTION, WEIGHT, IS_VALIDATION)
 
 Role = Literal[
     "bronze",  # the raw files' rows, every value a string as read (ingest)

@@ -17,8 +17,17 @@ from pyspark.ml.feature import (
 )
 
 from speedrun.config import FeaturesConfig, ModelConfig
+from speedrun.config.models import stops_early
 from speedrun.errors import SpeedrunError
-from speedrun.transforms.columns import FEATURES, LABEL, PREDICTION, PROBABILITY, RAW_PREDICTION, WEIGHT
+from speedrun.transforms.columns import (
+    FEATURES,
+    IS_VALIDATION,
+    LABEL,
+    PREDICTION,
+    PROBABILITY,
+    RAW_PREDICTION,
+    WEIGHT,
+)
 from speedrun.transforms.contract import Contract
 
 CLASSIFIERS = {
@@ -95,18 +104,20 @@ def tree_bins(model: ModelConfig, categories: dict[str, int]) -> int:
 
 
 def build_classifier(model: ModelConfig, weighted: bool = False):
-    """The configured classifier on speedrun's columns, reading each row's weight from `_weight` if `weighted`."""
+    """The configured classifier on speedrun's columns, reading each row's weight from `_weight` if `weighted`,
+    and, when it stops early (`stops_early`), which rows are validation rows from `_is_validation`."""
+    inputs = {**COLUMNS, **({"weight_col": WEIGHT} if weighted else {})}
+    if stops_early(model):
+        inputs["validation_indicator_col"] = IS_VALIDATION
     if model.type == "xgboost":
         from xgboost.spark import SparkXGBClassifier
 
         for logger in ("XGBoost-PySpark", "SparkXGBClassifier"):  # its training parameters, at INFO, per fit
             logging.getLogger(logger).setLevel(logging.WARNING)
-        return SparkXGBClassifier(**COLUMNS, **classifier_params(model), **({"weight_col": WEIGHT} if weighted else {}))
+        # verbose=False: not a line per round of each metric on stdout
+        return SparkXGBClassifier(**inputs, **classifier_params(model), verbose=False, verbosity=0)
     classifier = CLASSIFIERS[model.type](**classifier_params(model))
-    for name, value in {
-        **COLUMNS,
-        **({"weight_col": WEIGHT} if weighted else {}),
-    }.items():  # set, not given: GBTClassifier's constructor takes no probabilityCol
+    for name, value in inputs.items():  # set, not given: GBTClassifier's constructor takes no probabilityCol
         classifier.set(classifier.getParam(spark_param_name(name)), value)
     return classifier
 

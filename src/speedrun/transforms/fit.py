@@ -16,9 +16,12 @@ from typing import Protocol
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.feature import StringIndexerModel
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from speedrun.config import Config, FeaturesConfig, ModelConfig, TrainConfig
-from speedrun.transforms.columns import FEATURES, LABEL, ROW_KEY, WEIGHT, column
+from speedrun.config.models import stops_early
+from speedrun.errors import SpeedrunError
+from speedrun.transforms.columns import FEATURES, IS_VALIDATION, LABEL, ROW_KEY, WEIGHT, column
 from speedrun.transforms.contract import Contract, contract_of
 from speedrun.transforms.decision import Decision, fixed_threshold, threshold_for, training_weights, with_weights
 from speedrun.transforms.features import BINNED_MODELS, ml_names, ml_pipeline, tree_bins
@@ -60,12 +63,19 @@ def fit(
     partitions: int,
     weights: dict[int, float] | None = None,
     keeping: Keeping | None = None,
+    validation: DataFrame | None = None,
 ) -> PipelineModel:
     """Fit the pipeline of `model` and `features` on the training rows, laid out the reproducible way (in
     `partitions`), each row weighing its class's weight when given. Trees get as many bins as the categorical
     feature with the most values needs (the indexers are fitted first, as the pipeline would). With `keeping`,
     the preprocessed rows of an earlier fit of the same rows and preprocessing are used again (the same, bit for
-    bit), and these kept for the next one."""
+    bit), and these kept for the next one. A model that stops early (`stops_early`) watches the `validation`
+    rows, through the preprocessing fitted on the training rows, to stop adding trees."""
+    if stops_early(model) and validation is None:
+        raise SpeedrunError(
+            f"{early_stopping_key(model)}: stopping early needs validation rows: set split.validation above 0, "
+            "or remove the key"
+        )
     contract = contract_of(training)
     stages = ml_pipeline(model, features, contract, weighted=weights is not None).getStages()
     made = partial(preprocessed, training, stages[:-1], contract, partitions, weights)
@@ -73,10 +83,40 @@ def fit(
     (preprocessing, prepared, _), kept = keeping.prepared(training, settings, made) if keeping else (made(), False)
     try:
         classifier = sized_for(model, stages[-1], preprocessing, contract)
-        return PipelineModel(stages=[*preprocessing.stages, classifier.fit(prepared)])
+        inputs = prepared
+        if stops_early(model):
+            watched = preprocessing.transform(fixed_layout(model_columns(validation, contract), partitions))
+            inputs = beside_validation(prepared, watched, weights)
+        return PipelineModel(stages=[*preprocessing.stages, classifier.fit(inputs)])
     finally:
         if not kept:
             prepared.unpersist()
+
+
+def early_stopping_key(model: ModelConfig) -> str:
+    return "model.early_stopping_rounds" if model.type == "xgboost" else "model.validation_tol"
+
+
+def beside_validation(train: DataFrame, validation: DataFrame, weights: dict[int, float] | None) -> DataFrame:
+    """The classifier's inputs of the training rows, then those of the validation rows (both through the same
+    preprocessing, weighed alike), told apart by `_is_validation`: what a model that stops early reads. Built
+    the same way by `fit` and by tune, so that a tuned model is refitted bit for bit."""
+    inputs = [FEATURES, LABEL, *([WEIGHT] if weights is not None else [])]
+    return (
+        train.select(*inputs)
+        .withColumn(IS_VALIDATION, F.lit(False))
+        .unionByName(with_weights(validation, weights).select(*inputs).withColumn(IS_VALIDATION, F.lit(True)))
+    )
+
+
+def stopped_at(classifier) -> int | None:
+    """The rounds (trees) a fitted classifier that stopped early on validation kept; None for one that did not."""
+    if hasattr(classifier, "get_booster"):
+        best = classifier.get_booster().attr("best_iteration")
+        return None if best is None else int(best) + 1
+    if classifier.hasParam("validationIndicatorCol") and classifier.isDefined("validationIndicatorCol"):
+        return classifier.getNumTrees
+    return None
 
 
 def preprocessed(
@@ -152,8 +192,9 @@ def fit_configured(cfg: Config, rows: Rows, counts: dict[str, Counter], keeping:
     `counts` per class; their preprocessing kept as `fit` says), with its validation metrics at its threshold
     (fixed, or chosen there); no metrics without validation rows. What train fits, and replay again."""
     weights = training_weights(counts["train"], cfg.train)
-    model = fit(rows["train"], cfg.model, cfg.features, cfg.train.partitions, weights, keeping)
-    if not sum(counts["validation"].values()):
+    validation = rows["validation"] if sum(counts["validation"].values()) else None
+    model = fit(rows["train"], cfg.model, cfg.features, cfg.train.partitions, weights, keeping, validation)
+    if validation is None:
         return cfg, model, {}, Decision(fixed_threshold(cfg.train), weights)
     validation, decision = decided_on_validation(model, rows["validation"], cfg.train)
     return cfg, model, validation, replace(decision, weights=weights)

@@ -22,6 +22,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from speedrun.config import Config, TrainConfig
+from speedrun.config.models import stops_early
 from speedrun.config.search import SearchConfig
 from speedrun.errors import SpeedrunError
 from speedrun.progress import say
@@ -29,7 +30,7 @@ from speedrun.transforms.columns import LABEL, PROBABILITY
 from speedrun.transforms.contract import contract_of
 from speedrun.transforms.decision import Decision, threshold_for, training_weights, with_weights
 from speedrun.transforms.features import TREE_MODELS, build_classifier, ml_pipeline
-from speedrun.transforms.fit import fixed_layout, model_columns, sized_for
+from speedrun.transforms.fit import beside_validation, fixed_layout, model_columns, sized_for, stopped_at
 from speedrun.transforms.metrics import metrics_of, outcome_counts
 from speedrun.transforms.search import TRAIN_KEYS, describe, draw_candidates, is_better, tuning_metric
 
@@ -41,6 +42,7 @@ class Trial:
     metrics: dict[str, float]  # on the validation rows, at the candidate's threshold
     seconds: float
     decision: Decision  # its threshold on validation and class weights
+    rounds: int | None = None  # the rounds (trees) it kept when it stopped early on validation
 
 
 @dataclass(frozen=True)
@@ -149,9 +151,10 @@ def choose(
             if (outcome := future.result()) is not None:
                 trial = outcome[0]
                 done[trial.number] = outcome
+                stopped = "" if trial.rounds is None else f", stopped early at round {trial.rounds}"
                 say(
                     f"tune      {trial.number}/{len(candidates)} {describe(candidates[trial.number - 1])}: {metric} "
-                    f"{trial.metrics[metric]:.4f} ({trial.seconds:.1f}s)"
+                    f"{trial.metrics[metric]:.4f} ({trial.seconds:.1f}s{stopped})"
                 )
                 if log_trial is not None:
                     log_trial(trial)
@@ -179,12 +182,13 @@ def with_model(cfg: Config, params: dict[str, Any]) -> Config:
 def fit_candidate(cfg: Config, prepared: Shapes, number: int, metric: str) -> tuple[Trial, PipelineModel]:
     started = time.perf_counter()
     preprocessing, train, validation, classifier = prepared.for_model(cfg)
-    fitted = classifier.fit(train)
+    weights = prepared.weights if cfg.train.class_weight == "balanced" else None
+    fitted = classifier.fit(beside_validation(train, validation, weights) if stops_early(cfg.model) else train)
     classes = len(prepared.contract.classes)
     metrics, decision = validation_metrics(fitted.transform(validation), classes, cfg.train)
     if metric not in metrics:
         raise SpeedrunError(f"search.metric {metric} is not defined for {classes} classes")
-    weights = prepared.weights if cfg.train.class_weight == "balanced" else None
     params = {**cfg.model.model_dump(), **({"class_weight": "balanced"} if weights else {})}
-    trial = Trial(number, params, metrics, time.perf_counter() - started, replace(decision, weights=weights))
+    seconds = time.perf_counter() - started
+    trial = Trial(number, params, metrics, seconds, replace(decision, weights=weights), stopped_at(fitted))
     return trial, PipelineModel(stages=[*preprocessing.stages, fitted])
