@@ -18,6 +18,7 @@ from speedrun.transforms.decision import (
     choose_threshold,
     curve_of,
     decided,
+    no_positive_predicted,
     threshold_for,
     with_weights,
 )
@@ -25,7 +26,8 @@ from speedrun.transforms.metrics import metrics_of
 
 # five positives and six negatives by probability of the positive class, as `outcome_counts` gives them:
 # at P >= 0.9 precision 1, recall 0.6 (F1 0.75); >= 0.8: 0.75, 0.6; >= 0.6: 0.8, 0.8 (F1 0.8, the best);
-# >= 0.3: 0.4, 0.8; >= 0.2: 5/11, 1
+# >= 0.3: 0.4, 0.8; >= 0.2: 5/11, 1. A threshold chosen at a probability is set midway to the next lower one
+# (0.6 -> 0.45): the same decisions on these rows, with room for rows not seen
 OUTCOMES = [(1, 0.9, 3), (0, 0.8, 1), (1, 0.6, 1), (0, 0.3, 5), (1, 0.2, 1)]
 
 
@@ -62,30 +64,60 @@ def test_each_training_row_carries_its_class_weight(spark) -> None:
 @pytest.mark.parametrize(
     ("objective", "threshold", "reached"),
     [
-        ({"optimize": "f1"}, 0.6, True),
-        ({"recall_at_precision": 0.9}, 0.9, True),
-        ({"recall_at_precision": 0.75}, 0.6, True),
-        ({"precision_at_recall": 1.0}, 0.2, True),
-        ({"precision_at_recall": 0.7}, 0.6, True),
+        ({"optimize": "f1"}, 0.45, True),
+        ({"recall_at_precision": 0.9}, 0.85, True),
+        ({"recall_at_precision": 0.75}, 0.45, True),
+        ({"precision_at_recall": 1.0}, 0.2, True),  # the lowest probability seen: itself
+        ({"precision_at_recall": 0.7}, 0.45, True),
     ],
 )
 def test_an_objective_chooses_its_threshold_on_the_curve(objective, threshold, reached) -> None:
     # GIVEN the outcome counts above WHEN the objective chooses THEN the threshold is the one worked out by hand
     choice = choose_threshold(curve_of(counts()), ThresholdObjective(**objective))
-    assert (choice.threshold, choice.reached) == (threshold, reached)
+    assert (choice.threshold, choice.reached) == (pytest.approx(threshold), reached)
 
 
 def test_a_precision_never_reached_takes_the_best_one_and_says_so() -> None:
     # GIVEN rows whose most probable one is a negative: precision never reaches 0.9
     outcomes = [(0, 0.95, 1), (1, 0.9, 2), (0, 0.5, 3), (1, 0.4, 1)]
     train = TrainConfig(threshold={"recall_at_precision": 0.9})
-    # WHEN the threshold is chosen THEN it is the one of the best precision (2 of 3), and the note says so
+    # WHEN the threshold is chosen THEN it is the one of the best precision (2 of 3, midway from 0.9 to 0.5), and
+    # the note says so, and that three positive rows are too few to be sure of it
     threshold, note = threshold_for(counts(outcomes), 2, train)
-    assert threshold == 0.9
-    assert (
-        note
-        == "threshold 0.9000 chosen on validation (recall_at_precision 0.9, not reached on validation: the nearest)"
+    assert threshold == pytest.approx(0.7)
+    assert note == (
+        "threshold 0.7000 chosen on validation (recall_at_precision 0.9, not reached on validation: the nearest); "
+        "only 3 positive rows on validation: a threshold chosen on so few may not hold on new rows "
+        "(raise split.validation, or fix train.threshold)"
     )
+
+
+def test_on_few_positives_f1_chooses_the_threshold_that_holds_over_resamples_of_the_rows() -> None:
+    # GIVEN five positives: three at 0.9, then four negatives at 0.5, then two positives at 0.15; the single best
+    # F1 on these rows is at 0.9 (0.75; predicting every row positive: 0.714)
+    outcomes = [(1, 0.9, 3), (0, 0.5, 4), (1, 0.15, 2)]
+    curve = curve_of(counts(outcomes))
+    assert list(curve.f1.round(3)) == [0.75, 0.5, 0.714]
+    # WHEN F1 chooses THEN over resamples of the rows every row positive holds better: the threshold is 0.15
+    assert choose_threshold(curve, ThresholdObjective(optimize="f1")).threshold == 0.15
+    assert (
+        list(curve.resampled_f1().round(2)) == [0.72, 0.5, 0.72] and curve.resampled_f1()[2] > curve.resampled_f1()[0]
+    )
+    # AND with as many positives as SURE_POSITIVES the rows' own best F1 decides (midway from 0.9 to 0.5)
+    many = [(1, 0.9, 3 * 10), (0, 0.5, 4 * 10), (1, 0.15, 2 * 10)]
+    assert choose_threshold(curve_of(counts(many)), ThresholdObjective(optimize="f1")).threshold == pytest.approx(0.7)
+
+
+def test_a_test_split_where_no_row_reached_the_threshold_is_a_line() -> None:
+    # GIVEN confusion matrices (rows: actual, columns: predicted) WHEN no positive was predicted THEN a line says so
+    assert no_positive_predicted([[90, 0], [6, 0]], 0.97) == (
+        "no test row reached the threshold 0.9700: none of the 6 positive rows was predicted positive (F1 0); "
+        "lower train.threshold, or give validation more positive rows"
+    )
+    assert no_positive_predicted([[90, 0], [6, 0]], None).startswith("no test row reached the classifier's 0.5:")
+    # AND nothing when one was, when there is no positive row, or for more classes
+    assert no_positive_predicted([[90, 1], [6, 0]], 0.97) == no_positive_predicted([[96, 0], [0, 0]], 0.5) == ""
+    assert no_positive_predicted([[1, 0, 0], [1, 0, 0], [1, 0, 0]], None) == ""
 
 
 def test_class_metrics_follow_the_threshold_and_the_areas_do_not() -> None:

@@ -59,6 +59,7 @@ class XGBoostConfig(Strict):
     # a number: stop once the validation rows' log loss has not improved for that many rounds (the model keeps
     # the best round); needs validation rows
     early_stopping_rounds: int | None = Field(None, ge=1)
+    eval_metric: str | None = None  # what stopping early watches (xgboost's name: auc, logloss, ...); None: log loss
     num_workers: int = Field(1, ge=1)  # fixed, so that a refit is bit-identical on any number of cores
     random_state: int = 42
 

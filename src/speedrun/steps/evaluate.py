@@ -24,8 +24,9 @@ from speedrun.edges.runs import METRICS_SCHEMA, Trained, find_run, metrics_recor
 from speedrun.edges.tables import Tables, read_split
 from speedrun.edges.tracking import mlflow_run, use_experiment
 from speedrun.edges.up_to_date import EarlierRun
-from speedrun.progress import step
+from speedrun.progress import say, step
 from speedrun.transforms.columns import SPLIT
+from speedrun.transforms.decision import no_positive_predicted
 from speedrun.transforms.metrics import per_class
 from speedrun.transforms.outcome import OutcomeOnTest, outcome_on_test
 from speedrun.transforms.splits import SPLITS
@@ -92,6 +93,8 @@ def evaluate(ctx: RunContext, trained: Trained | None = None) -> Evaluation:
         ctx.later("candidate", partial(mark_evaluated, ctx, run, trained), lane="tracking")
         at = f" (class metrics at threshold {threshold:.4f})" if threshold is not None else ""
         progress.done(f"test {', '.join(f'{k} {v:.4f}' for k, v in outcome.metrics.items())}{at}")
+        if none_positive := no_positive_predicted(outcome.matrix, threshold):
+            say(f"evaluate  {none_positive}")
     return Evaluation(report, str(metrics_path), str(folder / "report" / "report.html"))
 
 

@@ -17,6 +17,13 @@ from speedrun.config.decisions import ThresholdObjective, TrainConfig
 from speedrun.errors import SpeedrunError
 from speedrun.transforms.columns import LABEL, PREDICTION, PROBABILITY, WEIGHT
 
+# an F1 chosen on fewer positive validation rows than this is the best mean F1 over resamples of those rows:
+# on a handful of positives the single best threshold is the one that happened to catch them, not one that holds
+SURE_POSITIVES = 30
+RESAMPLES = 200
+FEW_POSITIVES = 10  # fewer: the note says the threshold may not hold on new rows
+MOST_RESAMPLED = 20_000  # distinct probabilities past which a curve is not resampled (its positives are many)
+
 
 def balanced_weights(counts: dict[int, int]) -> dict[int, float]:
     """Each class's weight n / (classes * n_class): every class weighs as much in total (scikit-learn's
@@ -41,16 +48,29 @@ def with_weights(rows: DataFrame, weights: dict[int, float] | None) -> DataFrame
 
 @dataclass(frozen=True)
 class Curve:
-    """Precision and recall of predicting the positive class at P >= each distinct probability, highest first."""
+    """Precision and recall of predicting the positive class at P >= each distinct probability, highest first,
+    with the validation rows and positive rows at each probability (what a resample of the rows draws from)."""
 
     thresholds: np.ndarray
     precision: np.ndarray
     recall: np.ndarray
+    rows: np.ndarray
+    positives: np.ndarray
 
     @property
     def f1(self) -> np.ndarray:
         both = self.precision + self.recall
         return np.divide(2 * self.precision * self.recall, both, out=np.zeros_like(both), where=both > 0)
+
+    def resampled_f1(self, draws: int = RESAMPLES, seed: int = 0) -> np.ndarray:
+        """The mean F1 at each threshold over `draws` bootstrap resamples of the validation rows (seeded: the same
+        rows give the same curve): where few rows are positive, what an F1 on other rows is likely to be."""
+        cells = np.concatenate([self.positives, self.rows - self.positives])
+        drawn = np.random.default_rng(seed).multinomial(int(cells.sum()), cells / cells.sum(), size=draws)
+        positive, negative = drawn[:, : len(self.rows)], drawn[:, len(self.rows) :]
+        tp, predicted = np.cumsum(positive, axis=1), np.cumsum(positive + negative, axis=1)
+        actual = tp[:, -1:]
+        return np.mean(np.divide(2 * tp, predicted + actual, out=np.zeros(tp.shape), where=predicted + actual > 0), 0)
 
 
 def curve_of(counts: pa.Table) -> Curve:
@@ -61,7 +81,7 @@ def curve_of(counts: pa.Table) -> Curve:
     rows = np.bincount(at, weights=n, minlength=len(probability))
     tp, predicted = np.cumsum(positive[::-1]), np.cumsum(rows[::-1])
     recall = tp / max(tp[-1], 1)
-    return Curve(probability[::-1], tp / predicted, recall)
+    return Curve(probability[::-1], tp / predicted, recall, rows[::-1], positive[::-1])
 
 
 @dataclass(frozen=True)
@@ -82,17 +102,48 @@ class Decision:
 
 def choose_threshold(curve: Curve, objective: ThresholdObjective) -> Choice:
     """The threshold the objective picks on the validation curve; ties go to the highest threshold. When no
-    threshold reaches the floor, the one nearest it (the best precision, or the best recall)."""
+    threshold reaches the floor, the one nearest it (the best precision, or the best recall). For F1 on fewer
+    than SURE_POSITIVES positive rows, the best mean F1 over resamples of the rows. The threshold is set midway
+    to the next lower probability seen: the same decisions on validation, with room for rows not seen."""
     if objective.optimize == "f1":
-        return Choice(float(curve.thresholds[int(np.argmax(curve.f1))]), True)
+        few = curve.positives.sum() < SURE_POSITIVES and len(curve.thresholds) <= MOST_RESAMPLED
+        return Choice(midway(curve, int(np.argmax(curve.resampled_f1() if few else curve.f1))), True)
     if objective.recall_at_precision is not None:
         floor, kept, best = objective.recall_at_precision, curve.precision, curve.recall
     else:
         floor, kept, best = objective.precision_at_recall, curve.recall, curve.precision
     allowed = kept >= floor - 1e-12
     if not allowed.any():
-        return Choice(float(curve.thresholds[int(np.argmax(kept))]), False)
-    return Choice(float(curve.thresholds[int(np.argmax(np.where(allowed, best, -1.0)))]), True)
+        return Choice(midway(curve, int(np.argmax(kept))), False)
+    return Choice(midway(curve, int(np.argmax(np.where(allowed, best, -1.0)))), True)
+
+
+def midway(curve: Curve, index: int) -> float:
+    """The threshold between the probability at `index` and the next lower one seen (the lowest: itself)."""
+    chosen = float(curve.thresholds[index])
+    return chosen if index + 1 == len(curve.thresholds) else (chosen + float(curve.thresholds[index + 1])) / 2
+
+
+def few_positives(curve: Curve) -> str:
+    """A warning for the note when the threshold was chosen on fewer than FEW_POSITIVES positive rows."""
+    positives = int(curve.positives.sum())
+    if positives >= FEW_POSITIVES:
+        return ""
+    return (
+        f"; only {positives} positive rows on validation: a threshold chosen on so few may not hold on new rows "
+        "(raise split.validation, or fix train.threshold)"
+    )
+
+
+def no_positive_predicted(matrix: list[list[int]], threshold: float | None) -> str:
+    """A line for a two-class test whose positive rows exist but none was predicted positive (F1 0), else ''."""
+    if len(matrix) != 2 or matrix[0][1] + matrix[1][1] or not matrix[1][0]:
+        return ""
+    at = "the classifier's 0.5" if threshold is None else f"the threshold {threshold:.4f}"
+    return (
+        f"no test row reached {at}: none of the {matrix[1][0]:,} positive rows was predicted positive (F1 0); "
+        "lower train.threshold, or give validation more positive rows"
+    )
 
 
 def threshold_for(counts: pa.Table, n_classes: int, train: TrainConfig) -> tuple[float | None, str]:
@@ -106,11 +157,13 @@ def threshold_for(counts: pa.Table, n_classes: int, train: TrainConfig) -> tuple
         return float(train.threshold), f"threshold {train.threshold:g} (fixed)"
     if counts.num_rows == 0:
         raise SpeedrunError("train.threshold: no validation rows to choose the threshold on; raise split.validation")
-    choice = choose_threshold(curve_of(counts), train.threshold)
+    curve = curve_of(counts)
+    choice = choose_threshold(curve, train.threshold)
     missed = "" if choice.reached else ", not reached on validation: the nearest"
     return (
         choice.threshold,
-        f"threshold {choice.threshold:.4f} chosen on validation ({train.threshold.describe()}{missed})",
+        f"threshold {choice.threshold:.4f} chosen on validation ({train.threshold.describe()}{missed})"
+        + few_positives(curve),
     )
 
 

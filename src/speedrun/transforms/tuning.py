@@ -32,7 +32,7 @@ from speedrun.transforms.decision import Decision, threshold_for, training_weigh
 from speedrun.transforms.features import TREE_MODELS, build_classifier, ml_pipeline
 from speedrun.transforms.fit import beside_validation, fixed_layout, model_columns, sized_for, stopped_at
 from speedrun.transforms.metrics import metrics_of, outcome_counts
-from speedrun.transforms.search import TRAIN_KEYS, describe, draw_candidates, is_better, tuning_metric
+from speedrun.transforms.search import TRAIN_KEYS, adapted, describe, draw_candidates, is_better, tuning_metric
 
 
 @dataclass(frozen=True)
@@ -129,14 +129,16 @@ def choose(
     records each (MLflow child runs, from this thread, where the training run is active); `train_counts`: the
     train rows per class index (the split step's), which a candidate weighing classes is weighed from."""
     search = cfg.search or SearchConfig()
-    candidates, budget = draw_candidates(search), budget or search.budget_seconds()
+    budget = budget or search.budget_seconds()
     if not rows["validation"].take(1):
         raise SpeedrunError("tuning needs validation rows: set split.validation above 0")
+    contract = contract_of(rows["train"])
+    metric = tuning_metric(search, contract)
+    candidates = adapted(draw_candidates(search), metric, len(contract.classes), cfg.search is None, cfg.train)
     configs = [with_model(cfg, params) for params in candidates]
     weighed = next((c.train for c in configs if c.train.class_weight == "balanced"), None)
     prepared = Shapes(cfg, rows, training_weights(train_counts or {}, weighed) if weighed else None)
     started = time.perf_counter()
-    metric = tuning_metric(search, prepared.contract)
 
     def attempt(number: int, params: dict[str, Any]) -> tuple[Trial, PipelineModel] | None:
         if budget is not None and number > 1 and time.perf_counter() - started > budget:
