@@ -66,7 +66,11 @@ def test_a_refit_gives_the_same_model_whatever_the_input_layout(spark, model: st
 
 
 EARLY = {
-    "xgboost": ("n_estimators: 300, early_stopping_rounds: 5, learning_rate: 0.5, max_depth: 6", 300),
+    "xgboost": (
+        "n_estimators: 300, early_stopping_rounds: 5, learning_rate: 0.5, max_depth: 6, subsample: 0.8, "
+        "colsample_bytree: 0.8, eval_metric: auc",
+        300,
+    ),
     "gbt": ("max_iter: 60, validation_tol: 0.01, step_size: 0.5", 60),
 }
 

@@ -78,28 +78,14 @@ def checked(candidate: dict[str, Any], number: int) -> dict[str, Any]:
     return candidate
 
 
-# the metric an xgboost candidate that stops early watches on validation, by the search's metric (two classes,
-# more): it stops when what the search chooses by stops improving
-WATCHED = {
-    "areaUnderROC": ("auc", "auc"),
-    "areaUnderPR": ("aucpr", "aucpr"),
-    "accuracy": ("error", "merror"),
-    "logLoss": ("logloss", "mlogloss"),
-}
-
-
-def adapted(
-    candidates: list[dict[str, Any]], metric: str, classes: int, default_search: bool, train: TrainConfig
-) -> list[dict[str, Any]]:
-    """The candidates as tune fits them: an xgboost candidate that stops early watches the search's `metric`
-    (unless it names its own `eval_metric`); in the default search, when the run weighs classes and chooses its
+def adapted(candidates: list[dict[str, Any]], default_search: bool, train: TrainConfig) -> list[dict[str, Any]]:
+    """The candidates as tune fits them: in the default search, when the run weighs classes and chooses its
     threshold on validation (what `speedrun init` writes for a rare class), xgboost is fitted unweighted: the
-    threshold makes the decision the weights would, and the weights cost boosted trees ranking quality."""
+    threshold makes the decision the weights would, and the weights cost boosted trees ranking quality (on a
+    rare class, a weighted log loss on validation also stops them within a few rounds)."""
     out = []
     for candidate in candidates:
         candidate = dict(candidate)
-        if candidate["type"] == "xgboost" and candidate.get("early_stopping_rounds") and metric in WATCHED:
-            candidate.setdefault("eval_metric", WATCHED[metric][classes > 2])
         chooses_threshold = isinstance(train.threshold, ThresholdObjective)
         if default_search and candidate["type"] == "xgboost" and train.class_weight == "balanced" and chooses_threshold:
             candidate.setdefault("class_weight", "none")
