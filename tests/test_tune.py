@@ -8,8 +8,10 @@ from pathlib import Path
 
 import mlflow
 import pytest
+from conftest import small_config
 from tests_support import alone, csv_config, write
 
+from speedrun.context import RunOptions
 from speedrun.edges.tables import Tables
 from speedrun.edges.tracking import experiment_name, tracking_uri
 from speedrun.flow import run_pipeline
@@ -66,3 +68,26 @@ def test_xgboost_on_three_classes_is_registered_and_scores_new_rows(spark, tmp_p
     names = {n.split("==")[0] for n in needs}
     assert "pyspark" in names
     assert any("xgboost/__init__.py" in {str(f) for f in distribution(n).files or []} for n in names)
+
+
+def test_a_budget_leaves_the_later_candidates_out_and_the_leaderboard_says_why(spark, tmp_path: Path) -> None:
+    # GIVEN a search of three candidates, one of which stops early on validation, and a budget already spent
+    # by the preprocessing
+    search = (
+        "search={parallel: 1, candidates: [{type: xgboost, n_estimators: 200, learning_rate: 0.5,"
+        " early_stopping_rounds: 3}, {type: logistic_regression, reg_param: [0.01, 0.1]}]}"
+    )
+    cfg = small_config(tmp_path, search)
+    # WHEN it is tuned with a budget of a millisecond
+    evaluation = run_pipeline(spark, cfg, RunOptions(tune=True, budget=0.001))
+    # THEN the first candidate ran (the first always does), stopping early at a round it names, and the two
+    # others are on the leaderboard as not tried for the budget
+    board = leaderboard(evaluation.report_path)
+    [tried] = board["candidates"]
+    assert tried["model"] == "xgboost" and 1 <= tried["rounds"] < 200
+    assert tried["stopped"] == f"early stopping at round {tried['rounds']} of 200"
+    assert [(r["candidate"], r["stopped"]) for r in board["not_tried"]] == [
+        (2, "not tried: the budget of 0.001s was spent"),
+        (3, "not tried: the budget of 0.001s was spent"),
+    ]
+    assert "not tried: the budget of 0.001s was spent" in Path(evaluation.report_path).read_text()

@@ -27,17 +27,46 @@ def ranked(trials: list[Any], metric: str) -> list[dict[str, Any]]:
             metric: t.metrics[metric],
             "seconds": round(t.seconds, 2),
             "rounds": t.rounds,  # the rounds it kept, when it stopped early on validation
+            "stopped": why_it_stopped(t),
             "metrics": t.metrics,
         }
         for rank, t in enumerate(order, 1)
     ]
 
 
-def write_leaderboard(folder: Path, trials: list[Any], metric: str) -> Path:
-    """leaderboard.json and its chart (validation metric and seconds per candidate) in `folder`."""
+def why_it_stopped(trial: Any) -> str:
+    """How a candidate's fit ended: early on validation at a round, after all its rounds, or as configured."""
+    rounds = trial.params.get("n_estimators", trial.params.get("max_iter"))
+    if trial.rounds is not None:
+        return f"early stopping at round {trial.rounds} of {rounds}"
+    if trial.params["type"] in ("xgboost", "gbt"):
+        return f"all {rounds} rounds"
+    return f"up to {rounds} iterations" if rounds else "fitted"
+
+
+def not_tried_rows(params: list[dict[str, Any]], budget: float | None) -> list[dict[str, Any]]:
+    """A row for each candidate the budget left out (`params`: their number and model section)."""
+    why = f"not tried: the budget of {budget:g}s was spent" if budget is not None else "not tried"
+    return [
+        {
+            "candidate": p["number"],
+            "model": p["type"],
+            "params": {k: v for k, v in p.items() if k not in ("type", "number")},
+            "stopped": why,
+        }
+        for p in params
+    ]
+
+
+def write_leaderboard(
+    folder: Path, trials: list[Any], metric: str, not_tried: list[dict[str, Any]] = (), budget: float | None = None
+) -> Path:
+    """leaderboard.json and its chart (validation metric and seconds per candidate) in `folder`; the candidates
+    the budget left out (`not_tried`: their number and model section) are listed after those tried."""
     folder.mkdir(parents=True, exist_ok=True)
     rows = ranked(trials, metric)
-    (folder / FILE).write_text(json.dumps({"metric": metric, "candidates": rows}, indent=2) + "\n")
+    board = {"metric": metric, "candidates": rows, "not_tried": not_tried_rows(list(not_tried), budget)}
+    (folder / FILE).write_text(json.dumps(board, indent=2) + "\n")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -67,12 +96,18 @@ def leaderboard_html(folder: Path) -> str:
         return ""
     board = json.loads((folder / FILE).read_text())
     metric = board["metric"]
-    names = ("rank", "candidate", "model", "parameters", metric, "s", "stopped at round")
+    names = ("rank", "candidate", "model", "parameters", metric, "s", "how it ended")
     head = "<tr>" + "".join(f"<th>{html.escape(n)}</th>" for n in names) + "</tr>"
     cells = "".join(
         f"<tr><td>{r['rank']}</td><td>{r['candidate']}</td><td>{html.escape(r['model'])}</td>"
         f"<td>{html.escape(', '.join(f'{k}={v}' for k, v in r['params'].items()))}</td>"
-        f"<td>{r[metric]:.4f}</td><td>{r['seconds']:.1f}</td><td>{r.get('rounds') or ''}</td></tr>"
+        f"<td>{r[metric]:.4f}</td><td>{r['seconds']:.1f}</td><td>{html.escape(r.get('stopped', ''))}</td></tr>"
         for r in board["candidates"]
+    )
+    cells += "".join(
+        f"<tr><td></td><td>{r['candidate']}</td><td>{html.escape(r['model'])}</td>"
+        f"<td>{html.escape(', '.join(f'{k}={v}' for k, v in r['params'].items()))}</td><td></td><td></td>"
+        f"<td>{html.escape(r['stopped'])}</td></tr>"
+        for r in board.get("not_tried", [])
     )
     return f'<h2>Leaderboard (validation)</h2><table>{head}{cells}</table><img src="{CHART}" alt="leaderboard">'

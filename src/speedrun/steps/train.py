@@ -107,7 +107,7 @@ def tuner(budget: float | None = None) -> ChooseModel:
     def choose_model(cfg: Config, rows: Rows, counts: dict[str, int], run_id: str, tracked: bool):
         chosen = choose(cfg, rows, budget, partial(log_candidate, run_id) if tracked else None, counts["train"])
         report = Path(cfg.storage.resolve(f"runs/{cfg.name}/{run_id}")) / "report"
-        write_leaderboard(report, chosen.trials, chosen.metric)
+        write_leaderboard(report, chosen.trials, chosen.metric, chosen.not_tried, chosen.budget)
         return chosen.cfg, chosen.model, chosen.validation, chosen.decision
 
     return choose_model

@@ -53,6 +53,8 @@ class Chosen:
     trials: list[Trial]
     metric: str
     decision: Decision  # the winner's
+    not_tried: list[dict[str, Any]]  # the candidates the budget left out: their number and model section
+    budget: float | None
 
 
 def log_loss(predictions: DataFrame) -> float:
@@ -163,14 +165,16 @@ def choose(
         pool.shutdown(wait=True, cancel_futures=True)
         prepared.release()
     if len(done) < len(candidates):
-        say(f"tune      budget of {budget:.0f}s spent: {len(done)} of {len(candidates)} candidates tried")
+        say(f"tune      budget of {budget:g}s spent: {len(done)} of {len(candidates)} candidates tried")
     trials = [done[n][0] for n in sorted(done)]
     winner = trials[0]
     for trial in trials[1:]:
         if is_better(trial.metrics[metric], winner.metrics[metric], metric):
             winner = trial
     chosen_cfg = with_model(cfg, winner.params)
-    return Chosen(chosen_cfg, done[winner.number][1], winner.metrics, trials, metric, winner.decision)
+    not_tried = [{"number": n, **params} for n, params in enumerate(candidates, 1) if n not in done]
+    model = done[winner.number][1]
+    return Chosen(chosen_cfg, model, winner.metrics, trials, metric, winner.decision, not_tried, budget)
 
 
 def with_model(cfg: Config, params: dict[str, Any]) -> Config:
