@@ -102,3 +102,25 @@ def test_a_new_store_is_a_copy_of_the_empty_one_with_its_own_default_experiment(
         experiment = client.create_experiment("e", artifact_location=(tmp_path / work / "art").as_uri())
         assert client.create_run(experiment).info.experiment_id == experiment
     assert empty_store(cache).stat().st_mtime_ns == made
+
+
+def test_a_store_removed_while_the_process_goes_on_is_made_again(make_config, tmp_path: Path) -> None:
+    # GIVEN a run tracked and its model version registered in a work folder's store, in this process (as in the
+    # warm server)
+    cfg = make_config()
+    with tracking.mlflow_run(cfg, run_name="before"):
+        pass
+    mlflow.MlflowClient().create_registered_model("m")
+    # WHEN the work folder's store is removed, and a run is tracked and a model registered again
+    for leftover in tmp_path.glob("mlflow.db*"):
+        leftover.unlink()
+    with tracking.mlflow_run(cfg, run_name="after") as run:
+        run_id = run.info.run_id
+    mlflow.MlflowClient().create_registered_model("m")
+    # THEN the new store holds them, and nothing of before
+    assert [
+        r.info.run_name
+        for r in mlflow.search_runs(experiment_names=[tracking.experiment_name(cfg)], output_format="list")
+    ] == ["after"]
+    assert mlflow.get_run(run_id).info.run_name == "after"
+    assert [m.name for m in mlflow.MlflowClient().search_registered_models()] == ["m"]

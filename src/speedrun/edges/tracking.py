@@ -66,12 +66,29 @@ def use_experiment(cfg: Config) -> None:
         store = Path(uri.removeprefix("sqlite:///"))
         with only_this_process(store):
             if not store.exists():
+                forget_removed_store(uri)
                 create_store(store)
             if mlflow.get_experiment_by_name(name) is None:
                 artifacts = Path(cfg.storage.resolve("mlartifacts")).resolve()
                 artifacts.mkdir(parents=True, exist_ok=True)
                 mlflow.create_experiment(name, artifact_location=artifacts.as_uri())
     mlflow.set_experiment(name)
+
+
+def forget_removed_store(uri: str) -> None:
+    """MLflow keeps, for the process, one store and one SQLAlchemy engine per store URI: when the store's file was
+    removed since (the work folder deleted while the warm server went on), they would write to the removed file
+    ("attempt to write a readonly database"). Drop them, so that the new file gets its own."""
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
+    from mlflow.tracking._model_registry.registry import ModelRegistryStoreRegistry
+    from mlflow.tracking._tracking_service.registry import TrackingStoreRegistry
+
+    for store in (TrackingStore, RegistryStore):
+        if (engine := store._engine_map.pop(uri, None)) is not None:
+            engine.dispose()
+    for registry in (TrackingStoreRegistry, ModelRegistryStoreRegistry):
+        registry._get_store_with_resolved_uri.cache_clear()
 
 
 @contextmanager
