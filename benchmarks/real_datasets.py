@@ -3,7 +3,9 @@ datasets scikit-learn ships, written as header-less CSV files (`tests/packaged_d
 digits, and digits' nines as a rare positive class); against scikit-learn's HistGradientBoosting and logistic
 regression fitted on the train rows of speedrun's own split and scored on its test rows.
 
-    python benchmarks/real_datasets.py [--work work/real] [--out benchmarks/results/real_datasets.json]
+    python benchmarks/real_datasets.py [--out benchmarks/results/real_datasets.json]
+
+Its files, tables and runs are in a temporary folder, removed at the end (`--work FOLDER` keeps them there).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import json
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,10 +37,17 @@ def compare(spark, name: str, work: Path) -> dict:
     folder = work / name
     shutil.rmtree(folder, ignore_errors=True)
     config, metrics = folder / f"{name}.yml", folder / "metrics.json"
-    assert speedrun(["init", str(write_csv(name, folder / "data")), "--label", "last", "--output", str(config)]) == 0
+    assert (
+        speedrun(
+            ["--no-server", "init", str(write_csv(name, folder / "data")), "--label", "last", "--output", str(config)]
+        )
+        == 0
+    )
     started = time.perf_counter()
     setting = f"storage.work_dir={folder / 'work'}"
-    assert speedrun(["tune", "--config", str(config), "--set", setting, "--metrics-out", str(metrics)]) == 0
+    assert (
+        speedrun(["--no-server", "tune", "--config", str(config), "--set", setting, "--metrics-out", str(metrics)]) == 0
+    )
     seconds = time.perf_counter() - started
     report = json.loads(metrics.read_text())
     rows = {s: read_split(spark, load_config(str(config), [setting]), s) for s in SPLITS}
@@ -54,11 +64,16 @@ def compare(spark, name: str, work: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--work", default=str(ROOT / "work/real"))
+    parser.add_argument("--work", default=None)
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/real_datasets.json"))
     args = parser.parse_args()
     spark = get_spark("speedrun-real-datasets")
-    results = {name: compare(spark, name, Path(args.work)) for name in DATASETS}
+    work = Path(args.work or tempfile.mkdtemp(prefix="speedrun-real-datasets-"))
+    try:
+        results = {name: compare(spark, name, work) for name in DATASETS}
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     for name, r in results.items():
         auc = (
