@@ -132,3 +132,21 @@ def test_the_rarer_class_is_the_positive_one_in_class_index_order_too(tmp_path: 
     # the class weights and the threshold are of
     cfg = load_config(str(init(data, "label", str(tmp_path / "c.yml"))))
     assert (cfg.columns.label.classes, cfg.columns.label.positive) == (["ok", "fraud"], "fraud")
+
+
+def test_init_says_how_many_sampled_rows_repeat_another(tmp_path: Path, capsys) -> None:
+    # GIVEN a file of 40 rows, 10 of which repeat another row exactly (spaces around a value aside)
+    body = "".join(
+        f"{i % 30}, {'ab'[i % 2]}, {'yn'[i % 3 == 0]}\n" if i < 30 else f"{i % 30},{'ab'[i % 2]},{'yn'[i % 3 == 0]}\n"
+        for i in range(40)
+    )
+    data = write(tmp_path / "repeats.csv", body)
+    # WHEN init writes its config THEN a line says how many repeat, and that they stay in one split
+    init(data, "last", str(tmp_path / "c.yml"))
+    assert (
+        "init      10 of the 40 sampled rows repeat another row exactly: a row and its repeats are kept in one "
+        "split, so no test row is also a training row (a random split would let them leak, and score higher)"
+    ) in capsys.readouterr().err
+    # AND nothing is said of a file without repeats
+    init(write(tmp_path / "once.csv", body[: body.index("0,a")]), "last", str(tmp_path / "d.yml"))
+    assert "repeat another row" not in capsys.readouterr().err

@@ -18,7 +18,7 @@ from speedrun.transforms.columns import LABEL
 from speedrun.transforms.contract import contract_of
 from speedrun.transforms.splits import SPLITS
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("packaged-datasets")]
+pytestmark = pytest.mark.e2e
 
 # name -> the tuned model's test metric, scikit-learn's it is held against, and how far below it may fall: their
 # test splits are small (40 to 276 rows), one row of wine's is 0.025 of accuracy

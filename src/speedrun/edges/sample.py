@@ -151,6 +151,11 @@ def label_counts(guess: Guess, label: str) -> Counter:
     return Counter(normalize_label(row[i]) for row in guess.rows if i < len(row) and row[i].strip())
 
 
+def repeated_rows(guess: Guess) -> int:
+    """The sampled rows that repeat an earlier sampled row field for field."""
+    return len(guess.rows) - len({tuple(v.strip() for v in row) for row in guess.rows})
+
+
 IMBALANCED = 0.2  # two classes, the rarer under this share of the sample: weigh classes, choose a threshold
 
 

@@ -20,6 +20,7 @@ from speedrun.edges.sample import (
     guess_csv,
     nulls_seen,
     rarer_share,
+    repeated_rows,
 )
 from speedrun.errors import SpeedrunError
 from speedrun.progress import say
@@ -132,6 +133,12 @@ def init(data_path: str, label: str, output: str | None = None) -> Path:
         say(
             f"init      label {column} is imbalanced ({classes[1]} is {share:.1%} of the sample): wrote "
             "train.class_weight: balanced and train.threshold: {optimize: f1}"
+        )
+    if repeats := repeated_rows(guess):
+        say(
+            f"init      {repeats:,} of the {len(guess.rows):,} sampled rows repeat another row exactly: a row and its "
+            "repeats are kept in one split, so no test row is also a training row (a random split would let "
+            "them leak, and score higher)"
         )
     say(f"init      wrote {target}: train with `speedrun run --config {target}`")
     return target
