@@ -15,6 +15,7 @@ from speedrun.context import RunOptions
 from speedrun.edges.tables import Tables
 from speedrun.edges.tracking import experiment_name, tracking_uri
 from speedrun.flow import run_pipeline
+from speedrun.steps.replay import replay
 from speedrun.steps.score import score
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("spark-submit")]
@@ -91,3 +92,21 @@ def test_a_budget_leaves_the_later_candidates_out_and_the_leaderboard_says_why(s
         (3, "not tried: the budget of 0.001s was spent"),
     ]
     assert "not tried: the budget of 0.001s was spent" in Path(evaluation.report_path).read_text()
+
+
+def test_a_tuned_winner_that_stopped_early_replays_exactly(spark, tmp_path: Path) -> None:
+    # GIVEN a search whose best candidate is an xgboost that stops early on the validation rows
+    search = (
+        "search={candidates: [{type: logistic_regression, max_iter: 1},"
+        " {type: xgboost, n_estimators: 300, learning_rate: 0.3, early_stopping_rounds: 5}]}"
+    )
+    cfg = small_config(tmp_path, search)
+    # WHEN it is tuned, then replayed
+    evaluation = run_pipeline(spark, cfg, RunOptions(tune=True))
+    result = alone(replay, spark, cfg, evaluation.report["run_id"])
+    # THEN the winner stopped before its last round, and its refit (tune fitted it beside the shapes' cached
+    # validation rows, replay as `speedrun run` fits it) gives the same metrics, exactly
+    [winner] = [c for c in leaderboard(evaluation.report_path)["candidates"] if c["rank"] == 1]
+    assert winner["model"] == "xgboost" and winner["rounds"] < 300
+    metrics = evaluation.report["metrics"]
+    assert result.differences == [] and {k: result.replayed[k] for k in metrics} == metrics
