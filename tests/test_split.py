@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from pyspark.sql import functions as F
 
 from speedrun.config import SplitConfig
@@ -13,7 +15,7 @@ from speedrun.steps.ingest import ingest
 from speedrun.steps.prepare import prepare
 from speedrun.steps.split import split
 from speedrun.transforms.columns import SPLIT
-from speedrun.transforms.splits import assign_splits, class_counts
+from speedrun.transforms.splits import SplitResult, assign_splits, class_counts, describe
 
 SPLIT_CFG = SplitConfig(train=0.6, validation=0.2, test=0.2, seed=11)
 
@@ -76,3 +78,23 @@ def test_a_silver_kept_up_to_date_brings_the_counts_prepare_made(spark, trained)
     # split step checks without a Spark job
     assert kept is not None
     assert kept.counts == class_counts(Tables(cfg).read(spark, "silver"), None)
+
+
+def test_the_split_line_names_a_class_without_training_rows() -> None:
+    # GIVEN rows per split and class index where class c (index 2) has rows in validation and test only
+    counts = {
+        "train": Counter({0: 140, 1: 136}),
+        "validation": Counter({0: 30, 1: 32, 2: 2}),
+        "test": Counter({0: 33, 1: 29, 2: 1}),
+    }
+    # WHEN the split's line is made THEN it names the class, where its rows are, and what to change
+    assert describe(SplitResult(counts), False, ["a", "b", "c"]) == (
+        "train 276, validation 64, test 63; class c has no training rows (validation 2, test 1): the model cannot "
+        "predict it (add rows of it, or change split.seed)"
+    )
+    # AND every class with training rows adds nothing
+    counts["train"][2] = 1
+    assert (
+        describe(SplitResult(counts), True, ["a", "b", "c"])
+        == "train 277, validation 64, test 63 (test: the given test file)"
+    )

@@ -39,5 +39,5 @@ def split(ctx: RunContext, counts: dict[str, Counter] | None = None, current: bo
         else:
             silver_test = ctx.read("silver_test") if given_test else None
             checked = checked_split(ctx.read("silver"), silver_test, cfg.split.validation > 0)
-        progress.done(describe(checked, given_test))
+        progress.done(describe(checked, given_test, contract_of(ctx.read("silver")).classes))
     return checked

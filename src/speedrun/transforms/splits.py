@@ -102,10 +102,19 @@ def split_is_stale(silver: DataFrame, split: SplitConfig, given_test: bool) -> b
     return not silver.where(~F.col(SPLIT).eqNullSafe(split_of(split, given_test))).isEmpty()
 
 
-def describe(result: SplitResult, given_test: bool) -> str:
-    return ", ".join(f"{name} {n:,}" for name, n in result.rows.items()) + (
-        " (test: the given test file)" if given_test else ""
-    )
+def describe(result: SplitResult, given_test: bool, classes: list[str] | None = None) -> str:
+    """The split's line: rows per split, and each of `classes` the train split lacks (the model cannot predict
+    it)."""
+    line = ", ".join(f"{name} {n:,}" for name, n in result.rows.items())
+    line += " (test: the given test file)" if given_test else ""
+    for k, name in enumerate(classes or []):
+        elsewhere = [f"{s} {result.counts[s][k]:,}" for s in SPLITS[1:] if result.counts.get(s, Counter()).get(k)]
+        if elsewhere and not result.counts["train"].get(k):
+            line += (
+                f"; class {name} has no training rows ({', '.join(elsewhere)}): the model cannot predict it "
+                "(add rows of it, or change split.seed)"
+            )
+    return line
 
 
 def checked_split(silver: DataFrame, silver_test: DataFrame | None, with_validation: bool) -> SplitResult:
