@@ -108,3 +108,20 @@ def test_stopping_early_without_validation_rows_is_one_line_naming_the_key(spark
     )
     with pytest.raises(SpeedrunError, match=expected):
         fit(spark.range(3), cfg.model, cfg.features, cfg.train.partitions, validation=None)
+
+
+def test_the_default_search_fits_xgboost_unweighted_when_a_threshold_decides_for_a_rare_class() -> None:
+    # GIVEN the default search's candidates, and a run that weighs classes and chooses its threshold (init's
+    # config for a rare class)
+    from speedrun.config import TrainConfig
+    from speedrun.transforms.search import adapted
+
+    drawn = draw_candidates(SearchConfig())
+    rare = TrainConfig(class_weight="balanced", threshold={"optimize": "f1"})
+    # WHEN tune adapts them THEN xgboost is fitted unweighted, logistic regression as the run weighs
+    weights = [(c["type"], c.get("class_weight")) for c in adapted(drawn, True, rare)]
+    assert weights == [("logistic_regression", None)] * 3 + [("xgboost", "none")] * 4
+    # AND a search of one's own, or a fixed threshold, keeps the run's weighing for every candidate
+    assert all("class_weight" not in c for c in adapted(drawn, False, rare))
+    fixed = TrainConfig(class_weight="balanced", threshold=0.5)
+    assert all("class_weight" not in c for c in adapted(drawn, True, fixed))
