@@ -26,7 +26,7 @@ def run(
     `config` is a YAML file or a packaged config's name; `overrides` are `key=value` strings as `--set` takes
     them; `fresh`: ingest and prepare even when silver is up to date. Returns the Evaluation (its `report` dict
     holds the test metrics)."""
-    from speedrun.context import RunOptions
+    from speedrun.context import RunOptions  # Spark's modules: when called, so `import speedrun` stays light
     from speedrun.flow import run_pipeline
 
     return run_pipeline(spark, load_config(config, overrides), RunOptions(run_id=run_id, reuse_silver=not fresh))
@@ -42,7 +42,7 @@ def tune(
 ):
     """`run`, trying the config's search (or the default search) and keeping the best on validation; `budget`
     such as "5m" stops starting new candidates after it."""
-    from speedrun.context import RunOptions
+    from speedrun.context import RunOptions  # as in `run`
     from speedrun.flow import run_pipeline
 
     options = RunOptions(run_id, tune=True, budget=seconds(budget) if budget else None, reuse_silver=not fresh)

@@ -17,8 +17,8 @@ from speedrun.config.models import MODEL_TYPES
 
 # Good on tabular data without any config: regularized logistic regression, and xgboost at a few depths and
 # learning rates, on 80% of the rows and of the features per tree (less overfitting on small, noisy files), each
-# stopping once 30 rounds in a row did not improve the search's metric on the validation rows (the best round
-# kept), so that a slow learning rate gets the rounds it needs and a fast one is not overfitted.
+# stopping once 30 rounds in a row did not lower its log loss on the validation rows (the best round kept), so
+# that a slow learning rate gets the rounds it needs and a fast one is not overfitted.
 DEFAULT_CANDIDATES: list[dict[str, Any]] = [
     {"type": "logistic_regression", "reg_param": [0.001, 0.01, 0.1], "max_iter": 100},
     {

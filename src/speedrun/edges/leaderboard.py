@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ def why_it_stopped(trial: Any) -> str:
     return f"up to {rounds} iterations" if rounds else "fitted"
 
 
-def not_tried_rows(params: list[dict[str, Any]], budget: float | None) -> list[dict[str, Any]]:
+def not_tried_rows(params: Sequence[dict[str, Any]], budget: float | None) -> list[dict[str, Any]]:
     """A row for each candidate the budget left out (`params`: their number and model section)."""
     why = f"not tried: the budget of {budget:g}s was spent" if budget is not None else "not tried"
     return [
@@ -59,13 +60,17 @@ def not_tried_rows(params: list[dict[str, Any]], budget: float | None) -> list[d
 
 
 def write_leaderboard(
-    folder: Path, trials: list[Any], metric: str, not_tried: list[dict[str, Any]] = (), budget: float | None = None
+    folder: Path,
+    trials: list[Any],
+    metric: str,
+    not_tried: Sequence[dict[str, Any]] = (),
+    budget: float | None = None,
 ) -> Path:
     """leaderboard.json and its chart (validation metric and seconds per candidate) in `folder`; the candidates
     the budget left out (`not_tried`: their number and model section) are listed after those tried."""
     folder.mkdir(parents=True, exist_ok=True)
     rows = ranked(trials, metric)
-    board = {"metric": metric, "candidates": rows, "not_tried": not_tried_rows(list(not_tried), budget)}
+    board = {"metric": metric, "candidates": rows, "not_tried": not_tried_rows(not_tried, budget)}
     (folder / FILE).write_text(json.dumps(board, indent=2) + "\n")
     import matplotlib
 

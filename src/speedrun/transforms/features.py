@@ -115,7 +115,7 @@ def build_classifier(model: ModelConfig, weighted: bool = False):
         for logger in ("XGBoost-PySpark", "SparkXGBClassifier"):  # its training parameters, at INFO, per fit
             logging.getLogger(logger).setLevel(logging.WARNING)
         # verbose=False: not a line per round of each metric on stdout
-        return SparkXGBClassifier(**inputs, **classifier_params(model), verbose=False, verbosity=0)
+        return SparkXGBClassifier(**inputs, **classifier_params(model), verbose=False)
     classifier = CLASSIFIERS[model.type](**classifier_params(model))
     for name, value in inputs.items():  # set, not given: GBTClassifier's constructor takes no probabilityCol
         classifier.set(classifier.getParam(spark_param_name(name)), value)

@@ -83,14 +83,10 @@ def adapted(candidates: list[dict[str, Any]], default_search: bool, train: Train
     threshold on validation (what `speedrun init` writes for a rare class), xgboost is fitted unweighted: the
     threshold makes the decision the weights would, and the weights cost boosted trees ranking quality (on a
     rare class, a weighted log loss on validation also stops them within a few rounds)."""
-    out = []
-    for candidate in candidates:
-        candidate = dict(candidate)
-        chooses_threshold = isinstance(train.threshold, ThresholdObjective)
-        if default_search and candidate["type"] == "xgboost" and train.class_weight == "balanced" and chooses_threshold:
-            candidate.setdefault("class_weight", "none")
-        out.append(candidate)
-    return out
+    threshold_decides = isinstance(train.threshold, ThresholdObjective) and train.class_weight == "balanced"
+    if not (default_search and threshold_decides):
+        return candidates
+    return [{"class_weight": "none", **c} if c["type"] == "xgboost" else c for c in candidates]
 
 
 def tuning_metric(search: SearchConfig, contract: Contract) -> str:

@@ -109,7 +109,7 @@ def describe(result: SplitResult, given_test: bool, classes: list[str] | None = 
     line += " (test: the given test file)" if given_test else ""
     for k, name in enumerate(classes or []):
         elsewhere = [f"{s} {result.counts[s][k]:,}" for s in SPLITS[1:] if result.counts.get(s, Counter()).get(k)]
-        if elsewhere and not result.counts["train"].get(k):
+        if elsewhere and not result.counts.get("train", Counter()).get(k):
             line += (
                 f"; class {name} has no training rows ({', '.join(elsewhere)}): the model cannot predict it "
                 "(add rows of it, or change split.seed)"

@@ -134,12 +134,12 @@ def choose(
     budget = budget or search.budget_seconds()
     if not rows["validation"].take(1):
         raise SpeedrunError("tuning needs validation rows: set split.validation above 0")
-    metric = tuning_metric(search, contract_of(rows["train"]))
     candidates = adapted(draw_candidates(search), cfg.search is None, cfg.train)
     configs = [with_model(cfg, params) for params in candidates]
     weighed = next((c.train for c in configs if c.train.class_weight == "balanced"), None)
     prepared = Shapes(cfg, rows, training_weights(train_counts or {}, weighed) if weighed else None)
     started = time.perf_counter()
+    metric = tuning_metric(search, prepared.contract)
 
     def attempt(number: int, params: dict[str, Any]) -> tuple[Trial, PipelineModel] | None:
         if budget is not None and number > 1 and time.perf_counter() - started > budget:
