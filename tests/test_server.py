@@ -40,6 +40,16 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def until_line_with(text: str, stream) -> list[str]:
+    """The lines of `stream` read up to and with the first that holds `text` (all of them if none does)."""
+    lines = []
+    for line in stream:
+        lines.append(line)
+        if text in line:
+            break
+    return lines
+
+
 def sets(overrides: list[str]) -> list[str]:
     return [arg for o in overrides for arg in ("--set", o)]
 
@@ -57,14 +67,24 @@ def test_later_commands_run_warm_in_one_server_that_status_describes_and_stop_en
     pid = read_state(own_server)["pid"]
     assert stat.S_IMODE(own_server.stat().st_mode) == 0o700
     assert stat.S_IMODE((own_server / "token").stat().st_mode) == 0o600
-    # WHEN two commands then start at once
-    commands = [["generate", "--rows", "300000", "--output", str(tmp_path / "more")], ["ingest", *args]]
-    both = [subprocess.Popen([SPEEDRUN, *c], cwd=ROOT, stderr=subprocess.PIPE, text=True) for c in commands]
-    errs = [p.communicate(timeout=300)[1] for p in both]
-    # THEN both succeed, warm in the same server, and one said it waited for the other
-    assert [p.returncode for p in both] == [0, 0], errs
-    assert all(f"warm in the speedrun server (pid {pid}," in err for err in errs)
-    assert any(re.search(r"\[speedrun\] server    busy with `speedrun (ingest|generate)`", err) for err in errs), errs
+    # WHEN a second command starts while the server runs another (a million rows: seconds after the second connects)
+    generating = subprocess.Popen(
+        [SPEEDRUN, "generate", "--rows", "1000000", "--output", str(tmp_path / "more")],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    generate_err = "".join(until_line_with("[speedrun] generate  started", generating.stderr))
+    ingesting = subprocess.Popen([SPEEDRUN, "ingest", *args], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    ingest_err = ingesting.communicate(timeout=300)[1]
+    generate_err += generating.communicate(timeout=300)[1]
+    # THEN both succeed, warm in the same server, and the second said it waited for the first
+    assert [generating.returncode, ingesting.returncode] == [0, 0], (generate_err, ingest_err)
+    assert all(f"warm in the speedrun server (pid {pid}," in err for err in (generate_err, ingest_err))
+    assert re.search(
+        r"\[speedrun\] server    busy with `speedrun generate` for \d+s: this command waits", ingest_err
+    ), ingest_err
+    assert ingest_err.index("busy with") < ingest_err.index("warm in the speedrun server")
     # THEN a client without the token is refused
     with pytest.raises(AuthenticationError):
         Client(("127.0.0.1", read_state(own_server)["port"]), authkey=b"not the token")
