@@ -12,7 +12,13 @@ from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.feature import StringIndexer, StringIndexerModel, VectorAssembler
 from pyspark.sql import types as T
 
-from speedrun.edges.model_files import SavedStages, local_folder, remove_left_behind, with_kept_stages
+from speedrun.edges.model_files import (
+    SavedStages,
+    local_folder,
+    moved_from_staging,
+    remove_left_behind,
+    with_kept_stages,
+)
 from speedrun.edges.session import spark_jobs_counter
 from speedrun.transforms.decided_class import decided_class
 
@@ -148,3 +154,43 @@ def test_fits_of_one_estimator_are_kept_apart_though_they_share_its_uid(spark, t
         assert not saved.saved(fits[0], tmp_path / "other")
     finally:
         saved.clear()
+
+
+def staged(folder: Path) -> int:
+    """A staged model folder as Spark's writer leaves it (one data file); that file's inode."""
+    (folder / "stages").mkdir(parents=True)
+    (folder / "stages" / "part-00000").write_text("x")
+    return (folder / "stages" / "part-00000").stat().st_ino
+
+
+def test_a_model_staged_on_this_machine_is_moved_into_the_logged_folder_not_copied(spark, tmp_path: Path) -> None:
+    # GIVEN a model staged in a folder of this machine, as MLflow's Spark flavour stages it
+    import mlflow.spark
+
+    inode = staged(tmp_path / "staging" / "m1")
+    own = vars(mlflow.spark._HadoopFileSystem)["copy_to_local_file"]
+    # WHEN MLflow copies it into the logged model's folder, inside `moved_from_staging` of a local session
+    with moved_from_staging("local[2]"):
+        mlflow.spark._HadoopFileSystem.copy_to_local_file(
+            str(tmp_path / "staging" / "m1"), str(tmp_path / "logged" / "sparkml"), True
+        )
+    # THEN the logged folder holds the very file (moved, one rename), nothing is left staged, MLflow's copy is back
+    assert (tmp_path / "logged" / "sparkml" / "stages" / "part-00000").stat().st_ino == inode
+    assert not (tmp_path / "staging" / "m1").exists()
+    assert vars(mlflow.spark._HadoopFileSystem)["copy_to_local_file"] is own
+
+
+def test_a_model_staged_for_a_cluster_is_copied_by_mlflow_as_before(spark, tmp_path: Path) -> None:
+    # GIVEN a model staged by a session on a cluster master
+    import mlflow.spark
+
+    inode = staged(tmp_path / "staging" / "m2")
+    # WHEN MLflow copies it into the logged model's folder
+    with moved_from_staging("spark://127.0.0.1:7077"):
+        mlflow.spark._HadoopFileSystem.copy_to_local_file(
+            str(tmp_path / "staging" / "m2"), str(tmp_path / "logged" / "sparkml"), True
+        )
+    # THEN it went through Hadoop's FileSystem: a copy of the file, the staged folder deleted
+    copied = tmp_path / "logged" / "sparkml" / "stages" / "part-00000"
+    assert copied.read_text() == "x" and copied.stat().st_ino != inode
+    assert not (tmp_path / "staging" / "m2").exists()

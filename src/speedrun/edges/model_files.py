@@ -8,6 +8,10 @@ kept from that save, are copied instead of written again; a Python stage's metad
 decision stage's) is written as the file Spark's writer would make. Only the classifier goes through Spark ML's
 writer. That is done only where the model's folder is on this machine's file system; anywhere else (DBFS, a
 Volume, a cluster's storage) every stage is written by Spark ML's writers, as `PipelineModel.save` does.
+
+MLflow's Spark flavour saves a model in a staging folder (`MLFLOW_DFS_TMP`), copies it into the logged model's
+folder through Hadoop's FileSystem and deletes the staged one; on this machine it is moved instead
+(`moved_from_staging`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -164,3 +170,35 @@ def write_metadata(instance, folder: Path, spark: SparkSession, params: dict | N
     text = DefaultParamsWriter._get_metadata_to_save(instance, spark, paramMap=params)
     (metadata / "part-00000").write_text(text + "\n")
     (metadata / "_SUCCESS").touch()
+
+
+STAGING = threading.Lock()  # one model logged at a time while MLflow's copy is replaced
+
+
+@contextmanager
+def moved_from_staging(master: str) -> Iterator[None]:
+    """While MLflow's Spark flavour logs a model: the staged folder it would copy file by file (half of a warm
+    rerun's `log_model`), then delete, moved instead (one rename), where a session of `master` staged it on this
+    machine (`local_folder`); anywhere else, or with an MLflow that copies otherwise, MLflow's own copy."""
+    import mlflow.spark
+
+    hadoop = getattr(mlflow.spark, "_HadoopFileSystem", None)
+    own = vars(hadoop).get("copy_to_local_file") if hadoop is not None else None
+    if own is None or on_databricks() or is_remote():
+        yield
+        return
+    copy = hadoop.copy_to_local_file
+
+    def move(cls, src: str, dst: str, remove_src: bool) -> None:
+        staged = local_folder(src, master)
+        if staged is None or not remove_src or not staged.is_dir():
+            return copy(src, dst, remove_src)
+        Path(dst).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(staged, dst)
+
+    with STAGING:
+        hadoop.copy_to_local_file = classmethod(move)
+        try:
+            yield
+        finally:
+            hadoop.copy_to_local_file = own

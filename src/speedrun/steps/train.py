@@ -30,7 +30,7 @@ from speedrun.edges.kept_inputs import KEPT
 from speedrun.edges.leaderboard import write_leaderboard
 from speedrun.edges.logged_model import model_requirements
 from speedrun.edges.mlflow_logging import log_candidate, log_training, run_params, run_tags
-from speedrun.edges.model_files import with_kept_stages
+from speedrun.edges.model_files import moved_from_staging, with_kept_stages
 from speedrun.edges.profiles import kept_profile
 from speedrun.edges.runs import RUNS_SCHEMA, Trained, TrainingRun, git_commit, new_run_id, weighing, with_decision
 from speedrun.edges.tables import Tables
@@ -180,7 +180,7 @@ def keep_model_and_record(
         bins = cfg.scoring.drift.bins
         profiled = partial(training_profile, profiled_rows(training, record.train_rows), contract, bins)
         profile = kept_profile(spark, tables, record.silver_version, bins, profiled)
-        with mlflow_run(cfg, run_id=record.mlflow_run_id):
+        with mlflow_run(cfg, run_id=record.mlflow_run_id), moved_from_staging(spark.conf.get("spark.master", "")):
             version = log_training(
                 contract,
                 model,
