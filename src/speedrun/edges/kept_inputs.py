@@ -64,7 +64,7 @@ class KeptInputs:
 def delta_versions(df: DataFrame) -> str | None:
     """The table and version of each Delta table `df` reads (its file indexes, e.g. `Delta[version=3, file:/..]`);
     None when it reads anything else (rows made in memory, files that are not a Delta table)."""
-    leaves = df._jdf.queryExecution().optimizedPlan().collectLeaves()
+    leaves = df._jdf.queryExecution().analyzed().collectLeaves()  # the optimized plan costs a Spark job
     found = []
     for i in range(leaves.size()):
         leaf = leaves.apply(i)

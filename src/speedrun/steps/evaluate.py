@@ -16,6 +16,7 @@ from pyspark.sql import DataFrame, Row
 from speedrun.config import Config
 from speedrun.context import RunContext
 from speedrun.edges.evaluated import record_evaluated
+from speedrun.edges.kept_scales import KEPT_SCALES
 from speedrun.edges.logged_model import load_model
 from speedrun.edges.mlflow_logging import log_evaluation
 from speedrun.edges.registry import mark_candidate
@@ -75,7 +76,7 @@ def evaluate(ctx: RunContext, trained: Trained | None = None) -> Evaluation:
     with step("evaluate") as progress:
         run, model, test = run_model_and_test_rows(ctx, trained)
         threshold = recorded_threshold(run)
-        outcome = outcome_on_test(model, test, threshold)
+        outcome = outcome_on_test(model, test, threshold, KEPT_SCALES.of(test))
         evaluated_at = datetime.now(timezone.utc)
         report = run_report(ctx.tables, run, outcome, evaluated_at)
         folder = Path(cfg.storage.resolve(f"runs/{cfg.name}/{run['run_id']}"))

@@ -43,8 +43,19 @@ def readable(slot: str) -> str:
     return column
 
 
-def feature_weights(model: PipelineModel, predictions: DataFrame) -> tuple[str, list[tuple[str, float]]]:
-    """Coefficients (linear models) or importances (trees), by original column name, largest first."""
+Scales = Callable[[PipelineModel, DataFrame], np.ndarray]  # each feature's standard deviation over the rows
+
+
+def feature_scales(model: PipelineModel, predictions: DataFrame) -> np.ndarray:
+    """Each assembled feature's standard deviation over `predictions`' rows: one Spark job."""
+    return predictions.select(Summarizer.std(F.col(FEATURES)).alias("std")).first()["std"].toArray()
+
+
+def feature_weights(
+    model: PipelineModel, predictions: DataFrame, scales: Scales = feature_scales
+) -> tuple[str, list[tuple[str, float]]]:
+    """Coefficients (linear models, per standard deviation of the feature over the rows: `scales`) or importances
+    (trees), by original column name, largest first."""
     attrs = predictions.schema[FEATURES].metadata.get("ml_attr", {}).get("attrs", {})
     names = {a["idx"]: readable(a["name"]) for group in attrs.values() for a in group}
     classifier = classifier_of(model)
@@ -53,8 +64,7 @@ def feature_weights(model: PipelineModel, predictions: DataFrame) -> tuple[str, 
     elif hasattr(classifier, "coefficientMatrix"):
         # per standard deviation of the feature, so that features on different scales compare; with more
         # than two classes, the largest in size over the classes
-        std = predictions.select(Summarizer.std(F.col(FEATURES)).alias("std")).first()["std"].toArray()
-        matrix = classifier.coefficientMatrix.toArray() * std
+        matrix = classifier.coefficientMatrix.toArray() * scales(model, predictions)
         kind, values = "standardized coefficient", matrix[0] if len(matrix) == 1 else abs(matrix).max(axis=0)
     else:
         return "weight", []
@@ -74,14 +84,16 @@ class OutcomeOnTest:
     weights: Callable[[], tuple[str, list[tuple[str, float]]]]
 
 
-def outcome_on_test(model: PipelineModel, test: DataFrame, threshold: float | None = None) -> OutcomeOnTest:
+def outcome_on_test(
+    model: PipelineModel, test: DataFrame, threshold: float | None = None, scales: Scales = feature_scales
+) -> OutcomeOnTest:
     """The model's metrics on the test rows (the class metrics at the run's `threshold`), its score histogram
     and feature weights for the report. The metrics come from whole-number counts, the same in any row order:
     the rows are scored as they are read, without a shuffle into the fixed layout or a cache, in one Spark job
-    (and, once `weights` are asked for, one more for a linear model's feature scales)."""
+    (and, once `weights` are asked for, one more for a linear model's feature scales, unless `scales` has them)."""
     classes = contract_of(test).classes
     predictions = model.transform(test)
     counts = outcome_counts(predictions, len(classes) == 2)
     metrics, matrix = metrics_of(counts, len(classes), threshold)
     histogram = histogram_of(counts) if len(classes) == 2 else None
-    return OutcomeOnTest(classes, metrics, matrix, histogram, partial(feature_weights, model, predictions))
+    return OutcomeOnTest(classes, metrics, matrix, histogram, partial(feature_weights, model, predictions, scales))
