@@ -21,7 +21,7 @@ install: $(STAMP)
 run: install  ## the whole training pipeline on the built-in default data; prints the test metrics
 	$(BIN)/speedrun run $(ARGS)
 
-test: install  ## the fast suite: units, one shared pipeline run, failure paths (about 2 minutes on 2 cores)
+test: install  ## the fast suite: units, one shared pipeline run, failure paths (about 75 s on 2 cores)
 	$(BIN)/pytest -m "not e2e" $(ARGS)
 
 test-e2e: install  ## the end-to-end suite: every example, replay, lifecycle, spark-submit, the server (2 workers)
